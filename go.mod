@@ -1,0 +1,3 @@
+module github.com/eightbitml/eightbit
+
+go 1.26.0
