@@ -115,3 +115,23 @@ func FuzzDecodeIDX(f *testing.F) {
 		DecodeIDXLabels(b)
 	})
 }
+
+func TestPreprocessDivide(t *testing.T) {
+	pix := make([]uint8, 256)
+	for i := range pix {
+		pix[i] = uint8(i)
+	}
+	im := &Images{N: 1, H: 16, W: 16, C: 1, Pix: pix}
+	x, err := Preprocess{Divide: 255}.Tensor(im, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range x.F32 {
+		if v != float32(i)/255 {
+			t.Fatalf("pixel %d: %v, want %v", i, v, float32(i)/255)
+		}
+	}
+	if _, err := (Preprocess{Divide: 255, Scale: 2}).Tensor(im, 0, 1); err == nil {
+		t.Fatal("want error for both divide and scale")
+	}
+}

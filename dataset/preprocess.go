@@ -17,13 +17,17 @@ const (
 
 // Preprocess turns 8-bit pixels into model input values:
 //
+//	x = (pixel / Divide − Mean[c]) / Std[c]   when Divide is set, else
 //	x = (pixel × Scale − Mean[c]) / Std[c]
 //
 // computed in float32 in that order (Scale 0 means 1; missing Mean is 0,
 // missing Std is 1; a single Mean or Std value applies to every channel).
+// Divide 255 reproduces PyTorch's ToTensor (uint8 / 255) bit for bit, which
+// multiplying by a rounded 1/255 does not for about half the pixel values.
 // Flat drops the spatial structure: the tensor is [N, H×W×C] (or the shape in
 // Shape when set, with the batch size first).
 type Preprocess struct {
+	Divide float32   `json:"divide,omitempty" yaml:"divide,omitempty"`
 	Scale  float32   `json:"scale,omitempty" yaml:"scale,omitempty"`
 	Mean   []float32 `json:"mean,omitempty" yaml:"mean,omitempty"`
 	Std    []float32 `json:"std,omitempty" yaml:"std,omitempty"`
@@ -46,6 +50,9 @@ func (p Preprocess) Validate(channels int) error {
 		if s == 0 {
 			return fmt.Errorf("preprocess: std value 0")
 		}
+	}
+	if p.Divide < 0 || p.Scale < 0 || (p.Divide != 0 && p.Scale != 0) {
+		return fmt.Errorf("preprocess: set one of divide and scale, positive")
 	}
 	switch p.Layout {
 	case "", NCHW, NHWC:
@@ -87,7 +94,13 @@ func (p Preprocess) Tensor(im *Images, start, end int) (*tensor.Tensor, error) {
 		for b := 0; b < n; b++ {
 			src := im.Image(start + b)
 			for i := 0; i < hw; i++ {
-				v := (float32(src[i*im.C+c])*scale - mean) / std
+				px := float32(src[i*im.C+c])
+				if p.Divide != 0 {
+					px /= p.Divide
+				} else {
+					px *= scale
+				}
+				v := (px - mean) / std
 				if p.Layout == NHWC {
 					out[b*per+i*im.C+c] = v
 				} else {

@@ -1,0 +1,174 @@
+package quantize
+
+import (
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/eightbitml/eightbit/graph"
+	"github.com/eightbitml/eightbit/qmath"
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// bnModel: x[1,3,4,4] → Conv 1×1 (w[2,3,1,1], bias optional) → BN → Relu → y.
+func bnModel(withBias bool) *graph.Model {
+	b := newBuilder(13, "x")
+	b.randInit("w", 2, 3, 1, 1)
+	in := []string{"x", "w"}
+	if withBias {
+		b.randInit("cb", 2)
+		in = append(in, "cb")
+	}
+	b.init("gamma", tensor.FromFloat32(tensor.Shape{2}, []float32{1.5, -0.5}))
+	b.init("beta", tensor.FromFloat32(tensor.Shape{2}, []float32{0.1, 2}))
+	b.init("mean", tensor.FromFloat32(tensor.Shape{2}, []float32{0.3, -1}))
+	b.init("var", tensor.FromFloat32(tensor.Shape{2}, []float32{4, 0.25}))
+	b.node("Conv", "conv", in, []string{"c"}, nil)
+	b.node("BatchNormalization", "bn", []string{"c", "gamma", "beta", "mean", "var"}, []string{"n"}, map[string]*graph.Attr{"epsilon": graph.FloatAttr(1e-3)})
+	b.node("Relu", "relu", []string{"n"}, []string{"y"}, nil)
+	return b.output("y")
+}
+
+// conv1x1BN computes BN(Conv1x1(x)) in float64 for one pixel.
+func conv1x1BN(g *graph.Graph, x []float64, bias bool) []float64 {
+	w := g.Initializers["w"]
+	out := make([]float64, 2)
+	for m := 0; m < 2; m++ {
+		acc := 0.0
+		for c := 0; c < 3; c++ {
+			acc += float64(w.F32[m*3+c]) * x[c]
+		}
+		if bias {
+			acc += float64(g.Initializers["cb"].F32[m])
+		}
+		ga, be := float64(g.Initializers["gamma"].F32[m]), float64(g.Initializers["beta"].F32[m])
+		mu, va := float64(g.Initializers["mean"].F32[m]), float64(g.Initializers["var"].F32[m])
+		out[m] = (acc-mu)/math.Sqrt(va+float64(float32(1e-3)))*ga + be
+	}
+	return out
+}
+
+func TestFoldBatchNorm(t *testing.T) {
+	for _, withBias := range []bool{false, true} {
+		m := bnModel(withBias)
+		p, err := Prepare(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := opTypes(p.Graph); !slices.Equal(got, []string{"Conv", "Relu"}) {
+			t.Fatalf("ops after folding %v", got)
+		}
+		conv := p.Graph.Nodes[0]
+		if conv.Outputs[0] != "n" || len(conv.Inputs) != 3 {
+			t.Fatalf("folded conv %v -> %v", conv.Inputs, conv.Outputs)
+		}
+		for _, gone := range []string{"gamma", "beta", "mean", "var"} {
+			if p.Graph.IsInitializer(gone) {
+				t.Errorf("BN parameter %q kept", gone)
+			}
+		}
+		if _, ok := m.Graph.Initializers["gamma"]; !ok || len(m.Graph.Nodes) != 3 {
+			t.Fatal("input model changed")
+		}
+		w, b := p.Graph.Initializers[conv.Inputs[1]], p.Graph.Initializers[conv.Inputs[2]]
+		for _, x := range [][]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {0.5, -2, 3}} {
+			want := conv1x1BN(m.Graph, x, withBias)
+			for o := 0; o < 2; o++ {
+				got := float64(b.F32[o])
+				for c := 0; c < 3; c++ {
+					got += float64(w.F32[o*3+c]) * x[c]
+				}
+				if math.Abs(got-want[o]) > 1e-5*(1+math.Abs(want[o])) {
+					t.Errorf("bias=%v x=%v channel %d: folded %v, BN %v", withBias, x, o, got, want[o])
+				}
+			}
+		}
+		// Idempotent.
+		p2, err := Prepare(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(p, p2) {
+			t.Error("Prepare is not idempotent")
+		}
+		// Quantizing uses the BN output's (folded Conv's) and Relu's names.
+		if _, _, err := Quantize(m, map[string]qmath.Range{"x": {Min: 0, Max: 1}, "y": {Min: 0, Max: 4}}, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestFoldBatchNormSkipsSharedConvOutput(t *testing.T) {
+	m := bnModel(true)
+	m.Graph.Outputs = append(m.Graph.Outputs, graph.ValueInfo{Name: "c"})
+	p, err := Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(opTypes(p.Graph), "BatchNormalization") {
+		t.Error("folded a BN whose Conv output is also a graph output")
+	}
+}
+
+func TestPrepareConstantsAndIdentities(t *testing.T) {
+	b := newBuilder(13, "x")
+	b.randInit("w", 4, 3)
+	b.node("Constant", "k", nil, []string{"lo"}, map[string]*graph.Attr{"value": graph.TensorAttr(tensor.ScalarFloat32(0))})
+	b.node("Constant", "k2", nil, []string{"hi"}, map[string]*graph.Attr{"value_float": graph.FloatAttr(6)})
+	b.node("Identity", "id1", []string{"w"}, []string{"w2"}, nil)
+	b.node("Gemm", "fc", []string{"x", "w2"}, []string{"g"}, map[string]*graph.Attr{"transB": graph.IntAttr(1)})
+	b.node("Clip", "clip", []string{"g", "lo", "hi"}, []string{"c"}, nil)
+	b.node("Identity", "id2", []string{"c"}, []string{"y"}, nil)
+	m := b.output("y")
+	p, err := Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := opTypes(p.Graph); !slices.Equal(got, []string{"Gemm", "Clip"}) {
+		t.Fatalf("ops %v", got)
+	}
+	if fc := nodeByName(p.Graph, "fc"); fc.Inputs[1] != "w" {
+		t.Errorf("fc reads %v", fc.Inputs)
+	}
+	if clip := nodeByName(p.Graph, "clip"); clip.Outputs[0] != "y" || p.Graph.Initializers[clip.Inputs[2]].F32[0] != 6 {
+		t.Errorf("clip %v -> %v", clip.Inputs, clip.Outputs)
+	}
+	q, s := mustQuantize(t, m, map[string]qmath.Range{"x": {Min: -1, Max: 1}, "y": {Min: 0, Max: 6}})
+	if s.FusedActivations["Clip"] != 1 || slices.Contains(opTypes(q.Graph), "Clip") {
+		t.Errorf("Clip from Constant bounds not fused: %v", opTypes(q.Graph))
+	}
+}
+
+func TestOpsetUpgrade(t *testing.T) {
+	t.Run("clip attrs and softmax", func(t *testing.T) {
+		b := newBuilder(9, "x")
+		b.randInit("w", 4, 3)
+		b.node("Gemm", "fc", []string{"x", "w"}, []string{"g"}, map[string]*graph.Attr{"transB": graph.IntAttr(1)})
+		b.node("Clip", "clip", []string{"g"}, []string{"c"}, map[string]*graph.Attr{"min": graph.FloatAttr(0), "max": graph.FloatAttr(6)})
+		b.node("Dropout", "drop", []string{"c"}, []string{"d"}, nil)
+		b.node("Softmax", "sm", []string{"d"}, []string{"y"}, nil)
+		m := b.output("y")
+		q, s := mustQuantize(t, m, map[string]qmath.Range{"x": {Min: -1, Max: 1}, "c": {Min: 0, Max: 6}})
+		if s.OpsetBefore != 9 || s.OpsetAfter != 13 || q.Opset() != 13 || m.Opset() != 9 {
+			t.Fatalf("opsets %d -> %d", s.OpsetBefore, s.OpsetAfter)
+		}
+		ops := opTypes(q.Graph)
+		if slices.Contains(ops, "Clip") || slices.Contains(ops, "Dropout") || !slices.Contains(ops, "Flatten") || !slices.Contains(ops, "Reshape") {
+			t.Errorf("ops %v", ops)
+		}
+		if sm := nodeByName(q.Graph, "sm"); sm.AttrInt("axis", -1) != 1 {
+			t.Errorf("softmax axis %d", sm.AttrInt("axis", -1))
+		}
+	})
+	t.Run("unsupported op", func(t *testing.T) {
+		b := newBuilder(9, "x")
+		b.init("scales", tensor.FromFloat32(tensor.Shape{4}, []float32{1, 1, 2, 2}))
+		b.node("Upsample", "up", []string{"x", "scales"}, []string{"y"}, nil)
+		_, _, err := Quantize(b.output("y"), map[string]qmath.Range{}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "Upsample") {
+			t.Errorf("error %v", err)
+		}
+	})
+}

@@ -1,0 +1,53 @@
+// Package storage is eightbit's portable file layer: the only package, besides
+// the Beam transforms, that performs I/O. It is a thin layer over
+// gocloud.dev/blob that opens *folders* and reads and writes keys inside them.
+//
+// # Locations
+//
+// Open and Create accept a folder location in one of these forms:
+//
+//	/abs/dir, rel/dir            local paths, turned into file:// URLs
+//	file:///abs/dir              local folder ("file://./rel" is relative)
+//	mem://name/prefix            in-memory store shared by name in the process
+//	s3://bucket/prefix?endpoint=http://host:port&use_path_style=true&region=us-east-1
+//	gs://bucket/prefix           Google Cloud Storage
+//	azblob://container/prefix    Azure Blob Storage
+//
+// A path after the bucket is a key prefix (blob.PrefixedBucket), so the keys
+// used with a Bucket are always relative to the folder. Query parameters go to
+// the gocloud.dev driver unchanged (see its URL openers), with these defaults
+// for local folders unless the location sets them itself:
+//
+//   - metadata=skip: no ".attrs" sidecar files next to the data;
+//   - no_tmp_dir=1: fileblob stages writes in a temporary file next to the
+//     target instead of in TMPDIR, so the final rename never crosses file
+//     systems;
+//   - create_dir=1, only with Create: the folder is created if missing.
+//     Open fails on a missing local folder.
+//
+// mem:// stores live for the whole process and are shared by name, so a test
+// and the pipeline it runs in-process see the same data; DropMem forgets one.
+// Credentials are never part of a location: S3 uses the AWS SDK's usual
+// environment and config files, GCS the application-default credentials.
+//
+// # Atomic writes
+//
+// WriteAtomic never exposes a partial object at its key: cloud writers only
+// commit on Close, and fileblob writes "<key>.<hex>.tmp" and renames it over
+// the key. On any failure the writer's context is cancelled before Close,
+// which makes every driver drop the upload. List hides fileblob's temp files.
+//
+// # Relative locations
+//
+// Join resolves a path found in a manifest against the manifest's folder,
+// refusing paths that climb out of it; Split and ReadLocation handle a full
+// object location.
+//
+// # Errors
+//
+// Every error from a Bucket is a *Error of the form
+// "storage: read s3://bucket/dir/key: <driver error>" (query parameters are
+// left out), and errors.Is(err, ErrNotFound) holds for missing keys.
+//
+// Tests can get a real S3 endpoint from storagetest.StartS3.
+package storage
