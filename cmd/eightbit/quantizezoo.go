@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/eightbitml/eightbit/jobs"
+	"github.com/eightbitml/eightbit/pipeline"
+)
+
+func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) {
+	fs.IntVar(&j.CalibSamples, "calib-samples", 0, "use at most `N` calibration samples per model (0: the whole split)")
+	fs.IntVar(&j.EvalSamples, "eval-samples", 0, "use at most `N` evaluation samples per model (0: the whole split)")
+	fs.IntVar(&j.ShardSize, "shard-size", 250, "samples per work item")
+}
+
+func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var j jobs.QuantizeZoo
+	fs := flag.NewFlagSet("quantize-zoo", flag.ContinueOnError)
+	fs.StringVar(&j.Zoo, "zoo", "", "zoo folder `URL` holding zoo.yaml, or the manifest's URL (file path, file://, s3://, gs://, mem://)")
+	fs.StringVar(&j.Out, "out", "", "output folder `URL` for quantized models and reports")
+	zooFlags(fs, &j)
+	help, err := parseFlags(fs, args, stderr)
+	if help {
+		printHelp(stdout, "quantize-zoo", "--zoo URL --out URL [flags]",
+			"Calibrates activation ranges on each model's calibration split, quantizes every\nmodel of the zoo to 8 bits (QDQ ONNX), evaluates float and int8 on the evaluation\nsplit, and writes models/<name>.int8.onnx, report.json and report.md under --out.", fs)
+		return exitOK
+	}
+	if err == nil && (j.Zoo == "" || j.Out == "") {
+		err = fmt.Errorf("--zoo and --out are required")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "eightbit quantize-zoo: %v (see eightbit quantize-zoo --help)\n", err)
+		return exitUsage
+	}
+	pipeline.Init()
+	return runJob(ctx, &j, stdout, stderr)
+}
+
+func runJob(ctx context.Context, j *jobs.QuantizeZoo, stdout, stderr io.Writer) int {
+	start := time.Now()
+	fmt.Fprintf(stderr, "eightbit: quantize-zoo %s -> %s on %s\n", j.Zoo, j.Out, pipeline.RunnerName(j.Runner))
+	res, err := j.Run(ctx)
+	if err != nil {
+		return exitFor(err, stderr)
+	}
+	stdout.Write(res.Report.Markdown())
+	fmt.Fprintf(stderr, "eightbit: %d models ok, %d failed in %.1fs; report: %s\n",
+		res.OK, res.Failed, time.Since(start).Seconds(), joinOut(j.Out, res.ReportKey))
+	if res.Failed > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func joinOut(out, key string) string {
+	if len(out) > 0 && out[len(out)-1] == '/' {
+		return out + key
+	}
+	return out + "/" + key
+}
+

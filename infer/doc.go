@@ -1,0 +1,42 @@
+// Package infer executes eightbit models.
+//
+// Compile turns a graph.Model into a Program once: it validates a copy of
+// the model (the caller's model is never modified), turns Constant nodes
+// into constants, bypasses Identity and inference-mode Dropout nodes,
+// evaluates every node whose inputs are all constant, drops nodes that no
+// output depends on, and fixes the execution order and the point where each
+// intermediate buffer is released (after its last reader), so memory stays
+// bounded by the live values. Operators the executor lacks are reported all
+// at once as an *UnsupportedError.
+//
+// Program.Run is safe for concurrent use; the batch size is whatever the
+// inputs carry. RunObserved also reports every float32 value (graph inputs
+// and node outputs, in plan order) to a callback, which calibration uses to
+// collect ranges. Errors name the node, e.g. `Conv "conv1": ...`.
+//
+// # Integer execution
+//
+// With Options.Integer, QDQ patterns run in integer arithmetic:
+//
+//	DequantizeLinear(x uint8) → Conv | Gemm | MatMul [→ Relu | Clip] → QuantizeLinear(uint8)
+//
+// where the weight is DequantizeLinear of an int8 constant (per tensor, or
+// per output channel) and the bias, if any, DequantizeLinear of an int32
+// constant with scale sx·sw and zero point 0, becomes one node computing
+//
+//	acc = bias + Σ (x − zx)·(w − zw)                        (int32, exact)
+//	y   = qmath.Requantize(acc, qmath.RequantizeScale(sx, sw[c], sy), zy, lo, hi)
+//
+// (ONNX Runtime's QLinearConv rule; a fused Relu/Clip narrows [lo, hi]).
+// DequantizeLinear → MaxPool | Flatten | Reshape | Transpose | Relu →
+// QuantizeLinear with identical scale and zero point runs on the uint8
+// values directly, which is exact. Everything else runs in float32 on
+// dequantized values with ONNX QDQ semantics.
+//
+// The two modes differ only in rounding: float QDQ dequantizes, sums float32
+// products in float32 and quantizes y/sy; integer mode sums exactly in int32
+// and rounds float32(acc)·(sx·sw/sy). Both round half to even, so outputs
+// agree except for occasional one-step differences where the float sum lies
+// within rounding error of a half-way point (identical when all scales are
+// powers of two).
+package infer

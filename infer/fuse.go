@@ -1,0 +1,398 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/eightbitml/eightbit/graph"
+	"github.com/eightbitml/eightbit/kernels"
+	"github.com/eightbitml/eightbit/qmath"
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// fuse recognises the QDQ patterns that run in integer arithmetic:
+//
+//	DequantizeLinear(x uint8) → Conv/Gemm/MatMul [→ Relu/Clip] → QuantizeLinear(uint8)
+//
+// with int8 constant weights behind a DequantizeLinear and an optional int32
+// bias behind a DequantizeLinear of scale sx·sw, and
+//
+//	DequantizeLinear(x uint8) → MaxPool/Flatten/Reshape/Transpose/Relu → QuantizeLinear
+//
+// with identical scale and zero point, which runs directly on uint8.
+func (c *compiler) fuse() error {
+	g := c.g
+	prod := g.Producers()
+	cons := g.Consumers()
+	c.gone = map[*graph.Node]bool{}
+	single := func(name string) bool { return len(cons[name]) == 1 && !g.IsOutput(name) }
+	for _, q := range g.Nodes {
+		if q.OpType != "QuantizeLinear" || c.gone[q] || len(q.Outputs) != 1 {
+			continue
+		}
+		qp, ok := c.uint8Params(q, prod)
+		if !ok {
+			continue
+		}
+		src := prod[q.Input(0)]
+		if src == nil || !single(q.Input(0)) || c.gone[src] {
+			continue
+		}
+		f, nodes, err := c.fuseCompute(q, src, qp, prod, single)
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			f, nodes = c.fuseUint8(q, src, qp, prod)
+		}
+		if f == nil {
+			continue
+		}
+		c.fused = append(c.fused, *f)
+		for _, n := range nodes {
+			c.gone[n] = true
+		}
+	}
+	// Dequantizations of constants that no fused node absorbed are
+	// evaluated once now.
+	return c.foldRemaining()
+}
+
+// foldRemaining folds quantize/dequantize nodes with constant inputs that
+// are still part of the float graph.
+func (c *compiler) foldRemaining() error {
+	var keep []*graph.Node
+	anchor := map[*graph.Node]bool{}
+	for _, f := range c.fused {
+		anchor[f.at] = true
+	}
+	for _, n := range c.g.Nodes {
+		if c.gone[n] || anchor[n] || (n.OpType != "DequantizeLinear" && n.OpType != "QuantizeLinear") {
+			keep = append(keep, n)
+			continue
+		}
+		allConst := true
+		for _, in := range n.Inputs {
+			if in != "" && c.consts[in] == nil {
+				allConst = false
+			}
+		}
+		if !allConst {
+			keep = append(keep, n)
+			continue
+		}
+		run, err := buildOp(n, c.opset)
+		if err != nil {
+			return fmt.Errorf("infer: %s: %w", n.Label(), err)
+		}
+		in := make([]*tensor.Tensor, len(n.Inputs))
+		for i, name := range n.Inputs {
+			if name != "" {
+				in[i] = c.consts[name]
+			}
+		}
+		outs, err := run(in)
+		if err != nil {
+			return fmt.Errorf("infer: %s: %w", n.Label(), err)
+		}
+		c.consts[n.Outputs[0]] = outs[0]
+	}
+	c.g.Nodes = keep
+	return nil
+}
+
+// uint8Params returns the per-tensor parameters of a QuantizeLinear or
+// DequantizeLinear node whose quantized side is uint8.
+func (c *compiler) uint8Params(n *graph.Node, prod map[string]*graph.Node) (qmath.Params, bool) {
+	s := c.consts[n.Input(1)]
+	if s == nil || s.DType != tensor.Float32 || s.Len() != 1 || !(s.F32[0] > 0) {
+		return qmath.Params{}, false
+	}
+	p := qmath.Params{Scale: s.F32[0]}
+	if name := n.Input(2); name != "" {
+		z := c.consts[name]
+		if z == nil || z.DType != tensor.Uint8 || z.Len() != 1 {
+			return qmath.Params{}, false
+		}
+		p.ZeroPoint = int32(z.U8[0])
+		return p, true
+	}
+	if n.OpType == "QuantizeLinear" {
+		return p, true // no zero point: uint8 output
+	}
+	// A DequantizeLinear without zero point: the input must be known uint8.
+	if c.valueType(n.Input(0), prod) != tensor.Uint8 {
+		return qmath.Params{}, false
+	}
+	return p, true
+}
+
+// valueType returns the element type of a value when it is evident from the
+// graph (constants, declared inputs, QuantizeLinear outputs).
+func (c *compiler) valueType(name string, prod map[string]*graph.Node) tensor.DType {
+	if t := c.consts[name]; t != nil {
+		return t.DType
+	}
+	for _, in := range c.g.Inputs {
+		if in.Name == name {
+			return in.DType
+		}
+	}
+	if p := prod[name]; p != nil && p.OpType == "QuantizeLinear" {
+		if z := c.consts[p.Input(2)]; z != nil {
+			return z.DType
+		}
+		if p.Input(2) == "" {
+			return tensor.Uint8
+		}
+	}
+	return tensor.Undefined
+}
+
+// dqInput returns the DequantizeLinear node producing name, if any.
+func dqInput(name string, prod map[string]*graph.Node) *graph.Node {
+	if p := prod[name]; p != nil && p.OpType == "DequantizeLinear" && isDefaultDomain(p.Domain) {
+		return p
+	}
+	return nil
+}
+
+// fuseCompute matches DQ → Conv/Gemm/MatMul [→ Relu/Clip] → Q. It returns
+// nil when the pattern does not apply.
+func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, prod map[string]*graph.Node, single func(string) bool) (*fusedStep, []*graph.Node, error) {
+	core := src
+	var act *graph.Node
+	req := kernels.Requant{ZeroPoint: qp.ZeroPoint}
+	switch src.OpType {
+	case "Relu":
+		act = src
+		req.Min, req.Max = qp.ZeroPoint, qmath.Uint8Max
+	case "Clip":
+		lo, hi, ok := c.clipBounds(src)
+		if !ok {
+			return nil, nil, nil
+		}
+		act = src
+		req.Min = int32(qmath.QuantizeUint8(lo, qp))
+		req.Max = int32(qmath.QuantizeUint8(hi, qp))
+		if req.Max == 0 {
+			return nil, nil, nil
+		}
+	}
+	if act != nil {
+		if !single(act.Input(0)) {
+			return nil, nil, nil
+		}
+		core = prod[act.Input(0)]
+		if core == nil || c.gone[core] {
+			return nil, nil, nil
+		}
+	}
+	if !isDefaultDomain(core.Domain) || (core.OpType != "Conv" && core.OpType != "Gemm" && core.OpType != "MatMul") {
+		return nil, nil, nil
+	}
+	dqx := dqInput(core.Input(0), prod)
+	dqw := dqInput(core.Input(1), prod)
+	if dqx == nil || dqw == nil {
+		return nil, nil, nil
+	}
+	xp, ok := c.uint8Params(dqx, prod)
+	if !ok {
+		return nil, nil, nil
+	}
+	wq := c.consts[dqw.Input(0)]
+	sw := c.consts[dqw.Input(1)]
+	if wq == nil || wq.DType != tensor.Int8 || sw == nil || sw.DType != tensor.Float32 {
+		return nil, nil, nil
+	}
+	// n is the output channel count; chAxis the weight axis that indexes it.
+	var n, chAxis int
+	transB := false
+	switch core.OpType {
+	case "Conv":
+		if len(wq.Shape) < 3 {
+			return nil, nil, nil
+		}
+		n, chAxis = wq.Shape[0], 0
+	case "Gemm":
+		if core.AttrInt("transA", 0) != 0 || core.AttrFloat("alpha", 1) != 1 || len(wq.Shape) != 2 {
+			return nil, nil, nil
+		}
+		if core.Input(2) != "" && core.AttrFloat("beta", 1) != 1 {
+			return nil, nil, nil
+		}
+		transB = core.AttrInt("transB", 0) != 0
+		if transB {
+			n, chAxis = wq.Shape[0], 0
+		} else {
+			n, chAxis = wq.Shape[1], 1
+		}
+	case "MatMul":
+		if len(wq.Shape) != 2 {
+			return nil, nil, nil
+		}
+		n, chAxis = wq.Shape[1], 1
+	}
+	if sw.Len() != 1 {
+		axis := int(dqw.AttrInt("axis", 1))
+		if axis < 0 {
+			axis += len(wq.Shape)
+		}
+		if sw.Len() != n || axis != chAxis {
+			return nil, nil, nil
+		}
+	}
+	var wzp []int32
+	if name := dqw.Input(2); name != "" {
+		z := c.consts[name]
+		if z == nil || z.DType != tensor.Int8 || z.Len() != sw.Len() {
+			return nil, nil, nil
+		}
+		for _, v := range z.I8 {
+			wzp = append(wzp, int32(v))
+		}
+	}
+	swAt := func(i int) float32 {
+		if sw.Len() == 1 {
+			return sw.F32[0]
+		}
+		return sw.F32[i]
+	}
+	for i := 0; i < sw.Len(); i++ {
+		req.Multiplier = append(req.Multiplier, qmath.RequantizeScale(xp.Scale, swAt(i), qp.Scale))
+	}
+	// Bias: int32 constant dequantized with scale sx·sw and zero point 0.
+	var bias []int32
+	if core.OpType != "MatMul" && core.Input(2) != "" {
+		dqb := dqInput(core.Input(2), prod)
+		if dqb == nil {
+			return nil, nil, nil
+		}
+		bq, sb := c.consts[dqb.Input(0)], c.consts[dqb.Input(1)]
+		if bq == nil || bq.DType != tensor.Int32 || bq.Len() != n || sb == nil || sb.DType != tensor.Float32 || (sb.Len() != 1 && sb.Len() != n) {
+			return nil, nil, nil
+		}
+		if len(bq.Shape) != 1 && !(len(bq.Shape) == 2 && bq.Shape[0] == 1) {
+			return nil, nil, nil
+		}
+		if name := dqb.Input(2); name != "" {
+			z := c.consts[name]
+			if z == nil {
+				return nil, nil, nil
+			}
+			for i := 0; i < z.Len(); i++ {
+				if z.Float64At(i) != 0 {
+					return nil, nil, nil
+				}
+			}
+		}
+		for i := 0; i < n; i++ {
+			s := sb.F32[0]
+			if sb.Len() != 1 {
+				s = sb.F32[i]
+			}
+			want := xp.Scale * swAt(min(i, sw.Len()-1))
+			if math.Abs(float64(s-want)) > 1e-6*math.Abs(float64(want)) {
+				return nil, nil, nil
+			}
+		}
+		bias = bq.I32
+	}
+	label := core.Label() + " (integer)"
+	st := step{label: label, op: core.OpType, kind: kindInteger}
+	xName := dqx.Input(0)
+	switch core.OpType {
+	case "Conv":
+		p := kernels.QConvParams{ConvParams: convParams(core), XZeroPoint: xp.ZeroPoint, WZeroPoint: wzp, Requant: req}
+		st.run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			return one(kernels.QConv(in[0], wq, bias, p))
+		}
+		k := int64(wq.Shape[1:].Size())
+		st.macs = func(_, out []*tensor.Tensor) int64 { return int64(out[0].Len()) * k }
+	default:
+		p := kernels.QGemmParams{AZeroPoint: xp.ZeroPoint, BZeroPoint: wzp, Requant: req}
+		gemm := core.OpType == "Gemm"
+		st.run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if gemm && len(in[0].Shape) != 2 {
+				return nil, fmt.Errorf("Gemm wants 2-D A, have %v", in[0].Shape)
+			}
+			return one(kernels.QMatMul(in[0], wq, transB, bias, p))
+		}
+		k := int64(wq.Len() / n)
+		st.macs = func(_, out []*tensor.Tensor) int64 { return int64(out[0].Len()) * k }
+	}
+	nodes := []*graph.Node{q, core}
+	if act != nil {
+		nodes = append(nodes, act)
+	}
+	return &fusedStep{at: q, step: st, ins: []string{xName}, outs: []string{q.Outputs[0]}}, nodes, nil
+}
+
+// clipBounds returns the constant bounds of a Clip node.
+func (c *compiler) clipBounds(n *graph.Node) (lo, hi float32, ok bool) {
+	lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
+	if c.opset < 11 {
+		return n.AttrFloat("min", lo), n.AttrFloat("max", hi), true
+	}
+	for i, dst := range []*float32{&lo, &hi} {
+		name := n.Input(i + 1)
+		if name == "" {
+			continue
+		}
+		t := c.consts[name]
+		if t == nil || t.DType != tensor.Float32 || t.Len() != 1 {
+			return 0, 0, false
+		}
+		*dst = t.F32[0]
+	}
+	return lo, hi, true
+}
+
+// fuseUint8 matches DQ → MaxPool/Flatten/Reshape/Transpose/Relu → Q with
+// identical parameters on both sides; these ops commute exactly with the
+// (monotone, per-tensor) quantization, so they run on the uint8 values.
+func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, prod map[string]*graph.Node) (*fusedStep, []*graph.Node) {
+	switch src.OpType {
+	case "MaxPool", "Flatten", "Reshape", "Transpose", "Relu":
+	default:
+		return nil, nil
+	}
+	if !isDefaultDomain(src.Domain) {
+		return nil, nil
+	}
+	d := dqInput(src.Input(0), prod)
+	if d == nil {
+		return nil, nil
+	}
+	dp, ok := c.uint8Params(d, prod)
+	if !ok || dp != qp {
+		return nil, nil
+	}
+	var run kernelFunc
+	if src.OpType == "Relu" {
+		zp := uint8(qp.ZeroPoint)
+		run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			x := in[0]
+			y := tensor.New(tensor.Uint8, x.Shape)
+			for i, v := range x.U8 {
+				y.U8[i] = max(v, zp)
+			}
+			return []*tensor.Tensor{y}, nil
+		}
+	} else {
+		var err error
+		if run, err = buildOp(src, c.opset); err != nil {
+			return nil, nil
+		}
+	}
+	inner := run
+	run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if in[0].DType != tensor.Uint8 {
+			return nil, fmt.Errorf("want uint8 input, have %v", in[0].DType)
+		}
+		return inner(in)
+	}
+	ins := append([]string{d.Input(0)}, src.Inputs[1:]...)
+	st := step{label: src.Label() + " (uint8)", op: src.OpType, kind: kindUint8, run: run}
+	return &fusedStep{at: q, step: st, ins: ins, outs: []string{q.Outputs[0]}}, []*graph.Node{q, src}
+}

@@ -1,0 +1,112 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/eightbitml/eightbit/pipeline"
+	"github.com/eightbitml/eightbit/report"
+	"github.com/eightbitml/eightbit/transforms"
+)
+
+// ErrConfig is wrapped by errors in a job's configuration (bad flags, a
+// manifest that does not parse, an unknown runner): the job did not start.
+var ErrConfig = errors.New("invalid job configuration")
+
+// QuantizeZoo configures the quantize-zoo job.
+type QuantizeZoo struct {
+	// Zoo is the zoo folder URL (holding zoo.yaml) or the manifest's URL.
+	Zoo string
+	// Out is the output folder URL; local folders are created.
+	Out string
+	// Runner is the Beam runner name; empty means Beam's --runner flag or
+	// prism.
+	Runner string
+	// CalibSamples and EvalSamples cap the samples used from each split
+	// (0: all).
+	CalibSamples, EvalSamples int
+	// ShardSize is the number of samples per work item (0: 250).
+	ShardSize int
+}
+
+// Result is what a finished job produced.
+type Result struct {
+	Report *report.Report
+	// ReportKey is the report's key under the output folder.
+	ReportKey string
+	OK, Failed int
+}
+
+func (j *QuantizeZoo) validate(ctx context.Context) error {
+	if j.Zoo == "" {
+		return fmt.Errorf("%w: no zoo given", ErrConfig)
+	}
+	if j.Out == "" {
+		return fmt.Errorf("%w: no output folder given", ErrConfig)
+	}
+	if j.CalibSamples < 0 || j.EvalSamples < 0 || j.ShardSize < 0 {
+		return fmt.Errorf("%w: sample counts must not be negative", ErrConfig)
+	}
+	if err := pipeline.CheckRunner(j.Runner); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if _, _, err := transforms.ReadManifest(ctx, j.Zoo); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return nil
+}
+
+// Build adds the job's transforms to a pipeline scope.
+func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
+	tasks := transforms.ReadZoo(s, j.Zoo, transforms.ZooOptions{
+		OutURL:       j.Out,
+		RunID:        runID,
+		CalibSamples: j.CalibSamples,
+		EvalSamples:  j.EvalSamples,
+		ShardSize:    j.ShardSize,
+	})
+	loaded, loadFailed := transforms.LoadModels(s, tasks)
+	ranges := transforms.Calibrate(s, loaded)
+	quantized, quantFailed := transforms.QuantizeModels(s, loaded, ranges)
+	rows := transforms.Evaluate(s, quantized)
+	all := beam.Flatten(s, rows, loadFailed, quantFailed)
+	transforms.WriteReport(s, all, j.Out, transforms.ReportInfo{Job: "quantize-zoo", Zoo: j.Zoo})
+}
+
+// Run validates the configuration, runs the job and reads its report back.
+func (j *QuantizeZoo) Run(ctx context.Context) (*Result, error) {
+	if err := j.validate(ctx); err != nil {
+		return nil, err
+	}
+	p, s := beam.NewPipelineWithRoot()
+	j.Build(s, newRunID())
+	if _, err := pipeline.Run(ctx, j.Runner, p); err != nil {
+		return nil, err
+	}
+	rep, err := transforms.ReadReport(ctx, j.Out)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Report: rep, ReportKey: transforms.ReportJSON}
+	for _, m := range rep.Models {
+		if m.Status == report.StatusOK {
+			res.OK++
+		} else {
+			res.Failed++
+		}
+	}
+	return res, nil
+}
+
+// newRunID names one execution; it only keeps worker caches of different
+// runs in one process apart and never reaches the outputs.
+func newRunID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

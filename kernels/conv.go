@@ -1,0 +1,284 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// ConvParams are the attributes of ONNX Conv (and, without Group, of the
+// pooling operators). Zero values mean the ONNX defaults: strides and
+// dilations 1, no padding, group 1, auto_pad NOTSET.
+type ConvParams struct {
+	// KernelShape is the spatial kernel size; for Conv it defaults to the
+	// weight's spatial dimensions.
+	KernelShape []int
+	Strides     []int
+	Dilations   []int
+	// Pads are [begin_1, ..., begin_n, end_1, ..., end_n].
+	Pads []int
+	// AutoPad is "NOTSET" (or ""), "SAME_UPPER", "SAME_LOWER" or "VALID".
+	AutoPad string
+	Group   int
+	// CeilMode rounds the output size up (pooling only).
+	CeilMode bool
+}
+
+// Geometry is a resolved 2-D window geometry (1-D inputs use H = 1).
+type Geometry struct {
+	N, C, H, W  int // input
+	KH, KW      int
+	SH, SW      int
+	DH, DW      int
+	PadT, PadL  int
+	PadB, PadR  int
+	OH, OW      int
+	spatialRank int
+}
+
+// OutShape returns the output shape [N, channels, OH(, OW)] in the input's
+// rank.
+func (g *Geometry) OutShape(channels int) tensor.Shape {
+	if g.spatialRank == 1 {
+		return tensor.Shape{g.N, channels, g.OW}
+	}
+	return tensor.Shape{g.N, channels, g.OH, g.OW}
+}
+
+func pick(v []int, i, def int) int {
+	if i < len(v) {
+		return v[i]
+	}
+	return def
+}
+
+// ResolveGeometry computes the window geometry of an NCHW (or NCW) input
+// shape for the given spatial kernel size and attributes.
+func ResolveGeometry(in tensor.Shape, kernel []int, p ConvParams) (*Geometry, error) {
+	sr := len(in) - 2
+	if sr != 1 && sr != 2 {
+		return nil, fmt.Errorf("input of shape %v: only 1-D and 2-D spatial inputs are supported", in)
+	}
+	if len(kernel) != sr {
+		return nil, fmt.Errorf("kernel shape %v does not match input shape %v", kernel, in)
+	}
+	if len(p.Strides) > sr || len(p.Dilations) > sr || (len(p.Pads) != 0 && len(p.Pads) != 2*sr) {
+		return nil, fmt.Errorf("strides %v, dilations %v or pads %v do not match input shape %v", p.Strides, p.Dilations, p.Pads, in)
+	}
+	g := &Geometry{N: in[0], C: in[1], spatialRank: sr}
+	sizes := make([]int, 2)
+	ks := make([]int, 2)
+	st := make([]int, 2)
+	dl := make([]int, 2)
+	pb := make([]int, 2)
+	pe := make([]int, 2)
+	out := make([]int, 2)
+	off := 2 - sr // 1-D maps to the W axis
+	sizes[0], ks[0], st[0], dl[0], out[0] = 1, 1, 1, 1, 1
+	for i := 0; i < sr; i++ {
+		d := i + off
+		sizes[d] = in[2+i]
+		ks[d] = kernel[i]
+		st[d] = pick(p.Strides, i, 1)
+		dl[d] = pick(p.Dilations, i, 1)
+		pb[d] = pick(p.Pads, i, 0)
+		pe[d] = pick(p.Pads, i+sr, 0)
+		if ks[d] < 1 || st[d] < 1 || dl[d] < 1 || pb[d] < 0 || pe[d] < 0 {
+			return nil, fmt.Errorf("invalid kernel %v, strides %v, dilations %v or pads %v", kernel, p.Strides, p.Dilations, p.Pads)
+		}
+		eff := (ks[d]-1)*dl[d] + 1
+		switch p.AutoPad {
+		case "", "NOTSET":
+			num := sizes[d] + pb[d] + pe[d] - eff
+			if num < 0 {
+				return nil, fmt.Errorf("window %d larger than padded input %d", eff, sizes[d]+pb[d]+pe[d])
+			}
+			if p.CeilMode {
+				out[d] = (num+st[d]-1)/st[d] + 1
+				// A window must start inside the input or its begin padding.
+				if (out[d]-1)*st[d] >= sizes[d]+pb[d] {
+					out[d]--
+				}
+			} else {
+				out[d] = num/st[d] + 1
+			}
+		case "VALID":
+			pb[d], pe[d] = 0, 0
+			if sizes[d] < eff {
+				return nil, fmt.Errorf("window %d larger than input %d", eff, sizes[d])
+			}
+			out[d] = (sizes[d]-eff)/st[d] + 1
+		case "SAME_UPPER", "SAME_LOWER":
+			out[d] = (sizes[d] + st[d] - 1) / st[d]
+			total := max(0, (out[d]-1)*st[d]+eff-sizes[d])
+			if p.AutoPad == "SAME_UPPER" {
+				pb[d] = total / 2
+			} else {
+				pb[d] = (total + 1) / 2
+			}
+			pe[d] = total - pb[d]
+		default:
+			return nil, fmt.Errorf("unknown auto_pad %q", p.AutoPad)
+		}
+	}
+	g.H, g.W = sizes[0], sizes[1]
+	g.KH, g.KW = ks[0], ks[1]
+	g.SH, g.SW = st[0], st[1]
+	g.DH, g.DW = dl[0], dl[1]
+	g.PadT, g.PadL, g.PadB, g.PadR = pb[0], pb[1], pe[0], pe[1]
+	g.OH, g.OW = out[0], out[1]
+	return g, nil
+}
+
+// Conv computes an ONNX Conv of x [N,C,H,W] (or [N,C,W]) with weights
+// w [M, C/group, kH, kW] and optional bias b [M] in float32.
+//
+// Grouped convolutions with one input channel per group (depthwise) run as
+// direct loops; the others unfold the input (im2col, skipped for 1x1
+// stride-1 kernels) and multiply with Gemm.
+func Conv(x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, error) {
+	if x.DType != tensor.Float32 || w.DType != tensor.Float32 || (b != nil && b.DType != tensor.Float32) {
+		return nil, fmt.Errorf("conv wants float32 tensors")
+	}
+	if len(w.Shape) != len(x.Shape) {
+		return nil, fmt.Errorf("weight shape %v does not match input shape %v", w.Shape, x.Shape)
+	}
+	kernel := []int(w.Shape[2:])
+	if len(p.KernelShape) > 0 && !tensor.Shape(p.KernelShape).Equal(tensor.Shape(kernel)) {
+		return nil, fmt.Errorf("kernel_shape %v does not match weight shape %v", p.KernelShape, w.Shape)
+	}
+	g, err := ResolveGeometry(x.Shape, kernel, p)
+	if err != nil {
+		return nil, err
+	}
+	group := max(p.Group, 1)
+	M := w.Shape[0]
+	if g.C%group != 0 || M%group != 0 || w.Shape[1]*group != g.C {
+		return nil, fmt.Errorf("input channels %d, weight shape %v and group %d do not agree", g.C, w.Shape, group)
+	}
+	if b != nil && b.Len() != M {
+		return nil, fmt.Errorf("bias has %d elements, want %d", b.Len(), M)
+	}
+	y := tensor.New(tensor.Float32, g.OutShape(M))
+	var bias []float32
+	if b != nil {
+		bias = b.F32
+	}
+	convFloat(g, group, M, x.F32, w.F32, bias, y.F32)
+	return y, nil
+}
+
+func convFloat(g *Geometry, group, M int, x, w, bias, y []float32) {
+	cg := g.C / group
+	mg := M / group
+	kk := cg * g.KH * g.KW
+	P := g.OH * g.OW
+	if cg == 1 && mg == 1 {
+		depthwise(g, x, w, bias, y)
+		return
+	}
+	pointwise := g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadT == 0 && g.PadL == 0 && g.PadB == 0 && g.PadR == 0
+	var col []float32
+	if !pointwise {
+		col = make([]float32, kk*P)
+	}
+	for n := 0; n < g.N; n++ {
+		for gr := 0; gr < group; gr++ {
+			xin := x[(n*g.C+gr*cg)*g.H*g.W:]
+			src := xin
+			if !pointwise {
+				im2col(g, cg, xin, col, 0)
+				src = col
+			}
+			out := y[(n*M+gr*mg)*P : (n*M+gr*mg+mg)*P]
+			Gemm(false, false, mg, P, kk, w[gr*mg*kk:], kk, src, P, out, P, false)
+			if bias != nil {
+				for m := 0; m < mg; m++ {
+					bv := bias[gr*mg+m]
+					row := out[m*P : (m+1)*P]
+					for i := range row {
+						row[i] += bv
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2col unfolds cg channels of one image into col [cg*KH*KW, OH*OW]; taps
+// that fall into the padding get the value pad.
+func im2col[T float32 | uint8](g *Geometry, cg int, x []T, col []T, pad T) {
+	P := g.OH * g.OW
+	idx := 0
+	for c := 0; c < cg; c++ {
+		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				dst := col[idx*P : (idx+1)*P]
+				idx++
+				o := 0
+				for oh := 0; oh < g.OH; oh++ {
+					ih := oh*g.SH - g.PadT + kh*g.DH
+					if ih < 0 || ih >= g.H {
+						for ow := 0; ow < g.OW; ow++ {
+							dst[o] = pad
+							o++
+						}
+						continue
+					}
+					row := plane[ih*g.W : (ih+1)*g.W]
+					iw := -g.PadL + kw*g.DW
+					for ow := 0; ow < g.OW; ow++ {
+						if iw >= 0 && iw < g.W {
+							dst[o] = row[iw]
+						} else {
+							dst[o] = pad
+						}
+						o++
+						iw += g.SW
+					}
+				}
+			}
+		}
+	}
+}
+
+// depthwise convolves every channel with its own kernel (group == C, one
+// output channel per group).
+func depthwise(g *Geometry, x, w, bias, y []float32) {
+	HW := g.H * g.W
+	P := g.OH * g.OW
+	ksz := g.KH * g.KW
+	for n := 0; n < g.N; n++ {
+		for c := 0; c < g.C; c++ {
+			plane := x[(n*g.C+c)*HW : (n*g.C+c+1)*HW]
+			ker := w[c*ksz : (c+1)*ksz]
+			out := y[(n*g.C+c)*P : (n*g.C+c+1)*P]
+			var bv float32
+			if bias != nil {
+				bv = bias[c]
+			}
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					var s float32
+					for kh := 0; kh < g.KH; kh++ {
+						ih := oh*g.SH - g.PadT + kh*g.DH
+						if ih < 0 || ih >= g.H {
+							continue
+						}
+						row := plane[ih*g.W : (ih+1)*g.W]
+						kr := ker[kh*g.KW : (kh+1)*g.KW]
+						iw := ow*g.SW - g.PadL
+						for _, kv := range kr {
+							if iw >= 0 && iw < g.W {
+								s += row[iw] * kv
+							}
+							iw += g.DW
+						}
+					}
+					out[oh*g.OW+ow] = s + bv
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,142 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// PoolParams are the attributes of MaxPool and AveragePool.
+type PoolParams struct {
+	ConvParams
+	// CountIncludePad makes AveragePool divide by the full window size
+	// (padding included) instead of the number of input values it covers.
+	CountIncludePad bool
+}
+
+// MaxPool computes ONNX MaxPool over the spatial dimensions of an NCHW or
+// NCW tensor. Padding never wins (it counts as −∞). Float32 and uint8 inputs
+// are supported; on uint8 the result is exact for any quantization.
+func MaxPool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
+	g, err := ResolveGeometry(x.Shape, p.KernelShape, p.ConvParams)
+	if err != nil {
+		return nil, err
+	}
+	y := tensor.New(x.DType, g.OutShape(g.C))
+	switch x.DType {
+	case tensor.Float32:
+		maxPool(g, x.F32, y.F32, float32(math.Inf(-1)))
+	case tensor.Uint8:
+		maxPool(g, x.U8, y.U8, 0)
+	case tensor.Int8:
+		maxPool(g, x.I8, y.I8, -128)
+	default:
+		return nil, fmt.Errorf("MaxPool: unsupported type %v", x.DType)
+	}
+	return y, nil
+}
+
+func maxPool[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
+	HW, P := g.H*g.W, g.OH*g.OW
+	for nc := 0; nc < g.N*g.C; nc++ {
+		plane := x[nc*HW : (nc+1)*HW]
+		out := y[nc*P : (nc+1)*P]
+		for oh := 0; oh < g.OH; oh++ {
+			for ow := 0; ow < g.OW; ow++ {
+				m := lowest
+				seen := false
+				for kh := 0; kh < g.KH; kh++ {
+					ih := oh*g.SH - g.PadT + kh*g.DH
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					for kw := 0; kw < g.KW; kw++ {
+						iw := ow*g.SW - g.PadL + kw*g.DW
+						if iw < 0 || iw >= g.W {
+							continue
+						}
+						v := plane[ih*g.W+iw]
+						if !seen || v > m || v != v {
+							m = v
+							seen = true
+						}
+					}
+				}
+				out[oh*g.OW+ow] = m
+			}
+		}
+	}
+}
+
+// AveragePool computes ONNX AveragePool on float32 NCHW or NCW input. The
+// divisor is the number of window taps inside the input, or, with
+// CountIncludePad, inside the input plus its explicit padding (taps that
+// ceil_mode adds beyond the padding never count).
+func AveragePool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
+	if x.DType != tensor.Float32 {
+		return nil, fmt.Errorf("AveragePool: unsupported type %v", x.DType)
+	}
+	g, err := ResolveGeometry(x.Shape, p.KernelShape, p.ConvParams)
+	if err != nil {
+		return nil, err
+	}
+	y := tensor.New(tensor.Float32, g.OutShape(g.C))
+	HW, P := g.H*g.W, g.OH*g.OW
+	for nc := 0; nc < g.N*g.C; nc++ {
+		plane := x.F32[nc*HW : (nc+1)*HW]
+		out := y.F32[nc*P : (nc+1)*P]
+		for oh := 0; oh < g.OH; oh++ {
+			for ow := 0; ow < g.OW; ow++ {
+				var s float32
+				n, npad := 0, 0
+				for kh := 0; kh < g.KH; kh++ {
+					ih := oh*g.SH - g.PadT + kh*g.DH
+					inH := ih >= 0 && ih < g.H
+					padH := ih >= -g.PadT && ih < g.H+g.PadB
+					for kw := 0; kw < g.KW; kw++ {
+						iw := ow*g.SW - g.PadL + kw*g.DW
+						if padH && iw >= -g.PadL && iw < g.W+g.PadR {
+							npad++
+						}
+						if inH && iw >= 0 && iw < g.W {
+							s += plane[ih*g.W+iw]
+							n++
+						}
+					}
+				}
+				if p.CountIncludePad {
+					n = npad
+				}
+				if n == 0 {
+					out[oh*g.OW+ow] = 0
+					continue
+				}
+				out[oh*g.OW+ow] = s / float32(n)
+			}
+		}
+	}
+	return y, nil
+}
+
+// GlobalAveragePool averages every channel of an [N,C,spatial...] float32
+// tensor; the output keeps the rank with spatial dimensions 1.
+func GlobalAveragePool(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if x.DType != tensor.Float32 || len(x.Shape) < 2 {
+		return nil, fmt.Errorf("GlobalAveragePool: want float32 [N,C,...], have %v %v", x.DType, x.Shape)
+	}
+	shape := x.Shape.Clone()
+	for i := 2; i < len(shape); i++ {
+		shape[i] = 1
+	}
+	y := tensor.New(tensor.Float32, shape)
+	sp := x.Shape[2:].Size()
+	for i := range y.F32 {
+		var s float32
+		for _, v := range x.F32[i*sp : (i+1)*sp] {
+			s += v
+		}
+		y.F32[i] = s / float32(sp)
+	}
+	return y, nil
+}

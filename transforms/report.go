@@ -1,0 +1,177 @@
+package transforms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/eightbitml/eightbit/report"
+)
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*RowList)(nil)).Elem())
+	register.Combiner3[RowList, Row, RowList](&collectRowsFn{})
+	register.DoFn2x1[context.Context, RowList, error](&writeReportFn{})
+}
+
+// Report file keys under the output folder.
+const (
+	ReportJSON     = "report.json"
+	ReportMarkdown = "report.md"
+)
+
+// Version is written into reports as eightbit_version.
+const Version = "0.1.0-dev"
+
+// ReportInfo is the job-level part of a report.
+type ReportInfo struct {
+	Job string
+	Zoo string
+}
+
+// Calibration method and quantization scheme of this version.
+const (
+	calibrationMethod = "minmax"
+	schemeName        = "u8s8-channel"
+	formatName        = "qdq"
+)
+
+func baseModel(t *ModelTask) report.Model {
+	m := report.Model{
+		Name:    t.Name,
+		File:    t.File,
+		Dataset: t.Dataset,
+	}
+	if len(t.Ops) > 0 {
+		m.Ops = map[string]int{}
+		for _, kv := range t.Ops {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.Atoi(v)
+			m.Ops[k] = n
+		}
+	}
+	if t.FloatBytes > 0 {
+		m.Float = &report.Float{Bytes: t.FloatBytes}
+	}
+	return m
+}
+
+func encodeRow(m report.Model) Row {
+	b, err := json.Marshal(m)
+	if err != nil {
+		// report.Model holds only plain fields; this cannot fail.
+		panic(err)
+	}
+	return Row{Name: m.Name, JSON: b}
+}
+
+// failureRow is the report row of a model that failed at a stage.
+func failureRow(t *ModelTask, stage string, err error) Row {
+	m := baseModel(t)
+	m.Status = report.StatusFailed
+	m.Error = fmt.Sprintf("%s: %v", stage, err)
+	return encodeRow(m)
+}
+
+func fraction(n, d int64) *float64 {
+	if d == 0 {
+		return nil
+	}
+	v := float64(n) / float64(d)
+	return &v
+}
+
+// okRow is the report row of a model that went through every stage.
+func okRow(t *ModelTask, c *EvalCounts) Row {
+	m := baseModel(t)
+	m.Status = report.StatusOK
+	m.Format = formatName
+	m.Scheme = schemeName
+	m.Calibration = &report.Calibration{Method: calibrationMethod, Samples: int(t.CalibUsed)}
+	m.Float = &report.Float{Bytes: t.FloatBytes, Top1: fraction(c.FloatCorrect, c.Samples), Samples: int(c.Samples)}
+	m.Int8 = &report.Int8{Bytes: t.Int8Bytes, Top1: fraction(c.Int8Correct, c.Samples), Samples: int(c.Samples), Model: t.Int8Key}
+	m.Agreement = fraction(c.Agree, c.Samples)
+	m.SizeRatio = report.Ratio(t.FloatBytes, t.Int8Bytes)
+	return encodeRow(m)
+}
+
+// RowList is every row of a job, sorted by model name.
+type RowList struct {
+	Rows []Row
+}
+
+type collectRowsFn struct{}
+
+func (f *collectRowsFn) CreateAccumulator() RowList { return RowList{} }
+
+func (f *collectRowsFn) AddInput(a RowList, r Row) RowList {
+	a.Rows = append(a.Rows, r)
+	return a
+}
+
+func (f *collectRowsFn) MergeAccumulators(a, b RowList) RowList {
+	return RowList{Rows: append(append([]Row(nil), a.Rows...), b.Rows...)}
+}
+
+func (f *collectRowsFn) ExtractOutput(a RowList) RowList {
+	rows := append([]Row(nil), a.Rows...)
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Name != rows[j].Name {
+			return rows[i].Name < rows[j].Name
+		}
+		return string(rows[i].JSON) < string(rows[j].JSON)
+	})
+	return RowList{Rows: rows}
+}
+
+type writeReportFn struct {
+	Out  string
+	Info ReportInfo
+}
+
+func (f *writeReportFn) ProcessElement(ctx context.Context, rows RowList) error {
+	rep := report.New(f.Info.Job, f.Info.Zoo, Version)
+	for _, r := range rows.Rows {
+		var m report.Model
+		if err := json.Unmarshal(r.JSON, &m); err != nil {
+			return fmt.Errorf("report row %s: %w", r.Name, err)
+		}
+		rep.Models = append(rep.Models, m)
+	}
+	js, err := rep.JSON()
+	if err != nil {
+		return err
+	}
+	b, err := outBucket(ctx, f.Out)
+	if err != nil {
+		return err
+	}
+	if err := b.WriteAtomic(ctx, ReportJSON, js, "application/json"); err != nil {
+		return err
+	}
+	return b.WriteAtomic(ctx, ReportMarkdown, rep.Markdown(), "text/markdown; charset=utf-8")
+}
+
+// WriteReport gathers every report row and writes report.json and report.md
+// atomically under out.
+func WriteReport(s beam.Scope, rows beam.PCollection, out string, info ReportInfo) {
+	s = s.Scope("transforms.WriteReport")
+	all := beam.Combine(s, &collectRowsFn{}, rows)
+	beam.ParDo0(s, &writeReportFn{Out: out, Info: info}, all)
+}
+
+// ReadReport reads report.json back from an output folder.
+func ReadReport(ctx context.Context, out string) (*report.Report, error) {
+	data, err := readKey(ctx, out, ReportJSON)
+	if err != nil {
+		return nil, err
+	}
+	return report.Parse(data)
+}

@@ -1,0 +1,129 @@
+package transforms
+
+import (
+	"fmt"
+
+	"github.com/eightbitml/eightbit/graph"
+	"github.com/eightbitml/eightbit/infer"
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// maxBatch is the batch size used for models whose batch dimension is free.
+const maxBatch = 50
+
+// inputOf returns the graph input that receives images.
+func inputOf(p *infer.Program, t *ModelTask) (graph.ValueInfo, error) {
+	infos := p.InputInfo()
+	if t.Input != "" {
+		for _, in := range infos {
+			if in.Name == t.Input {
+				return in, nil
+			}
+		}
+		return graph.ValueInfo{}, fmt.Errorf("model has no input %q (inputs: %v)", t.Input, p.InputNames())
+	}
+	if len(infos) != 1 {
+		return graph.ValueInfo{}, fmt.Errorf("model has %d inputs %v; name the image input in the manifest", len(infos), p.InputNames())
+	}
+	return infos[0], nil
+}
+
+// outputOf returns the graph output holding class scores.
+func outputOf(p *infer.Program, t *ModelTask) (string, error) {
+	outs := p.OutputNames()
+	if t.Output == "" {
+		if len(outs) == 0 {
+			return "", fmt.Errorf("model has no outputs")
+		}
+		return outs[0], nil
+	}
+	for _, o := range outs {
+		if o == t.Output {
+			return o, nil
+		}
+	}
+	return "", fmt.Errorf("model has no output %q (outputs: %v)", t.Output, outs)
+}
+
+// batchSize is 1 for inputs whose first dimension is fixed, maxBatch otherwise.
+func batchSize(in graph.ValueInfo) int {
+	if len(in.Shape) > 0 && in.Shape[0].Param == "" && in.Shape[0].Value > 0 {
+		return int(in.Shape[0].Value)
+	}
+	return maxBatch
+}
+
+// checkShape compares a preprocessed batch with the declared input shape,
+// ignoring the batch and symbolic dimensions.
+func checkShape(in graph.ValueInfo, x *tensor.Tensor) error {
+	if in.Shape == nil {
+		return nil
+	}
+	if len(in.Shape) != len(x.Shape) {
+		return fmt.Errorf("input %q is declared %s but the preprocessed images are %v", in.Name, in.ShapeString(), x.Shape)
+	}
+	for i := 1; i < len(in.Shape); i++ {
+		if d := in.Shape[i]; d.Param == "" && d.Value >= 0 && int(d.Value) != x.Shape[i] {
+			return fmt.Errorf("input %q is declared %s but the preprocessed images are %v", in.Name, in.ShapeString(), x.Shape)
+		}
+	}
+	return nil
+}
+
+// predict runs samples [start, end) of a split through a program and returns
+// the top-1 class of each. obs, when not nil, sees every float value.
+func predict(p *infer.Program, t *ModelTask, data *labeledImages, start, end int, obs func(string, *tensor.Tensor)) ([]int, error) {
+	pre, err := preprocess(t)
+	if err != nil {
+		return nil, fmt.Errorf("preprocess settings: %w", err)
+	}
+	in, err := inputOf(p, t)
+	if err != nil {
+		return nil, err
+	}
+	out, err := outputOf(p, t)
+	if err != nil {
+		return nil, err
+	}
+	bs := batchSize(in)
+	preds := make([]int, 0, end-start)
+	for b := start; b < end; b += bs {
+		e := min(b+bs, end)
+		n := e - b
+		x, err := pre.Tensor(data.images, b, e)
+		if err != nil {
+			return nil, err
+		}
+		if n < bs && bs > 1 && in.Shape != nil && in.Shape[0].Param == "" && in.Shape[0].Value > 0 {
+			return nil, fmt.Errorf("input %q has a fixed batch of %d", in.Name, bs)
+		}
+		if err := checkShape(in, x); err != nil {
+			return nil, err
+		}
+		feeds := map[string]*tensor.Tensor{in.Name: x}
+		var res map[string]*tensor.Tensor
+		if obs != nil {
+			res, err = p.RunObserved(feeds, obs)
+		} else {
+			res, err = p.Run(feeds)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("samples [%d,%d): %w", b, e, err)
+		}
+		y := res[out]
+		if y == nil || y.DType != tensor.Float32 {
+			return nil, fmt.Errorf("output %q is missing or not float32", out)
+		}
+		if len(y.F32)%n != 0 || len(y.F32) == 0 {
+			return nil, fmt.Errorf("output %q has shape %v for a batch of %d", out, y.Shape, n)
+		}
+		k := len(y.F32) / n
+		if k < t.Classes {
+			return nil, fmt.Errorf("output %q has %d scores per sample for %d classes", out, k, t.Classes)
+		}
+		for i := 0; i < n; i++ {
+			preds = append(preds, tensor.ArgMax(y.F32[i*k:(i+1)*k]))
+		}
+	}
+	return preds, nil
+}
