@@ -38,7 +38,7 @@ type QuantizeZoo struct {
 type Result struct {
 	Report *report.Report
 	// ReportKey is the report's key under the output folder.
-	ReportKey string
+	ReportKey  string
 	OK, Failed int
 }
 

@@ -42,4 +42,3 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	pipeline.Init()
 	return runJob(ctx, &j, stdout, stderr)
 }
-

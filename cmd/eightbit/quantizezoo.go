@@ -62,4 +62,3 @@ func joinOut(out, key string) string {
 	}
 	return out + "/" + key
 }
-
