@@ -474,7 +474,7 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			return one(kernels.DequantizeLinear(x, s, opt(in, 2), axis))
 		}, nil
 	}
-	return nil, fmt.Errorf("unsupported op")
+	return buildQuantOp(n, opset)
 }
 
 // nodeMACs counts the multiply-accumulates of the compute-heavy ops.

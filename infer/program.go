@@ -145,7 +145,7 @@ func checkSupported(g *graph.Graph, opset int64) error {
 	byOp := map[string]*UnsupportedOp{}
 	var order []string
 	for _, n := range g.Nodes {
-		if isDefaultDomain(n.Domain) && supportedOps[n.OpType] {
+		if isDefaultDomain(n.Domain) && (supportedOps[n.OpType] || quantOps[n.OpType]) {
 			continue
 		}
 		key := n.Domain + "\x00" + n.OpType
