@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 
 	// The reflection-optimized runtime and every Beam runner.
@@ -33,8 +34,14 @@ var Runners = []string{"prism", "direct", "universal", "dataflow", "flink", "spa
 
 // Init must be called after flags are parsed and before a pipeline is built.
 // When the binary was started as a Beam worker, Init runs the worker and
-// never returns.
-func Init() { beam.Init() }
+// never returns. Beam's log lines below level ("debug", "info", "warn" or
+// "error") are dropped.
+func Init(level string) {
+	if level != "" {
+		beamlog.LogLevel = level
+	}
+	beam.Init()
+}
 
 // RunnerName returns the runner chosen by name, or by Beam's --runner flag
 // when name is empty, or DefaultRunner.

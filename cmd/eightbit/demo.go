@@ -18,6 +18,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fset.StringVar(&out, "out", out, "local output `DIR`; the demo zoo is unpacked into DIR/demo-zoo")
 	zooFlags(fset, &j)
+	verbose := verboseFlag(fset)
 	help, err := parseFlags(fset, args, stderr)
 	if help {
 		printHelp(stdout, "demo", "[--out DIR]",
@@ -39,6 +40,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	j.Zoo, j.Out = zooDir, abs
-	pipeline.Init()
+	pipeline.Init(logLevel(*verbose))
 	return runJob(ctx, &j, stdout, stderr)
 }

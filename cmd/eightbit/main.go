@@ -45,7 +45,7 @@ func main() {
 	// A binary started by a Beam runner as a worker gets only flags.
 	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-") && isWorker(os.Args[1:]) {
 		flag.Parse()
-		pipeline.Init()
+		pipeline.Init("")
 		return
 	}
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
@@ -146,6 +146,20 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (bool, error)
 func isBoolFlag(f *flag.Flag) bool {
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
+}
+
+// verboseFlag adds --verbose, which shows the runner's own log lines.
+func verboseFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("verbose", false, "show the Beam runner's log lines (hidden by default)")
+}
+
+// logLevel keeps Beam's and prism's informational log lines off the
+// terminal unless verbose is set; warnings and errors always show.
+func logLevel(verbose bool) string {
+	if verbose {
+		return "info"
+	}
+	return "warn"
 }
 
 func printHelp(w io.Writer, name, args, text string, fs *flag.FlagSet) {

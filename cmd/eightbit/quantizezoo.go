@@ -23,6 +23,7 @@ func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&j.Zoo, "zoo", "", "zoo folder `URL` holding zoo.yaml, or the manifest's URL (file path, file://, s3://, gs://, mem://)")
 	fs.StringVar(&j.Out, "out", "", "output folder `URL` for quantized models and reports")
 	zooFlags(fs, &j)
+	verbose := verboseFlag(fs)
 	help, err := parseFlags(fs, args, stderr)
 	if help {
 		printHelp(stdout, "quantize-zoo", "--zoo URL --out URL [flags]",
@@ -36,7 +37,7 @@ func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "eightbit quantize-zoo: %v (see eightbit quantize-zoo --help)\n", err)
 		return exitUsage
 	}
-	pipeline.Init()
+	pipeline.Init(logLevel(*verbose))
 	return runJob(ctx, &j, stdout, stderr)
 }
 
