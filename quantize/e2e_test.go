@@ -132,6 +132,9 @@ func TestEndToEndMNIST(t *testing.T) {
 			t.Logf("%s: float top-1 %.2f%%, int8 top-1 %.2f%% (Δ %+.2f), size %d -> %d bytes (%.1f%%), integer nodes %d, quantized %v, fused %v, float %v",
 				name, floatAcc, intAcc, intAcc-floatAcc, len(raw), len(enc), 100*ratio, qp.Stats().IntegerNodes,
 				sum.QuantizedNodes, sum.FusedActivations, sum.FloatActivations)
+			if parts, err := sizeBreakdown(enc); err == nil {
+				t.Logf("%s: quantized file %s", name, parts)
+			}
 			if floatAcc-intAcc > 1 {
 				t.Errorf("int8 top-1 %.2f%% is more than 1 point below float %.2f%%", intAcc, floatAcc)
 			}

@@ -36,17 +36,18 @@ func Example() {
 	for _, n := range q.Graph.Nodes {
 		fmt.Printf("%-16s %v -> %v\n", n.OpType, n.Inputs, n.Outputs)
 	}
-	w := q.Graph.Initializers["W_quantized"]
-	fmt.Println("W int8:", w.I8, "scales:", q.Graph.Initializers["W_scale"].F32)
+	w := q.Graph.Initializers["w1"]
+	fmt.Println("W int8:", w.I8, "scales:", q.Graph.Initializers["w1s"].F32)
 	fmt.Println("fused:", sum.FusedActivations, "quantized:", sum.QuantizedNodes)
 	// Output:
-	// QuantizeLinear   [x x_scale x_zero_point] -> [x_quantized]
-	// DequantizeLinear [x_quantized x_scale x_zero_point] -> [x_dequantized]
-	// DequantizeLinear [W_quantized W_scale W_zero_point] -> [W_dequantized]
-	// DequantizeLinear [b_quantized b_scale] -> [b_dequantized]
-	// Gemm             [x_dequantized W_dequantized b_dequantized] -> [y_float]
-	// QuantizeLinear   [y_float y_scale y_zero_point] -> [y_quantized]
-	// DequantizeLinear [y_quantized y_scale y_zero_point] -> [y]
+	// QuantizeLinear   [x s1 z1] -> [q1]
+	// DequantizeLinear [q1 s1 z1] -> [d1]
+	// DequantizeLinear [w1 w1s] -> [w1d]
+	// Mul              [s1 w1s] -> [b1s]
+	// DequantizeLinear [b1 b1s] -> [b1d]
+	// Gemm             [d1 w1d b1d] -> [f2]
+	// QuantizeLinear   [f2 s2 z2] -> [q2]
+	// DequantizeLinear [q2 s2 z2] -> [y]
 	// W int8: [64 -127 32 127 0 -32] scales: [0.007874016 0.015748031]
 	// fused: map[Relu:1] quantized: map[Gemm:1]
 }

@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/eightbitml/eightbit/graph"
@@ -73,13 +74,48 @@ func mustQuantize(t *testing.T, m *graph.Model, r map[string]qmath.Range) (*grap
 	return q, s
 }
 
+// qdqOf returns the QuantizeLinear and DequantizeLinear nodes of tensor
+// name: the Q reads name, or, for a graph output, the DQ writes it.
+func qdqOf(t *testing.T, g *graph.Graph, name string) (qn, dq *graph.Node) {
+	t.Helper()
+	prod, cons := g.Producers(), g.Consumers()
+	if p := prod[name]; p != nil && p.OpType == "DequantizeLinear" {
+		dq, qn = p, prod[p.Input(0)]
+	} else {
+		for _, c := range cons[name] {
+			if c.OpType == "QuantizeLinear" {
+				qn = c
+			}
+		}
+		if qn != nil && len(cons[qn.Outputs[0]]) == 1 {
+			dq = cons[qn.Outputs[0]][0]
+		}
+	}
+	if qn == nil || qn.OpType != "QuantizeLinear" || dq == nil || dq.OpType != "DequantizeLinear" {
+		t.Fatalf("no QuantizeLinear/DequantizeLinear pair for %q; nodes %v", name, opTypes(g))
+	}
+	return qn, dq
+}
+
+// dqOut returns the dequantized value that readers of tensor name read.
+func dqOut(t *testing.T, g *graph.Graph, name string) string {
+	t.Helper()
+	_, dq := qdqOf(t, g, name)
+	return dq.Outputs[0]
+}
+
+// producerOf returns the node that writes input i of n.
+func producerOf(g *graph.Graph, n *graph.Node, i int) *graph.Node {
+	return g.Producers()[n.Input(i)]
+}
+
 // actParamsOf returns the scale and zero point feeding the Q node of tensor
-// name.
+// name, checking that its DQ reads the same initializers.
 func actParamsOf(t *testing.T, g *graph.Graph, name string) qmath.Params {
 	t.Helper()
-	n := nodeByName(g, name+"_QuantizeLinear")
-	if n == nil {
-		t.Fatalf("no QuantizeLinear for %q; nodes %v", name, opTypes(g))
+	n, dq := qdqOf(t, g, name)
+	if !slices.Equal(n.Inputs[1:], dq.Inputs[1:]) {
+		t.Fatalf("%q: Q reads %v, DQ reads %v, want the same scale and zero point", name, n.Inputs[1:], dq.Inputs[1:])
 	}
 	s, z := g.Initializers[n.Inputs[1]], g.Initializers[n.Inputs[2]]
 	if s.DType != tensor.Float32 || len(s.Shape) != 0 || z.DType != tensor.Uint8 || len(z.Shape) != 0 {

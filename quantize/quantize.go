@@ -113,20 +113,11 @@ type quantizer struct {
 	sch    scheme
 	sum    *Summary
 
-	used    map[string]bool
+	names   namer
 	targets map[*graph.Node]*target
 	removed map[*graph.Node]bool
 	params  map[string]actParams
 	order   []string // quantized activations in the order they were decided
-}
-
-func (q *quantizer) uniq(base string) string {
-	name := base
-	for i := 1; q.used[name]; i++ {
-		name = fmt.Sprintf("%s_%d", base, i)
-	}
-	q.used[name] = true
-	return name
 }
 
 func (q *quantizer) rangeOf(name, why string) (qmath.Range, error) {
@@ -149,26 +140,7 @@ func isPassThrough(n *graph.Node) bool {
 }
 
 func (q *quantizer) run() error {
-	g := q.g
-	q.used = map[string]bool{}
-	for k := range g.Initializers {
-		q.used[k] = true
-	}
-	for _, v := range g.Inputs {
-		q.used[v.Name] = true
-	}
-	for _, v := range g.Outputs {
-		q.used[v.Name] = true
-	}
-	for _, n := range g.Nodes {
-		q.used[n.Name] = true
-		for _, o := range n.Outputs {
-			q.used[o] = true
-		}
-		for _, in := range n.Inputs {
-			q.used[in] = true
-		}
-	}
+	q.names = newNamer(q.g)
 	q.targets = map[*graph.Node]*target{}
 	q.removed = map[*graph.Node]bool{}
 	q.params = map[string]actParams{}
@@ -374,9 +346,29 @@ func (q *quantizer) decideActivations() error {
 	return nil
 }
 
+// weightQ is a quantized weight or bias: the value its readers read and its
+// scales.
 type weightQ struct {
 	dqOut  string
 	scales []float32
+	scale  string       // name of the scale initializer (weights only)
+	shape  tensor.Shape // weights only
+}
+
+// emitState holds what emit shares between the tensors it quantizes.
+type emitState struct {
+	actScale map[string]string    // quantized activation -> its scale initializer
+	scales   map[uint32]string    // scale bits -> scalar scale initializer
+	zps      map[zpKey]string     // zero point -> scalar zero-point initializer
+	weights  map[string]*weightQ  // float weight name -> quantized weight
+	biases   map[string]*weightQ  // float bias name -> quantized bias
+	muls     map[[2]string]string // (input scale, weight scale) -> bias scale
+	nw, nb   int                  // weights and biases numbered so far
+}
+
+type zpKey struct {
+	dt tensor.DType
+	v  int32
 }
 
 // emit rewrites the node list with the Q/DQ nodes and quantized
@@ -392,32 +384,53 @@ func (q *quantizer) emit() error {
 	renameOut := map[string]string{} // producer writes the value on the right
 	var nodes []*graph.Node
 	qdq := map[string][]*graph.Node{}
-	for _, name := range q.order {
+	st := &emitState{
+		actScale: map[string]string{},
+		scales:   map[uint32]string{},
+		zps:      map[zpKey]string{},
+		weights:  map[string]*weightQ{},
+		biases:   map[string]*weightQ{},
+		muls:     map[[2]string]string{},
+	}
+	for i, name := range q.order {
+		k := i + 1
 		ap := q.params[name]
 		src, dqOut := name, ""
 		if g.IsOutput(name) && prod[name] != nil && !isGraphInput[name] {
-			src = q.uniq(name + "_float")
+			src = q.names.name('f', k, "")
 			renameOut[name] = src
 			dqOut = name
 		} else {
-			dqOut = q.uniq(name + "_dequantized")
+			dqOut = q.names.name('d', k, "")
 			rewire[name] = dqOut
 		}
-		scale := q.uniq(name + "_scale")
-		zp := q.uniq(name + "_zero_point")
-		qOut := q.uniq(name + "_quantized")
-		g.Initializers[scale] = tensor.ScalarFloat32(ap.p.Scale)
-		switch ap.dt {
-		case tensor.Uint8:
-			g.Initializers[zp] = tensor.FromUint8(tensor.Shape{}, []uint8{uint8(ap.p.ZeroPoint)})
-		case tensor.Int8:
-			g.Initializers[zp] = tensor.FromInt8(tensor.Shape{}, []int8{int8(ap.p.ZeroPoint)})
-		default:
-			return fmt.Errorf("quantize: tensor %q: unsupported activation type %v", name, ap.dt)
+		// Tensors with equal parameters share the scale and zero-point
+		// initializers, named after the first of them.
+		scale, ok := st.scales[math.Float32bits(ap.p.Scale)]
+		if !ok {
+			scale = q.names.name('s', k, "")
+			g.Initializers[scale] = tensor.ScalarFloat32(ap.p.Scale)
+			st.scales[math.Float32bits(ap.p.Scale)] = scale
 		}
+		zk := zpKey{ap.dt, ap.p.ZeroPoint}
+		zp, ok := st.zps[zk]
+		if !ok {
+			zp = q.names.name('z', k, "")
+			switch ap.dt {
+			case tensor.Uint8:
+				g.Initializers[zp] = tensor.FromUint8(tensor.Shape{}, []uint8{uint8(ap.p.ZeroPoint)})
+			case tensor.Int8:
+				g.Initializers[zp] = tensor.FromInt8(tensor.Shape{}, []int8{int8(ap.p.ZeroPoint)})
+			default:
+				return fmt.Errorf("quantize: tensor %q: unsupported activation type %v", name, ap.dt)
+			}
+			st.zps[zk] = zp
+		}
+		st.actScale[name] = scale
+		qOut := q.names.name('q', k, "")
 		qdq[name] = []*graph.Node{
-			{Name: q.uniq(name + "_QuantizeLinear"), OpType: "QuantizeLinear", Inputs: []string{src, scale, zp}, Outputs: []string{qOut}},
-			{Name: q.uniq(name + "_DequantizeLinear"), OpType: "DequantizeLinear", Inputs: []string{qOut, scale, zp}, Outputs: []string{dqOut}},
+			{OpType: "QuantizeLinear", Inputs: []string{src, scale, zp}, Outputs: []string{qOut}},
+			{OpType: "DequantizeLinear", Inputs: []string{qOut, scale, zp}, Outputs: []string{dqOut}},
 		}
 		q.sum.QuantizedTensors++
 	}
@@ -425,14 +438,12 @@ func (q *quantizer) emit() error {
 		nodes = append(nodes, qdq[in.Name]...)
 	}
 
-	weights := map[string]*weightQ{}
-	biases := map[string]*weightQ{}
 	for _, n := range g.Nodes {
 		if q.removed[n] {
 			continue
 		}
 		if t := q.targets[n]; t != nil {
-			pre, err := q.quantizeParams(t, weights, biases)
+			pre, err := q.quantizeParams(t, st)
 			if err != nil {
 				return err
 			}
@@ -456,6 +467,8 @@ func (q *quantizer) emit() error {
 	}
 	g.Nodes = nodes
 	dropUnusedInitializers(g)
+	dropStaleValueInfo(g)
+	dropDefaultAttrs(g)
 
 	// Report what stays float.
 	quantized := map[string]bool{}
@@ -470,6 +483,9 @@ func (q *quantizer) emit() error {
 	}
 	for _, n := range g.Nodes {
 		if n.OpType == "QuantizeLinear" || n.OpType == "DequantizeLinear" || q.targets[n] != nil || isPassThrough(n) && quantized[n.Input(0)] {
+			continue
+		}
+		if n.Name == "" && n.OpType == "Mul" && len(n.Outputs) == 1 && st.isBiasScale(n.Outputs[0]) {
 			continue
 		}
 		for _, o := range n.Outputs {
@@ -496,6 +512,15 @@ func (q *quantizer) emit() error {
 	return nil
 }
 
+func (st *emitState) isBiasScale(name string) bool {
+	for _, v := range st.muls {
+		if v == name {
+			return true
+		}
+	}
+	return false
+}
+
 func renameOrigin(renameOut map[string]string, o string) string {
 	for k, v := range renameOut {
 		if v == o {
@@ -506,31 +531,43 @@ func renameOrigin(renameOut map[string]string, o string) string {
 }
 
 // quantizeParams quantizes the weight and (when possible) the bias of a
-// target, returning the DequantizeLinear nodes to place before it and
-// pointing its inputs at their outputs.
-func (q *quantizer) quantizeParams(t *target, weights, biases map[string]*weightQ) ([]*graph.Node, error) {
+// target, returning the nodes to place before it (DequantizeLinear of the
+// weight and bias, Mul computing the bias scale) and pointing its inputs at
+// their outputs.
+func (q *quantizer) quantizeParams(t *target, st *emitState) ([]*graph.Node, error) {
 	g, n := q.g, t.node
 	var pre []*graph.Node
 	wn := n.Input(1)
-	wq := weights[wn]
+	wq := st.weights[wn]
 	if wq == nil {
 		w := g.Initializers[wn]
 		qt, params := q.sch.weight(w, t.axis)
 		scales := make([]float32, len(params))
 		zps := make([]int8, len(params))
+		zero := true
 		for c, p := range params {
 			scales[c] = p.Scale
 			zps[c] = int8(p.ZeroPoint)
+			zero = zero && p.ZeroPoint == 0
 		}
-		qName, sName, zName := q.uniq(wn+"_quantized"), q.uniq(wn+"_scale"), q.uniq(wn+"_zero_point")
+		st.nw++
+		qName, sName := q.names.name('w', st.nw, ""), q.names.name('w', st.nw, "s")
 		g.Initializers[qName] = qt
 		g.Initializers[sName] = tensor.FromFloat32(tensor.Shape{len(scales)}, scales)
-		g.Initializers[zName] = tensor.FromInt8(tensor.Shape{len(zps)}, zps)
-		wq = &weightQ{dqOut: q.uniq(wn + "_dequantized"), scales: scales}
-		dq := &graph.Node{Name: q.uniq(wn + "_DequantizeLinear"), OpType: "DequantizeLinear",
-			Inputs: []string{qName, sName, zName}, Outputs: []string{wq.dqOut}}
-		dq.SetAttr("axis", graph.IntAttr(int64(t.axis)))
-		weights[wn] = wq
+		inputs := []string{qName, sName}
+		if !zero {
+			// An absent zero point is 0 of the input's type: only a
+			// scheme with nonzero weight zero points needs it.
+			zName := q.names.name('w', st.nw, "z")
+			g.Initializers[zName] = tensor.FromInt8(tensor.Shape{len(zps)}, zps)
+			inputs = append(inputs, zName)
+		}
+		wq = &weightQ{dqOut: q.names.name('w', st.nw, "d"), scales: scales, scale: sName, shape: w.Shape}
+		dq := &graph.Node{OpType: "DequantizeLinear", Inputs: inputs, Outputs: []string{wq.dqOut}}
+		if t.axis != 1 { // 1 is the default
+			dq.SetAttr("axis", graph.IntAttr(int64(t.axis)))
+		}
+		st.weights[wn] = wq
 		pre = append(pre, dq)
 		// Every reader of the float weight reads the dequantized one.
 		for _, other := range g.Nodes {
@@ -541,6 +578,9 @@ func (q *quantizer) quantizeParams(t *target, weights, biases map[string]*weight
 			}
 		}
 	}
+	if n.OpType == "Conv" {
+		dropRedundantKernelShape(n, wq.shape)
+	}
 	if !t.bias {
 		return pre, nil
 	}
@@ -548,12 +588,13 @@ func (q *quantizer) quantizeParams(t *target, weights, biases map[string]*weight
 	if !ok {
 		return nil, fmt.Errorf("quantize: %s: input %q has no quantization parameters", n.Label(), t.actIn)
 	}
+	// The float32 products that the Mul node below computes.
 	bscales := make([]float32, len(wq.scales))
 	for c, s := range wq.scales {
 		bscales[c] = in.p.Scale * s
 	}
 	bn := n.Input(2)
-	if bq := biases[bn]; bq != nil {
+	if bq := st.biases[bn]; bq != nil {
 		if !equalF32(bq.scales, bscales) {
 			return pre, nil // shared bias with other scales: leave it float here
 		}
@@ -565,15 +606,23 @@ func (q *quantizer) quantizeParams(t *target, weights, biases map[string]*weight
 	for c, v := range b.F32 {
 		qb.I32[c] = qmath.QuantizeInt32(v, bscales[c])
 	}
-	// The int32 zero point is left out: it must be 0, which is the default.
-	qName, sName := q.uniq(bn+"_quantized"), q.uniq(bn+"_scale")
+	st.nb++
+	qName := q.names.name('b', st.nb, "")
 	g.Initializers[qName] = qb
-	g.Initializers[sName] = tensor.FromFloat32(tensor.Shape{len(bscales)}, bscales)
-	bq := &weightQ{dqOut: q.uniq(bn + "_dequantized"), scales: bscales}
-	dq := &graph.Node{Name: q.uniq(bn + "_DequantizeLinear"), OpType: "DequantizeLinear",
-		Inputs: []string{qName, sName}, Outputs: []string{bq.dqOut}}
+	// The bias scale is not stored: Mul(input scale, weight scale) computes
+	// it, once per pair of scales.
+	key := [2]string{st.actScale[t.actIn], wq.scale}
+	sName, ok := st.muls[key]
+	if !ok {
+		sName = q.names.name('b', st.nb, "s")
+		st.muls[key] = sName
+		pre = append(pre, &graph.Node{OpType: "Mul", Inputs: []string{key[0], key[1]}, Outputs: []string{sName}})
+	}
+	// The int32 zero point is left out: it must be 0, which is the default.
+	bq := &weightQ{dqOut: q.names.name('b', st.nb, "d"), scales: bscales}
+	dq := &graph.Node{OpType: "DequantizeLinear", Inputs: []string{qName, sName}, Outputs: []string{bq.dqOut}}
 	dq.SetAttr("axis", graph.IntAttr(0))
-	biases[bn] = bq
+	st.biases[bn] = bq
 	n.Inputs[2] = bq.dqOut
 	return append(pre, dq), nil
 }

@@ -21,13 +21,13 @@ func TestQuantizeStructure(t *testing.T) {
 		nodes map[string]int
 	}{
 		{"conv+relu", func() (*graph.Model, map[string]qmath.Range) { return convModel("Relu") },
-			[]string{"QuantizeLinear", "DequantizeLinear", "DequantizeLinear", "DequantizeLinear", "Conv", "QuantizeLinear", "DequantizeLinear"},
+			[]string{"QuantizeLinear", "DequantizeLinear", "DequantizeLinear", "Mul", "DequantizeLinear", "Conv", "QuantizeLinear", "DequantizeLinear"},
 			map[string]int{"Relu": 1}, map[string]int{"Conv": 1}},
 		{"conv+clip6", func() (*graph.Model, map[string]qmath.Range) { return convModel("Clip") },
-			[]string{"QuantizeLinear", "DequantizeLinear", "DequantizeLinear", "DequantizeLinear", "Conv", "QuantizeLinear", "DequantizeLinear"},
+			[]string{"QuantizeLinear", "DequantizeLinear", "DequantizeLinear", "Mul", "DequantizeLinear", "Conv", "QuantizeLinear", "DequantizeLinear"},
 			map[string]int{"Clip": 1}, map[string]int{"Conv": 1}},
 		{"conv alone", func() (*graph.Model, map[string]qmath.Range) { return convModel("") },
-			[]string{"QuantizeLinear", "DequantizeLinear", "DequantizeLinear", "DequantizeLinear", "Conv", "QuantizeLinear", "DequantizeLinear"},
+			[]string{"QuantizeLinear", "DequantizeLinear", "DequantizeLinear", "Mul", "DequantizeLinear", "Conv", "QuantizeLinear", "DequantizeLinear"},
 			map[string]int{}, map[string]int{"Conv": 1}},
 	}
 	for _, c := range cases {
@@ -44,9 +44,16 @@ func TestQuantizeStructure(t *testing.T) {
 			if prod := q.Graph.Producers()["y"]; prod == nil || prod.OpType != "DequantizeLinear" {
 				t.Errorf("graph output y is written by %v", prod)
 			}
+			// Short names: x is tensor 1, y tensor 2 (its float value f2),
+			// w the first weight, b the first bias.
 			conv := nodeByName(q.Graph, "conv")
-			if conv.Outputs[0] != "y_float" || conv.Inputs[0] != "x_dequantized" || conv.Inputs[1] != "w_dequantized" || conv.Inputs[2] != "b_dequantized" {
+			if !slices.Equal(conv.Outputs, []string{"f2"}) || !slices.Equal(conv.Inputs, []string{"d1", "w1d", "b1d"}) {
 				t.Errorf("conv reads %v writes %v", conv.Inputs, conv.Outputs)
+			}
+			for _, n := range q.Graph.Nodes {
+				if n != conv && n.Name != "" {
+					t.Errorf("added node %s has a name", n.Label())
+				}
 			}
 			if q.Opset() != 13 {
 				t.Errorf("opset %d", q.Opset())
@@ -100,19 +107,21 @@ func TestWeightAndBias(t *testing.T) {
 			m := b.output("y")
 			q, s := mustQuantize(t, m, map[string]qmath.Range{"x": {Min: -1, Max: 3}, "y": {Min: -10, Max: 10}})
 			g := q.Graph
-			dq := nodeByName(g, c.weight+"_DequantizeLinear")
-			if dq == nil || dq.AttrInt("axis", -99) != int64(c.axis) {
+			node := nodeByName(g, "n")
+			dq := producerOf(g, node, 1)
+			if dq == nil || dq.OpType != "DequantizeLinear" || dq.AttrInt("axis", 1) != int64(c.axis) {
 				t.Fatalf("weight DQ %+v", dq)
 			}
-			wq, ws, wz := g.Initializers[dq.Inputs[0]], g.Initializers[dq.Inputs[1]], g.Initializers[dq.Inputs[2]]
-			n := w.Shape[c.axis]
-			if wq.DType != tensor.Int8 || !wq.Shape.Equal(w.Shape) || ws.DType != tensor.Float32 || !ws.Shape.Equal(tensor.Shape{n}) || wz.DType != tensor.Int8 || !wz.Shape.Equal(tensor.Shape{n}) {
-				t.Fatalf("weight tensors %v%v %v%v %v%v", wq.DType, wq.Shape, ws.DType, ws.Shape, wz.DType, wz.Shape)
+			if _, ok := dq.Attrs["axis"]; ok == (c.axis == 1) {
+				t.Errorf("weight DQ attributes %v: axis must be written unless it is the default 1", dq.Attrs)
 			}
-			for _, z := range wz.I8 {
-				if z != 0 {
-					t.Fatalf("weight zero point %d", z)
-				}
+			if len(dq.Inputs) != 2 {
+				t.Fatalf("weight DQ inputs %v, want no zero point", dq.Inputs)
+			}
+			wq, ws := g.Initializers[dq.Inputs[0]], g.Initializers[dq.Inputs[1]]
+			n := w.Shape[c.axis]
+			if wq.DType != tensor.Int8 || !wq.Shape.Equal(w.Shape) || ws.DType != tensor.Float32 || !ws.Shape.Equal(tensor.Shape{n}) {
+				t.Fatalf("weight tensors %v%v %v%v", wq.DType, wq.Shape, ws.DType, ws.Shape)
 			}
 			if ws.F32[2] != 1 {
 				t.Errorf("all-zero channel scale %v, want 1", ws.F32[2])
@@ -132,18 +141,25 @@ func TestWeightAndBias(t *testing.T) {
 			if c.bias == "" {
 				return
 			}
-			bdq := nodeByName(g, c.bias+"_DequantizeLinear")
-			bq, bs := g.Initializers[bdq.Inputs[0]], g.Initializers[bdq.Inputs[1]]
-			if bq.DType != tensor.Int32 || bz(g, bdq) != nil {
-				t.Fatalf("bias %v, zero point %v", bq.DType, bz(g, bdq))
+			bdq := producerOf(g, node, 2)
+			bq := g.Initializers[bdq.Inputs[0]]
+			if bq.DType != tensor.Int32 || len(bdq.Inputs) != 2 || bdq.AttrInt("axis", 1) != 0 {
+				t.Fatalf("bias %v, DQ inputs %v", bq.DType, bdq.Inputs)
+			}
+			// The bias scale is computed: Mul(input scale, weight scale).
+			mul := producerOf(g, bdq, 1)
+			xq, _ := qdqOf(t, g, "x")
+			if mul == nil || mul.OpType != "Mul" || !slices.Equal(mul.Inputs, []string{xq.Inputs[1], dq.Inputs[1]}) {
+				t.Fatalf("bias scale from %+v", mul)
+			}
+			if g.IsInitializer(bdq.Inputs[1]) {
+				t.Error("bias scale stored")
 			}
 			xs := actParamsOf(t, g, "x").Scale
 			bias := m.Graph.Initializers[c.bias]
 			for ch := 0; ch < n; ch++ {
-				if want := xs * ws.F32[ch]; bs.F32[ch] != want {
-					t.Errorf("bias scale[%d] = %v, want input×weight = %v", ch, bs.F32[ch], want)
-				}
-				if want := qmath.QuantizeInt32(bias.F32[ch], bs.F32[ch]); bq.I32[ch] != want {
+				bs := xs * ws.F32[ch] // what Mul computes, in float32
+				if want := qmath.QuantizeInt32(bias.F32[ch], bs); bq.I32[ch] != want {
 					t.Errorf("bias[%d] = %d, want %d", ch, bq.I32[ch], want)
 				}
 			}
@@ -153,27 +169,6 @@ func TestWeightAndBias(t *testing.T) {
 		})
 	}
 }
-
-// bz returns an error when the bias zero point is not all zeros int32.
-func bz(g *graph.Graph, dq *graph.Node) error {
-	z := g.Initializers[dq.Input(2)]
-	if z == nil {
-		return nil
-	}
-	if z.DType != tensor.Int32 {
-		return errString("bias zero point type " + z.DType.String())
-	}
-	for _, v := range z.I32 {
-		if v != 0 {
-			return errString("nonzero bias zero point")
-		}
-	}
-	return nil
-}
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 func TestPassThroughSharesParams(t *testing.T) {
 	b := newBuilder(13, "x")
@@ -195,11 +190,18 @@ func TestPassThroughSharesParams(t *testing.T) {
 	if pr != pp || pr != pf {
 		t.Errorf("params r %v p %v f %v, want equal", pr, pp, pf)
 	}
-	if pool := nodeByName(g, "pool"); pool.Inputs[0] != "r_dequantized" {
+	if pool := nodeByName(g, "pool"); pool.Inputs[0] != dqOut(t, g, "r") {
 		t.Errorf("pool reads %v", pool.Inputs)
 	}
-	if fc := nodeByName(g, "fc"); fc.Inputs[0] != "f_dequantized" || fc.Outputs[0] != "logits_float" {
+	if fc := nodeByName(g, "fc"); fc.Inputs[0] != dqOut(t, g, "f") || fc.Outputs[0] != "f5" {
 		t.Errorf("fc %v -> %v", fc.Inputs, fc.Outputs)
+	}
+	// Equal parameters share one scale and one zero-point initializer.
+	rq, _ := qdqOf(t, g, "r")
+	for _, name := range []string{"p", "f"} {
+		if nq, _ := qdqOf(t, g, name); !slices.Equal(nq.Inputs[1:], rq.Inputs[1:]) {
+			t.Errorf("%q Q reads %v, r's reads %v", name, nq.Inputs, rq.Inputs)
+		}
 	}
 	want := map[string]int{"Conv": 1, "Gemm": 1, "MaxPool": 1, "Flatten": 1}
 	if !reflect.DeepEqual(s.QuantizedNodes, want) {
@@ -239,7 +241,7 @@ func TestSharedConsumersOneQDQ(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d Q nodes on x", n)
 	}
-	if nodeByName(q.Graph, "m1").Inputs[0] != "x_dequantized" || nodeByName(q.Graph, "m2").Inputs[0] != "x_dequantized" {
+	if d := dqOut(t, q.Graph, "x"); nodeByName(q.Graph, "m1").Inputs[0] != d || nodeByName(q.Graph, "m2").Inputs[0] != d {
 		t.Error("consumers do not share the DQ output")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/eightbitml/eightbit/dataset"
@@ -158,6 +159,17 @@ func int8Program(ctx context.Context, t *ModelTask) (*infer.Program, error) {
 type labeledImages struct {
 	images *dataset.Images
 	labels []int
+	// ids are stable sample ids (e.g. file paths); nil means the sample's
+	// index in the split is its id.
+	ids []string
+}
+
+// id returns the stable id of sample i of the split.
+func (d *labeledImages) id(i int) string {
+	if d.ids != nil {
+		return d.ids[i]
+	}
+	return strconv.Itoa(i)
 }
 
 // split returns the decoded images and labels of one split of a task's
