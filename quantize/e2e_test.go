@@ -1,12 +1,12 @@
 package quantize
 
 import (
-	"os"
 	"testing"
 
 	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/dataset"
 	"github.com/eightbitml/eightbit/formats/onnx"
+	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/internal/zootest"
 	"github.com/eightbitml/eightbit/tensor"
@@ -63,11 +63,8 @@ func runBatches(t *testing.T, p *infer.Program, im *dataset.Images, obs func(str
 }
 
 // sizeLimit is the largest encoded size allowed, as a fraction of the float
-// file. The depthwise-separable model has only 31k parameters: its int8
-// weights alone are 24% of the float file and the per-channel scales, int32
-// biases with their scales, and the Q/DQ nodes (about 11 KB of names and
-// structure) cannot fit in the remaining 6%, so it gets 40%.
-var sizeLimit = map[string]float64{"mnist-lenet": 0.30, "mnist-mlp": 0.30, "mnist-dws": 0.40, "mnist-dws-folded": 0.40}
+// file.
+const sizeLimit = 0.30
 
 func top1(preds, labels []int) float64 {
 	ok := 0
@@ -90,46 +87,16 @@ func TestEndToEndMNIST(t *testing.T) {
 	evIm, evLb := loadDemo(t, "t10k")
 	for _, name := range mnistModels {
 		t.Run(name, func(t *testing.T) {
-			path := zootest.Path(t, "models", "trained", "mnist", name+".onnx")
-			raw, err := os.ReadFile(path)
+			d := quantizeDemo(t, name, calIm)
+			qp, err := infer.Compile(d.dec, infer.Options{Integer: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := onnx.Decode(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			prepared, err := Prepare(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fp, err := infer.Compile(prepared, infer.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ranges := calibrate.NewRanges()
-			runBatches(t, fp, calIm, ranges.Observe)
-
-			q, sum, err := Quantize(m, ranges.Result(), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			enc, err := onnx.Encode(q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dec, err := onnx.Decode(enc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			qp, err := infer.Compile(dec, infer.Options{Integer: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			fp, raw, enc, sum := d.fp, d.raw, d.enc, d.sum
 			floatAcc := top1(runBatches(t, fp, evIm, nil), evLb)
 			intAcc := top1(runBatches(t, qp, evIm, nil), evLb)
 			ratio := float64(len(enc)) / float64(len(raw))
-			t.Logf("%s: float top-1 %.2f%%, int8 top-1 %.2f%% (Δ %+.2f), size %d -> %d bytes (%.1f%%), integer nodes %d, quantized %v, fused %v, float %v",
+			t.Logf("%s: float top-1 %.2f%%, int8 top-1 %.2f%% (Δ %+.2f), size %d -> %d bytes (%.2f%%), integer nodes %d, quantized %v, fused %v, float %v",
 				name, floatAcc, intAcc, intAcc-floatAcc, len(raw), len(enc), 100*ratio, qp.Stats().IntegerNodes,
 				sum.QuantizedNodes, sum.FusedActivations, sum.FloatActivations)
 			if parts, err := sizeBreakdown(enc); err == nil {
@@ -138,9 +105,56 @@ func TestEndToEndMNIST(t *testing.T) {
 			if floatAcc-intAcc > 1 {
 				t.Errorf("int8 top-1 %.2f%% is more than 1 point below float %.2f%%", intAcc, floatAcc)
 			}
-			if limit := sizeLimit[name]; ratio > limit {
-				t.Errorf("encoded size %d is %.1f%% of the float file (%d), want <= %.0f%%", len(enc), 100*ratio, len(raw), 100*limit)
+			// Every Conv/Gemm/MatMul runs in integer arithmetic: the executor
+			// recognises the QDQ form (computed bias scale, no weight zero
+			// point).
+			if want := sum.QuantizedNodes["Conv"] + sum.QuantizedNodes["Gemm"] + sum.QuantizedNodes["MatMul"]; qp.Stats().IntegerNodes < want {
+				t.Errorf("%d integer nodes, want %d", qp.Stats().IntegerNodes, want)
+			}
+			if ratio > sizeLimit {
+				t.Errorf("encoded size %d is %.2f%% of the float file (%d), want <= %.0f%%", len(enc), 100*ratio, len(raw), 100*sizeLimit)
 			}
 		})
 	}
+}
+
+// demoQuantized is a demo model calibrated on the demo train images and
+// quantized.
+type demoQuantized struct {
+	raw, enc []byte         // float and quantized files
+	fp       *infer.Program // the prepared float model
+	dec      *graph.Model   // the quantized model decoded from enc
+	sum      *Summary
+}
+
+func quantizeDemo(t *testing.T, name string, calIm *dataset.Images) *demoQuantized {
+	t.Helper()
+	raw := zootest.ReadFile(t, "models", "trained", "mnist", name+".onnx")
+	m, err := onnx.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared, err := Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := infer.Compile(prepared, infer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges := calibrate.NewRanges()
+	runBatches(t, fp, calIm, ranges.Observe)
+	q, sum, err := Quantize(m, ranges.Result(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := onnx.Encode(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := onnx.Decode(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &demoQuantized{raw: raw, enc: enc, fp: fp, dec: dec, sum: sum}
 }

@@ -42,7 +42,7 @@ func Example() {
 	// Output:
 	// QuantizeLinear   [x s1 z1] -> [q1]
 	// DequantizeLinear [q1 s1 z1] -> [d1]
-	// DequantizeLinear [w1 w1s] -> [w1d]
+	// DequantizeLinear [w1 w1s w1z] -> [w1d]
 	// Mul              [s1 w1s] -> [b1s]
 	// DequantizeLinear [b1 b1s] -> [b1d]
 	// Gemm             [d1 w1d b1d] -> [f2]

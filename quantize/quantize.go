@@ -363,6 +363,7 @@ type emitState struct {
 	weights  map[string]*weightQ  // float weight name -> quantized weight
 	biases   map[string]*weightQ  // float bias name -> quantized bias
 	muls     map[[2]string]string // (input scale, weight scale) -> bias scale
+	wzps     map[string]string    // weight zero points (printed) -> initializer
 	nw, nb   int                  // weights and biases numbered so far
 }
 
@@ -391,6 +392,7 @@ func (q *quantizer) emit() error {
 		weights:  map[string]*weightQ{},
 		biases:   map[string]*weightQ{},
 		muls:     map[[2]string]string{},
+		wzps:     map[string]string{},
 	}
 	for i, name := range q.order {
 		k := i + 1
@@ -555,11 +557,19 @@ func (q *quantizer) quantizeParams(t *target, st *emitState) ([]*graph.Node, err
 		g.Initializers[qName] = qt
 		g.Initializers[sName] = tensor.FromFloat32(tensor.Shape{len(scales)}, scales)
 		inputs := []string{qName, sName}
-		if !zero {
-			// An absent zero point is 0 of the input's type: only a
-			// scheme with nonzero weight zero points needs it.
-			zName := q.names.name('w', st.nw, "z")
-			g.Initializers[zName] = tensor.FromInt8(tensor.Shape{len(zps)}, zps)
+		// An absent zero point is 0 of the input's type, so Conv weights
+		// go without. ONNX Runtime only fuses a Gemm (into QGemm) whose
+		// weight DequantizeLinear has a zero-point input, so Gemm and
+		// MatMul weights keep theirs, shared by all weights with the same
+		// zero points.
+		if !zero || t.origOp != "Conv" {
+			key := fmt.Sprint(zps)
+			zName, ok := st.wzps[key]
+			if !ok {
+				zName = q.names.name('w', st.nw, "z")
+				g.Initializers[zName] = tensor.FromInt8(tensor.Shape{len(zps)}, zps)
+				st.wzps[key] = zName
+			}
 			inputs = append(inputs, zName)
 		}
 		wq = &weightQ{dqOut: q.names.name('w', st.nw, "d"), scales: scales, scale: sName, shape: w.Shape}
@@ -567,7 +577,10 @@ func (q *quantizer) quantizeParams(t *target, st *emitState) ([]*graph.Node, err
 		if t.axis != 1 { // 1 is the default
 			dq.SetAttr("axis", graph.IntAttr(int64(t.axis)))
 		}
+		// Later readers find it by either name: the loop below points
+		// them at the dequantized weight already.
 		st.weights[wn] = wq
+		st.weights[wq.dqOut] = wq
 		pre = append(pre, dq)
 		// Every reader of the float weight reads the dequantized one.
 		for _, other := range g.Nodes {

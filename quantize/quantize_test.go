@@ -115,8 +115,16 @@ func TestWeightAndBias(t *testing.T) {
 			if _, ok := dq.Attrs["axis"]; ok == (c.axis == 1) {
 				t.Errorf("weight DQ attributes %v: axis must be written unless it is the default 1", dq.Attrs)
 			}
-			if len(dq.Inputs) != 2 {
+			// Conv weights have no zero point (0 is the default); Gemm and
+			// MatMul weights keep an all-zero one for ONNX Runtime's QGemm.
+			if c.name == "conv" && len(dq.Inputs) != 2 {
 				t.Fatalf("weight DQ inputs %v, want no zero point", dq.Inputs)
+			}
+			if c.name != "conv" {
+				wz := g.Initializers[dq.Input(2)]
+				if wz == nil || wz.DType != tensor.Int8 || !wz.Shape.Equal(tensor.Shape{w.Shape[c.axis]}) || slices.ContainsFunc(wz.I8, func(v int8) bool { return v != 0 }) {
+					t.Fatalf("weight DQ inputs %v, zero point %v", dq.Inputs, wz)
+				}
 			}
 			wq, ws := g.Initializers[dq.Inputs[0]], g.Initializers[dq.Inputs[1]]
 			n := w.Shape[c.axis]

@@ -55,6 +55,7 @@ func TestZooStructure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkNames(t, p.Graph, q1.Graph, "")
 			q2, _, err := Quantize(m, r, Options{})
 			if err != nil {
 				t.Fatal(err)
