@@ -7,4 +7,9 @@
 //
 // The IR follows ONNX operator semantics (op types, attribute names, input
 // order); codecs in formats/ translate files to and from it.
+//
+// InferShapes propagates element types and shapes, with symbolic dimensions
+// such as a free batch size, through the graph, and tracks the contents of
+// small integer tensors (shape computations), which the executor uses to
+// fold them into constants and inspect uses to count MACs.
 package graph

@@ -2,15 +2,26 @@
 //
 // Compile turns a graph.Model into a Program once: it validates a copy of
 // the model (the caller's model is never modified), turns Constant nodes
-// into constants, bypasses Identity and inference-mode Dropout nodes,
-// evaluates every node whose inputs are all constant, drops nodes that no
+// into constants, bypasses Identity and inference-mode Dropout nodes, runs
+// shape inference (graph.InferShapes) with a symbolic batch dimension
+// (BatchFree: even a declared fixed batch is treated as free), evaluates
+// every node whose inputs are all constant, folds shape computations whose
+// result is known (Shape of static dimensions, and Gather / Slice / Concat /
+// Unsqueeze / Cast of such values), gives a Reshape whose target depends on
+// the batch a constant target with 0 for the batch, drops nodes that no
 // output depends on, and fixes the execution order and the point where each
 // intermediate buffer is released (after its last reader), so memory stays
-// bounded by the live values. Operators the executor lacks are reported all
-// at once as an *UnsupportedError.
+// bounded by the live values. Operators the executor lacks, and operator
+// variants it does not implement (training modes, exotic attributes, which
+// wrap ErrUnsupported), are reported all at once as an *UnsupportedError
+// with the node names and the model's opset.
+//
+// The float operators cover ONNX opsets 7 to 21 for CNN classifiers: see
+// supportedOps in ops.go and moreOps in ops_float.go, and
+// testdata/conformance.txt for the outcome of every ONNX 1.12 node test.
 //
 // Program.Run is safe for concurrent use; the batch size is whatever the
-// inputs carry. RunObserved also reports every float32 value (graph inputs
+// inputs carry (models run at any batch size the graph allows). RunObserved also reports every float32 value (graph inputs
 // and node outputs, in plan order) to a callback, which calibration uses to
 // collect ranges. Errors name the node, e.g. `Conv "conv1": ...`.
 //

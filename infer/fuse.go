@@ -30,7 +30,7 @@ func (c *compiler) fuse() error {
 		if q.OpType != "QuantizeLinear" || c.gone[q] || len(q.Outputs) != 1 {
 			continue
 		}
-		qp, ok := c.uint8Params(q, prod)
+		qp, qdt, ok := c.params8(q, prod)
 		if !ok {
 			continue
 		}
@@ -38,12 +38,15 @@ func (c *compiler) fuse() error {
 		if src == nil || !single(q.Input(0)) || c.gone[src] {
 			continue
 		}
-		f, nodes, err := c.fuseCompute(q, src, qp, prod, single)
+		f, nodes, err := c.fuseCompute(q, src, qp, qdt, prod, single)
 		if err != nil {
 			return err
 		}
 		if f == nil {
-			f, nodes = c.fuseUint8(q, src, qp, prod)
+			f, nodes = c.fuseUint8(q, src, qp, qdt, prod)
+		}
+		if f == nil {
+			f, nodes = c.fuseOps(q, src, qp, qdt, prod, single)
 		}
 		if f == nil {
 			continue
@@ -52,6 +55,10 @@ func (c *compiler) fuse() error {
 		for _, n := range nodes {
 			c.gone[n] = true
 		}
+	}
+	// Quantized operators (QOperator format) are integer steps too.
+	if err := c.fuseQOperators(); err != nil {
+		return err
 	}
 	// Dequantizations of constants that no fused node absorbed are
 	// evaluated once now.
@@ -101,30 +108,46 @@ func (c *compiler) foldRemaining() error {
 	return nil
 }
 
-// uint8Params returns the per-tensor parameters of a QuantizeLinear or
-// DequantizeLinear node whose quantized side is uint8.
-func (c *compiler) uint8Params(n *graph.Node, prod map[string]*graph.Node) (qmath.Params, bool) {
+// params8 returns the per-tensor parameters of a QuantizeLinear or
+// DequantizeLinear node whose quantized side is uint8 or int8, and that
+// type.
+func (c *compiler) params8(n *graph.Node, prod map[string]*graph.Node) (qmath.Params, tensor.DType, bool) {
 	s := c.consts[n.Input(1)]
 	if s == nil || s.DType != tensor.Float32 || s.Len() != 1 || !(s.F32[0] > 0) {
-		return qmath.Params{}, false
+		return qmath.Params{}, 0, false
 	}
 	p := qmath.Params{Scale: s.F32[0]}
 	if name := n.Input(2); name != "" {
 		z := c.consts[name]
-		if z == nil || z.DType != tensor.Uint8 || z.Len() != 1 {
-			return qmath.Params{}, false
+		if z == nil || z.Len() != 1 {
+			return qmath.Params{}, 0, false
 		}
-		p.ZeroPoint = int32(z.U8[0])
-		return p, true
+		switch z.DType {
+		case tensor.Uint8:
+			p.ZeroPoint = int32(z.U8[0])
+		case tensor.Int8:
+			p.ZeroPoint = int32(z.I8[0])
+		default:
+			return qmath.Params{}, 0, false
+		}
+		return p, z.DType, true
 	}
 	if n.OpType == "QuantizeLinear" {
-		return p, true // no zero point: uint8 output
+		return p, tensor.Uint8, true // no zero point: uint8 output
 	}
-	// A DequantizeLinear without zero point: the input must be known uint8.
-	if c.valueType(n.Input(0), prod) != tensor.Uint8 {
-		return qmath.Params{}, false
+	// A DequantizeLinear without zero point: the input type must be known.
+	if dt := c.valueType(n.Input(0), prod); dt == tensor.Uint8 || dt == tensor.Int8 {
+		return p, dt, true
 	}
-	return p, true
+	return qmath.Params{}, 0, false
+}
+
+// qbounds returns the range of an 8-bit type.
+func qbounds(dt tensor.DType) (int32, int32) {
+	if dt == tensor.Int8 {
+		return qmath.Int8Min, qmath.Int8Max
+	}
+	return qmath.Uint8Min, qmath.Uint8Max
 }
 
 // valueType returns the element type of a value when it is evident from the
@@ -159,23 +182,27 @@ func dqInput(name string, prod map[string]*graph.Node) *graph.Node {
 
 // fuseCompute matches DQ → Conv/Gemm/MatMul [→ Relu/Clip] → Q. It returns
 // nil when the pattern does not apply.
-func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, prod map[string]*graph.Node, single func(string) bool) (*fusedStep, []*graph.Node, error) {
+func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, qdt tensor.DType, prod map[string]*graph.Node, single func(string) bool) (*fusedStep, []*graph.Node, error) {
 	core := src
 	var act *graph.Node
-	req := kernels.Requant{ZeroPoint: qp.ZeroPoint}
+	req := kernels.Requant{ZeroPoint: qp.ZeroPoint, Signed: qdt == tensor.Int8}
+	qlo, qhi := qbounds(qdt)
 	switch src.OpType {
 	case "Relu":
 		act = src
-		req.Min, req.Max = qp.ZeroPoint, qmath.Uint8Max
+		req.Min, req.Max = max(qp.ZeroPoint, qlo), qhi
 	case "Clip":
 		lo, hi, ok := c.clipBounds(src)
 		if !ok {
 			return nil, nil, nil
 		}
 		act = src
-		req.Min = int32(qmath.QuantizeUint8(lo, qp))
-		req.Max = int32(qmath.QuantizeUint8(hi, qp))
-		if req.Max == 0 {
+		quant := func(v float32) int32 { return int32(qmath.QuantizeUint8(v, qp)) }
+		if qdt == tensor.Int8 {
+			quant = func(v float32) int32 { return int32(qmath.QuantizeInt8(v, qp)) }
+		}
+		req.Min, req.Max = quant(lo), quant(hi)
+		if req.Min == 0 && req.Max == 0 {
 			return nil, nil, nil
 		}
 	}
@@ -196,13 +223,13 @@ func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, prod map[str
 	if dqx == nil || dqw == nil {
 		return nil, nil, nil
 	}
-	xp, ok := c.uint8Params(dqx, prod)
+	xp, _, ok := c.params8(dqx, prod)
 	if !ok {
 		return nil, nil, nil
 	}
 	wq := c.consts[dqw.Input(0)]
 	sw := c.consts[dqw.Input(1)]
-	if wq == nil || wq.DType != tensor.Int8 || sw == nil || sw.DType != tensor.Float32 {
+	if wq == nil || (wq.DType != tensor.Int8 && wq.DType != tensor.Uint8) || sw == nil || sw.DType != tensor.Float32 {
 		return nil, nil, nil
 	}
 	// n is the output channel count; chAxis the weight axis that indexes it.
@@ -245,10 +272,13 @@ func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, prod map[str
 	var wzp []int32
 	if name := dqw.Input(2); name != "" {
 		z := c.consts[name]
-		if z == nil || z.DType != tensor.Int8 || z.Len() != sw.Len() {
+		if z == nil || z.DType != wq.DType || z.Len() != sw.Len() {
 			return nil, nil, nil
 		}
 		for _, v := range z.I8 {
+			wzp = append(wzp, int32(v))
+		}
+		for _, v := range z.U8 {
 			wzp = append(wzp, int32(v))
 		}
 	}
@@ -304,19 +334,27 @@ func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, prod map[str
 	switch core.OpType {
 	case "Conv":
 		p := kernels.QConvParams{ConvParams: convParams(core), XZeroPoint: xp.ZeroPoint, WZeroPoint: wzp, Requant: req}
+		plan, err := kernels.NewQConvPlan(wq, bias, p) // weights packed once
+		if err != nil {
+			return nil, nil, nil
+		}
 		st.run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			return one(kernels.QConv(in[0], wq, bias, p))
+			return one(plan.Run(in[0]))
 		}
 		k := int64(wq.Shape[1:].Size())
 		st.macs = func(_, out []*tensor.Tensor) int64 { return int64(out[0].Len()) * k }
 	default:
 		p := kernels.QGemmParams{AZeroPoint: xp.ZeroPoint, BZeroPoint: wzp, Requant: req}
 		gemm := core.OpType == "Gemm"
+		plan, err := kernels.NewQGemmPlan(wq, transB, bias, p) // B packed once
+		if err != nil {
+			return nil, nil, nil
+		}
 		st.run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if gemm && len(in[0].Shape) != 2 {
 				return nil, fmt.Errorf("Gemm wants 2-D A, have %v", in[0].Shape)
 			}
-			return one(kernels.QMatMul(in[0], wq, transB, bias, p))
+			return one(plan.Run(in[0]))
 		}
 		k := int64(wq.Len() / n)
 		st.macs = func(_, out []*tensor.Tensor) int64 { return int64(out[0].Len()) * k }
@@ -351,7 +389,7 @@ func (c *compiler) clipBounds(n *graph.Node) (lo, hi float32, ok bool) {
 // fuseUint8 matches DQ → MaxPool/Flatten/Reshape/Transpose/Relu → Q with
 // identical parameters on both sides; these ops commute exactly with the
 // (monotone, per-tensor) quantization, so they run on the uint8 values.
-func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, prod map[string]*graph.Node) (*fusedStep, []*graph.Node) {
+func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, qdt tensor.DType, prod map[string]*graph.Node) (*fusedStep, []*graph.Node) {
 	switch src.OpType {
 	case "MaxPool", "Flatten", "Reshape", "Transpose", "Relu":
 	default:
@@ -364,18 +402,25 @@ func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, prod map[strin
 	if d == nil {
 		return nil, nil
 	}
-	dp, ok := c.uint8Params(d, prod)
-	if !ok || dp != qp {
+	dp, ddt, ok := c.params8(d, prod)
+	if !ok || dp != qp || ddt != qdt {
 		return nil, nil
 	}
 	var run kernelFunc
 	if src.OpType == "Relu" {
-		zp := uint8(qp.ZeroPoint)
 		run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			x := in[0]
-			y := tensor.New(tensor.Uint8, x.Shape)
-			for i, v := range x.U8 {
-				y.U8[i] = max(v, zp)
+			y := tensor.New(x.DType, x.Shape)
+			if x.DType == tensor.Int8 {
+				zp := int8(qp.ZeroPoint)
+				for i, v := range x.I8 {
+					y.I8[i] = max(v, zp)
+				}
+			} else {
+				zp := uint8(qp.ZeroPoint)
+				for i, v := range x.U8 {
+					y.U8[i] = max(v, zp)
+				}
 			}
 			return []*tensor.Tensor{y}, nil
 		}
@@ -387,8 +432,8 @@ func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, prod map[strin
 	}
 	inner := run
 	run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if in[0].DType != tensor.Uint8 {
-			return nil, fmt.Errorf("want uint8 input, have %v", in[0].DType)
+		if in[0].DType != qdt {
+			return nil, fmt.Errorf("want %v input, have %v", qdt, in[0].DType)
 		}
 		return inner(in)
 	}

@@ -129,11 +129,14 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 		}, nil
 	case "BatchNormalization":
 		if opset >= 14 && n.AttrInt("training_mode", 0) != 0 {
-			return nil, fmt.Errorf("training_mode=1 is not supported")
+			return nil, unsupportedf("training_mode=1")
+		}
+		if opset < 7 && n.AttrInt("is_test", 0) == 0 {
+			return nil, unsupportedf("training mode (is_test=0)")
 		}
 		for _, o := range n.Outputs[1:] {
 			if o != "" {
-				return nil, fmt.Errorf("training outputs (mean, var) are not supported")
+				return nil, unsupportedf("training outputs (running mean and variance)")
 			}
 		}
 		eps := n.AttrFloat("epsilon", 1e-5)
@@ -175,9 +178,12 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			return one(kernels.MatMul(a, b))
 		}, nil
 	case "Add", "Sub", "Mul", "Div":
+		// Before opset 7, B broadcasts only with broadcast=1, aligned at
+		// axis (default: trailing dimensions, as numpy).
+		legacyAxis, hasAxis := -1, false
 		if opset < 7 && n.AttrInt("broadcast", 0) != 0 {
-			if _, ok := n.Attrs["axis"]; ok {
-				return nil, fmt.Errorf("legacy broadcast with axis (opset %d) is not supported", opset)
+			if a, ok := n.Attrs["axis"]; ok && a.Type == graph.AttrInt {
+				legacyAxis, hasAxis = int(a.I), true
 			}
 		}
 		op := map[string]kernels.BinaryOp{"Add": kernels.OpAdd, "Sub": kernels.OpSub, "Mul": kernels.OpMul, "Div": kernels.OpDiv}[n.OpType]
@@ -189,6 +195,28 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			b, err := need(in, 1, "B")
 			if err != nil {
 				return nil, err
+			}
+			if hasAxis {
+				ax := legacyAxis
+				if ax < 0 {
+					ax += len(a.Shape)
+				}
+				if ax < 0 || ax+len(b.Shape) > len(a.Shape) {
+					return nil, fmt.Errorf("B of shape %v does not fit A of shape %v at axis %d", b.Shape, a.Shape, legacyAxis)
+				}
+				s := append(b.Shape.Clone(), make(tensor.Shape, len(a.Shape)-ax-len(b.Shape))...)
+				for i := len(b.Shape); i < len(s); i++ {
+					s[i] = 1
+				}
+				if b, err = b.Reshaped(s); err != nil {
+					return nil, err
+				}
+			}
+			if a.DType != b.DType {
+				return nil, fmt.Errorf("input types %v and %v differ", a.DType, b.DType)
+			}
+			if a.DType == tensor.Bool {
+				return nil, unsupportedf("%s of bool", n.OpType)
 			}
 			return one(kernels.Binary(op, a, b))
 		}, nil
@@ -209,6 +237,9 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 				return nil, err
 			}
 			lo, hi := attrLo, attrHi
+			if opset >= 11 && x.DType != tensor.Float32 {
+				return one(kernels.ClipAny(x, opt(in, 1), opt(in, 2)))
+			}
 			if opset >= 11 {
 				if lo, err = scalarFloat(opt(in, 1), float32(math.Inf(-1))); err != nil {
 					return nil, fmt.Errorf("min: %w", err)
@@ -220,12 +251,8 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			return one(kernels.Clip(x, lo, hi))
 		}, nil
 	case "MaxPool", "AveragePool":
-		if len(n.Outputs) > 1 && n.Outputs[1] != "" {
-			return nil, fmt.Errorf("the Indices output is not supported")
-		}
-		if n.AttrInt("storage_order", 0) != 0 {
-			return nil, fmt.Errorf("storage_order=1 is not supported")
-		}
+		withIndices := n.OpType == "MaxPool" && len(n.Outputs) > 1 && n.Outputs[1] != ""
+		storageOrder := int(n.AttrInt("storage_order", 0))
 		p := kernels.PoolParams{ConvParams: convParams(n), CountIncludePad: n.AttrInt("count_include_pad", 0) != 0}
 		if len(p.KernelShape) == 0 {
 			return nil, fmt.Errorf("missing kernel_shape")
@@ -235,6 +262,13 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			x, err := need(in, 0, "X")
 			if err != nil {
 				return nil, err
+			}
+			if withIndices {
+				y, idx, err := kernels.PoolND(x, p, true, true, storageOrder)
+				if err != nil {
+					return nil, err
+				}
+				return []*tensor.Tensor{y, idx}, nil
 			}
 			if maxPool {
 				return one(kernels.MaxPool(x, p))
@@ -251,8 +285,10 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 		}, nil
 	case "Pad":
 		mode := n.AttrString("mode", "constant")
-		if mode != "constant" {
-			return nil, fmt.Errorf("mode %q is not supported (only constant)", mode)
+		switch mode {
+		case "constant", "reflect", "edge":
+		default:
+			return nil, unsupportedf("mode %q", mode)
 		}
 		attrPads := n.AttrInts("pads", n.AttrInts("paddings", nil))
 		attrValue := n.AttrFloat("value", 0)
@@ -292,7 +328,7 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 					pads = full
 				}
 			}
-			return one(kernels.Pad(x, pads, value))
+			return one(kernels.PadMode(x, pads, mode, value))
 		}, nil
 	case "Flatten":
 		axis := int(n.AttrInt("axis", 1))
@@ -355,10 +391,22 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			return []*tensor.Tensor{x}, nil
 		}, nil
 	case "Dropout":
+		if opset < 7 && n.AttrInt("is_test", 0) == 0 {
+			return nil, unsupportedf("training mode (is_test=0)")
+		}
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			x, err := need(in, 0, "data")
 			if err != nil {
 				return nil, err
+			}
+			if tm := opt(in, 2); opset >= 12 && tm != nil && tm.Len() == 1 && tm.Float64At(0) != 0 {
+				ratio := 0.5
+				if r := opt(in, 1); r != nil && r.Len() == 1 {
+					ratio = r.Float64At(0)
+				}
+				if ratio != 0 {
+					return nil, unsupportedf("training_mode=true (random dropout)")
+				}
 			}
 			out := []*tensor.Tensor{x}
 			if len(n.Outputs) > 1 {
@@ -442,21 +490,36 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			return one(kernels.Gather(x, idx, axis))
 		}, nil
 	case "Cast":
-		to := tensor.DType(n.AttrInt("to", 0))
-		if !to.Supported() || to == tensor.Bool {
-			return nil, fmt.Errorf("cast to %v is not supported", to)
+		// FLOAT16 and DOUBLE tensors are held as float32 (the codec
+		// converts them): casting to FLOAT16 rounds to half precision,
+		// casting to DOUBLE keeps float32.
+		code := n.AttrInt("to", 0)
+		to := tensor.DType(code)
+		half := code == 10
+		if code == 10 || code == 11 {
+			to = tensor.Float32
+		}
+		if !to.Supported() {
+			return nil, unsupportedf("cast to element type %d", code)
 		}
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			x, err := need(in, 0, "input")
 			if err != nil {
 				return nil, err
 			}
+			if half {
+				y, err := kernels.Cast(x, tensor.Float32)
+				if err != nil {
+					return nil, err
+				}
+				return one(kernels.UnaryFloat(y, kernels.RoundFloat16))
+			}
 			return one(kernels.Cast(x, to))
 		}, nil
 	case "QuantizeLinear", "DequantizeLinear":
 		axis := int(n.AttrInt("axis", 1))
 		if n.AttrInt("block_size", 0) != 0 {
-			return nil, fmt.Errorf("blocked quantization is not supported")
+			return nil, unsupportedf("blocked quantization")
 		}
 		q := n.OpType == "QuantizeLinear"
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -473,6 +536,9 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			}
 			return one(kernels.DequantizeLinear(x, s, opt(in, 2), axis))
 		}, nil
+	}
+	if f, ok, err := buildMoreOp(n, opset); ok {
+		return f, err
 	}
 	return buildQuantOp(n, opset)
 }

@@ -19,11 +19,14 @@ type Options struct {
 }
 
 // UnsupportedOp is one operator type the executor cannot run, with the
-// nodes that use it.
+// nodes that use it. For an operator type the executor knows but whose
+// variant it does not implement (an attribute value, a training mode),
+// Reasons says why, per node; it is nil for unknown operator types.
 type UnsupportedOp struct {
-	OpType string
-	Domain string
-	Nodes  []string
+	OpType  string
+	Domain  string
+	Nodes   []string
+	Reasons []string
 }
 
 // UnsupportedError lists every unsupported operator type of a model.
@@ -43,6 +46,9 @@ func (e *UnsupportedError) Error() string {
 		q := make([]string, len(op.Nodes))
 		for j, n := range op.Nodes {
 			q[j] = fmt.Sprintf("%q", n)
+			if j < len(op.Reasons) && op.Reasons[j] != "" {
+				q[j] += ": " + op.Reasons[j]
+			}
 		}
 		parts[i] = fmt.Sprintf("%s (%s)", name, strings.Join(q, ", "))
 	}
@@ -130,6 +136,7 @@ func Compile(m *graph.Model, opts Options) (*Program, error) {
 		c.consts[k] = v
 	}
 	c.bypassIdentities()
+	c.shapes = graph.InferShapes(g, opset, BatchFree(g.Inputs))
 	if err := c.fold(); err != nil {
 		return nil, err
 	}
@@ -145,8 +152,14 @@ func checkSupported(g *graph.Graph, opset int64) error {
 	byOp := map[string]*UnsupportedOp{}
 	var order []string
 	for _, n := range g.Nodes {
+		reason := ""
 		if isDefaultDomain(n.Domain) && (supportedOps[n.OpType] || quantOps[n.OpType]) {
-			continue
+			// Known type: unsupported variants show when building.
+			if _, err := buildOp(n, opset); err == nil || !errors.Is(err, ErrUnsupported) {
+				continue
+			} else {
+				reason = err.Error()
+			}
 		}
 		key := n.Domain + "\x00" + n.OpType
 		u, ok := byOp[key]
@@ -160,6 +173,12 @@ func checkSupported(g *graph.Graph, opset int64) error {
 			name = n.Outputs[0]
 		}
 		u.Nodes = append(u.Nodes, name)
+		if reason != "" || u.Reasons != nil {
+			for len(u.Reasons) < len(u.Nodes)-1 {
+				u.Reasons = append(u.Reasons, "")
+			}
+			u.Reasons = append(u.Reasons, reason)
+		}
 	}
 	if len(order) == 0 {
 		return nil
@@ -178,6 +197,8 @@ type compiler struct {
 	opset  int64
 	opts   Options
 	consts map[string]*tensor.Tensor
+	// shapes are the inferred shapes with a symbolic batch dimension.
+	shapes *graph.Shapes
 	// live nodes in topological order; removed nodes are nil.
 	fused []fusedStep
 	gone  map[*graph.Node]bool
@@ -250,6 +271,12 @@ func (c *compiler) fold() error {
 				allConst = false
 				break
 			}
+		}
+		if !allConst && c.foldable(n) && c.foldShapeData(n) {
+			continue
+		}
+		if !allConst && n.OpType == "Reshape" && c.opset >= 5 {
+			c.staticReshape(n)
 		}
 		if !allConst || !c.foldable(n) {
 			keep = append(keep, n)
@@ -441,6 +468,16 @@ func (c *compiler) plan() (*Program, error) {
 	return p, nil
 }
 
+// heldAs returns the element type eightbit holds values of a declared ONNX
+// type in: FLOAT16 (10) and DOUBLE (11) are held as float32, as the codec
+// converts them.
+func heldAs(d tensor.DType) tensor.DType {
+	if d == 10 || d == 11 {
+		return tensor.Float32
+	}
+	return d
+}
+
 // InputNames returns the names of the runtime inputs, in graph order.
 func (p *Program) InputNames() []string {
 	out := make([]string, len(p.inputs))
@@ -507,7 +544,7 @@ func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor
 		if err := t.Validate(); err != nil {
 			return nil, fmt.Errorf("infer: input %q: %w", info.Name, err)
 		}
-		if info.DType != tensor.Undefined && t.DType != info.DType {
+		if want := heldAs(info.DType); want != tensor.Undefined && t.DType != want {
 			return nil, fmt.Errorf("infer: input %q is %v, want %v", info.Name, t.DType, info.DType)
 		}
 		if info.Shape != nil && len(info.Shape) != len(t.Shape) {

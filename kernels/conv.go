@@ -86,39 +86,10 @@ func ResolveGeometry(in tensor.Shape, kernel []int, p ConvParams) (*Geometry, er
 		if ks[d] < 1 || st[d] < 1 || dl[d] < 1 || pb[d] < 0 || pe[d] < 0 {
 			return nil, fmt.Errorf("invalid kernel %v, strides %v, dilations %v or pads %v", kernel, p.Strides, p.Dilations, p.Pads)
 		}
-		eff := (ks[d]-1)*dl[d] + 1
-		switch p.AutoPad {
-		case "", "NOTSET":
-			num := sizes[d] + pb[d] + pe[d] - eff
-			if num < 0 {
-				return nil, fmt.Errorf("window %d larger than padded input %d", eff, sizes[d]+pb[d]+pe[d])
-			}
-			if p.CeilMode {
-				out[d] = (num+st[d]-1)/st[d] + 1
-				// A window must start inside the input or its begin padding.
-				if (out[d]-1)*st[d] >= sizes[d]+pb[d] {
-					out[d]--
-				}
-			} else {
-				out[d] = num/st[d] + 1
-			}
-		case "VALID":
-			pb[d], pe[d] = 0, 0
-			if sizes[d] < eff {
-				return nil, fmt.Errorf("window %d larger than input %d", eff, sizes[d])
-			}
-			out[d] = (sizes[d]-eff)/st[d] + 1
-		case "SAME_UPPER", "SAME_LOWER":
-			out[d] = (sizes[d] + st[d] - 1) / st[d]
-			total := max(0, (out[d]-1)*st[d]+eff-sizes[d])
-			if p.AutoPad == "SAME_UPPER" {
-				pb[d] = total / 2
-			} else {
-				pb[d] = (total + 1) / 2
-			}
-			pe[d] = total - pb[d]
-		default:
-			return nil, fmt.Errorf("unknown auto_pad %q", p.AutoPad)
+		var err error
+		out[d], pb[d], pe[d], err = resolveAxis(sizes[d], ks[d], st[d], dl[d], pb[d], pe[d], p.AutoPad, p.CeilMode)
+		if err != nil {
+			return nil, err
 		}
 	}
 	g.H, g.W = sizes[0], sizes[1]
@@ -127,7 +98,56 @@ func ResolveGeometry(in tensor.Shape, kernel []int, p ConvParams) (*Geometry, er
 	g.DH, g.DW = dl[0], dl[1]
 	g.PadT, g.PadL, g.PadB, g.PadR = pb[0], pb[1], pe[0], pe[1]
 	g.OH, g.OW = out[0], out[1]
+	if err := CheckSize(tensor.Shape{g.N, g.C, g.OH, g.OW}); err != nil {
+		return nil, err
+	}
+	if err := CheckSize(tensor.Shape{g.C, g.KH, g.KW, g.OH, g.OW}); err != nil {
+		return nil, err
+	}
 	return g, nil
+}
+
+// resolveAxis computes the output size and the begin and end padding of
+// one spatial axis of a window operator.
+func resolveAxis(size, k, st, dl, pb, pe int, autoPad string, ceil bool) (out, padB, padE int, err error) {
+	if k > MaxElements || st > MaxElements || dl > MaxElements || pb > MaxElements || pe > MaxElements {
+		return 0, 0, 0, fmt.Errorf("kernel %d, stride %d, dilation %d or pads %d, %d out of range", k, st, dl, pb, pe)
+	}
+	eff := (k-1)*dl + 1
+	switch autoPad {
+	case "", "NOTSET":
+		num := size + pb + pe - eff
+		if num < 0 {
+			return 0, 0, 0, fmt.Errorf("window %d larger than padded input %d", eff, size+pb+pe)
+		}
+		if ceil {
+			out = (num+st-1)/st + 1
+			// A window must start inside the input or its begin padding.
+			if (out-1)*st >= size+pb {
+				out--
+			}
+		} else {
+			out = num/st + 1
+		}
+	case "VALID":
+		pb, pe = 0, 0
+		if size < eff {
+			return 0, 0, 0, fmt.Errorf("window %d larger than input %d", eff, size)
+		}
+		out = (size-eff)/st + 1
+	case "SAME_UPPER", "SAME_LOWER":
+		out = (size + st - 1) / st
+		total := max(0, (out-1)*st+eff-size)
+		if autoPad == "SAME_UPPER" {
+			pb = total / 2
+		} else {
+			pb = (total + 1) / 2
+		}
+		pe = total - pb
+	default:
+		return 0, 0, 0, fmt.Errorf("unknown auto_pad %q", autoPad)
+	}
+	return out, pb, pe, nil
 }
 
 // Conv computes an ONNX Conv of x [N,C,H,W] (or [N,C,W]) with weights

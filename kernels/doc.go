@@ -2,11 +2,19 @@
 // kernels with ONNX semantics and the reference integer kernels of the
 // quantized path.
 //
-// Float kernels: Conv (im2col + Gemm, direct loops for depthwise), Gemm /
-// GemmOp / MatMul, BatchNorm, Binary (Add/Sub/Mul/Div with numpy
-// broadcasting), Relu, Clip, MaxPool, AveragePool, GlobalAveragePool, Pad,
-// Softmax/LogSoftmax, and the shape operators (Reshape, Flatten, Transpose,
-// Concat, Squeeze, Unsqueeze, ShapeOf, Gather, Cast).
+// Float kernels: Conv (im2col + Gemm, direct loops for depthwise),
+// ConvTranspose (Gemm + scatter, any spatial rank), Gemm / GemmOp / MatMul,
+// BatchNorm, InstanceNorm, LRN, Binary (Add/Sub/Mul/Div with numpy
+// broadcasting), Relu, Clip, MaxPool, AveragePool (PoolND for 3-D inputs
+// and MaxPool indices), GlobalAveragePool, GlobalMaxPool, Pad / PadMode
+// (constant, reflect, edge), Softmax/LogSoftmax, Resize (nearest, linear,
+// cubic; separable), Reduce (Sum, Mean, Max, Min, ...), ArgMax, and the
+// shape operators (Reshape, Flatten, Transpose, Concat, Split, Slice,
+// Squeeze, Unsqueeze, ShapeOf, Gather, Expand, Tile, Cast). The generic
+// element-wise helpers (Unary, Combine, Variadic, Where, PRelu) accept any
+// element type and trade speed for generality: they are not on the hot path
+// of CNN classifiers. Kernels that size their output from attributes or
+// small inputs refuse more than MaxElements elements.
 //
 // Gemm is cache blocked (K blocks of 256, N blocks of 512, 4-row/4-column
 // packed panels) with a 4x4 register-blocked inner kernel. Large products

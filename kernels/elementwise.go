@@ -43,6 +43,9 @@ func BroadcastShape(a, b tensor.Shape) (tensor.Shape, error) {
 			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
 		}
 	}
+	if err := CheckSize(out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -35,13 +35,29 @@ func threads() int {
 // op(B) is k×n (B is stored n×k when transB); lda, ldb and ldc are the row
 // strides of the stored matrices.
 //
-// The sum over k is formed in blocks of 256 in increasing k order; each block
-// sum is added to C. The order of additions for one element of C does not
-// depend on the number of goroutines, so results are reproducible.
+// On amd64 (without the purego tag) an assembly SGEMM runs (sgemm.go):
+// AVX-512F, else AVX2+FMA, chosen once from internal/cpu; EIGHTBIT_SGEMM
+// (avx512, avx2, go) forces one. Each element of C is then a single chain of
+// fused multiply-adds in increasing k, from C (accumulate) or 0, so the
+// result is the same for every goroutine count and for both kernel
+// families. Otherwise gemmGo runs: the sum over k is formed in blocks of
+// 256 in increasing k order, each block sum added to C; the order of
+// additions does not depend on the number of goroutines either. Results
+// are reproducible on a given build and CPU family.
 func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	if m == 0 || n == 0 {
 		return
 	}
+	if impl := sgemmActive; impl != nil {
+		sgemm(impl, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+		return
+	}
+	gemmGo(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
+}
+
+// gemmGo is the pure-Go Gemm (no assembly, or EIGHTBIT_SGEMM=go): K blocks
+// of 256 summed separately and added to C, 4x4 register tiles.
+func gemmGo(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	if !accumulate {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]

@@ -26,6 +26,9 @@ func GemmOp(a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32) (*
 	if k != kb {
 		return nil, fmt.Errorf("Gemm: inner dimensions of %v and %v differ (transA=%v, transB=%v)", a.Shape, b.Shape, transA, transB)
 	}
+	if err := CheckSize(tensor.Shape{m, n}); err != nil {
+		return nil, fmt.Errorf("Gemm: %w", err)
+	}
 	y := tensor.New(tensor.Float32, tensor.Shape{m, n})
 	useC := c != nil && beta != 0
 	if useC {
@@ -96,6 +99,9 @@ func MatMul(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("MatMul: %w", err)
 	}
 	out := append(batch.Clone(), m, n)
+	if err := CheckSize(out); err != nil {
+		return nil, fmt.Errorf("MatMul: %w", err)
+	}
 	y := tensor.New(tensor.Float32, out)
 	nb := batch.Size()
 	if len(bs) == 2 {

@@ -19,6 +19,10 @@ type PoolParams struct {
 // NCW tensor. Padding never wins (it counts as −∞). Float32 and uint8 inputs
 // are supported; on uint8 the result is exact for any quantization.
 func MaxPool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
+	if len(x.Shape) > 4 && x.DType == tensor.Float32 {
+		y, _, err := PoolND(x, p, true, false, 0)
+		return y, err
+	}
 	g, err := ResolveGeometry(x.Shape, p.KernelShape, p.ConvParams)
 	if err != nil {
 		return nil, err
@@ -76,6 +80,10 @@ func maxPool[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
 func AveragePool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 {
 		return nil, fmt.Errorf("AveragePool: unsupported type %v", x.DType)
+	}
+	if len(x.Shape) > 4 {
+		y, _, err := PoolND(x, p, false, false, 0)
+		return y, err
 	}
 	g, err := ResolveGeometry(x.Shape, p.KernelShape, p.ConvParams)
 	if err != nil {

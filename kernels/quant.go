@@ -126,24 +126,52 @@ func DequantizeLinear(x, scale, zeroPoint *tensor.Tensor, axis int) (*tensor.Ten
 	return y, nil
 }
 
-// Requant describes how an int32 accumulator becomes a uint8 output:
+// Requant describes how an int32 accumulator becomes an 8-bit output. In
+// the default mode (ONNX Runtime's rule, qmath.Requantize):
 //
-//	y = clamp(qmath.Requantize(acc, Multiplier[c], ZeroPoint, 0, 255), Min, Max)
+//	y = clamp(saturate(round_half_even(float32(acc) × Multiplier[c]) + ZeroPoint), Min, Max)
 //
 // where c is the output channel (Multiplier has one value, or one per
-// channel) and Multiplier[c] = qmath.RequantizeScale(sx, sw[c], sy). Min and
-// Max implement a fused ReLU/Clip; Max == 0 means no clamp (0..255).
+// channel), Multiplier[c] = qmath.RequantizeScale(sx, sw[c], sy), the
+// product is one float32 multiplication and saturation is to [0, 255]
+// (uint8) or [−128, 127] (int8, Signed). With FixedPoint the multiplier is
+// first turned into a Q31 integer and a shift (gemmlowp/TFLite, see
+// FixedPointMultiplier and RequantizeFixedPoint).
+//
+// Min and Max implement a fused ReLU/Clip as an output clamp (in quantized
+// units); Min == Max == 0 means no clamp beyond the type's range.
 type Requant struct {
 	Multiplier []float32
 	ZeroPoint  int32
 	Min, Max   int32
+	// Signed selects an int8 output instead of uint8.
+	Signed bool
+	// FixedPoint selects gemmlowp/TFLite fixed-point requantization instead
+	// of ONNX Runtime's float32 rule.
+	FixedPoint bool
 }
 
+// bounds returns the output range after the fused clamp.
 func (r *Requant) bounds() (int32, int32) {
-	if r.Max == 0 {
-		return qmath.Uint8Min, qmath.Uint8Max
+	lo, hi := int32(qmath.Uint8Min), int32(qmath.Uint8Max)
+	if r.Signed {
+		lo, hi = qmath.Int8Min, qmath.Int8Max
 	}
-	return max(r.Min, qmath.Uint8Min), min(r.Max, qmath.Uint8Max)
+	if r.Min == 0 && r.Max == 0 {
+		return lo, hi
+	}
+	lo, hi = max(r.Min, lo), min(r.Max, hi)
+	if hi < lo {
+		hi = lo // an empty clamp interval gives its lower bound
+	}
+	return lo, hi
+}
+
+func (r *Requant) outType() tensor.DType {
+	if r.Signed {
+		return tensor.Int8
+	}
+	return tensor.Uint8
 }
 
 func (r *Requant) multiplier(c int) float32 {
@@ -160,13 +188,55 @@ func (r *Requant) check(channels int) error {
 	return nil
 }
 
+// scalar returns a function that requantizes one accumulator of channel c
+// with the chosen mode; it is the definition the fast kernels match.
+func (r *Requant) scalar() func(acc int32, c int) int32 {
+	lo, hi := r.bounds()
+	zp := r.ZeroPoint
+	if r.FixedPoint {
+		qm := make([]int32, len(r.Multiplier))
+		sh := make([]int, len(r.Multiplier))
+		for i, m := range r.Multiplier {
+			qm[i], sh[i] = FixedPointMultiplier(float64(m))
+		}
+		return func(acc int32, c int) int32 {
+			if len(qm) == 1 {
+				c = 0
+			}
+			return RequantizeFixedPoint(acc, qm[c], sh[c], zp, lo, hi)
+		}
+	}
+	return func(acc int32, c int) int32 {
+		return qmath.Requantize(acc, r.multiplier(c), zp, lo, hi)
+	}
+}
+
+// store writes v (already in range) to element i of an 8-bit tensor.
+func store8(t *tensor.Tensor, i int, v int32) {
+	if t.DType == tensor.Int8 {
+		t.I8[i] = int8(v)
+	} else {
+		t.U8[i] = uint8(v)
+	}
+}
+
+// at8 reads element i of a uint8 or int8 tensor.
+func at8(t *tensor.Tensor, i int) int32 {
+	if t.DType == tensor.Int8 {
+		return int32(t.I8[i])
+	}
+	return int32(t.U8[i])
+}
+
+func is8bit(t *tensor.Tensor) bool { return t.DType == tensor.Uint8 || t.DType == tensor.Int8 }
+
 // QConvParams are the attributes and quantization of an integer
-// convolution (ONNX Runtime QLinearConv arithmetic).
+// convolution (QLinearConv / ConvInteger arithmetic).
 type QConvParams struct {
 	ConvParams
-	// XZeroPoint is the zero point of the uint8 input; padding taps read it.
+	// XZeroPoint is the zero point of the 8-bit input; padding taps read it.
 	XZeroPoint int32
-	// WZeroPoint has one int8 zero point, or one per output channel.
+	// WZeroPoint has one zero point, or one per output channel.
 	WZeroPoint []int32
 	Requant
 }
@@ -181,9 +251,9 @@ func (p *QConvParams) wzp(m int) int32 {
 	return p.WZeroPoint[m]
 }
 
-func qconvSetup(x, w *tensor.Tensor, bias []int32, p *QConvParams) (*Geometry, int, error) {
-	if x.DType != tensor.Uint8 || w.DType != tensor.Int8 {
-		return nil, 0, fmt.Errorf("integer conv wants uint8 input and int8 weights, have %v and %v", x.DType, w.DType)
+func qconvSetup(x, w *tensor.Tensor, bias []int32, p *QConvParams, requant bool) (*Geometry, int, error) {
+	if !is8bit(x) || !is8bit(w) {
+		return nil, 0, fmt.Errorf("integer conv wants 8-bit input and weights, have %v and %v", x.DType, w.DType)
 	}
 	if len(w.Shape) != len(x.Shape) {
 		return nil, 0, fmt.Errorf("weight shape %v does not match input shape %v", w.Shape, x.Shape)
@@ -203,36 +273,32 @@ func qconvSetup(x, w *tensor.Tensor, bias []int32, p *QConvParams) (*Geometry, i
 	if n := len(p.WZeroPoint); n > 1 && n != M {
 		return nil, 0, fmt.Errorf("%d weight zero points for %d output channels", n, M)
 	}
-	if err := p.check(M); err != nil {
-		return nil, 0, err
+	if requant {
+		if err := p.check(M); err != nil {
+			return nil, 0, err
+		}
 	}
 	return g, group, nil
 }
 
-// QConvReference is the readable definition of the integer convolution of
-// uint8 x [N,C,H,W] with int8 w [M,C/group,kH,kW] and int32 bias [M]
-// (nil for none). For every output element of channel m:
+// convAccReference returns the int32 accumulators [N, M, OH, OW] of the
+// integer convolution, the readable definition:
 //
-//	acc = bias[m] + Σ (x − zx)·(w − zw[m])     (int32; padding taps read zx)
-//	y   = p.Requant applied to acc             (round half to even, saturate)
-func QConvReference(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
-	g, group, err := qconvSetup(x, w, bias, &p)
-	if err != nil {
-		return nil, err
-	}
+//	acc = bias[m] + Σ (x − zx)·(w − zw[m])    (padding taps read zx)
+func convAccReference(x, w *tensor.Tensor, bias []int32, p *QConvParams, g *Geometry, group int) []int32 {
 	M := w.Shape[0]
 	cg, mg := g.C/group, M/group
-	lo, hi := p.bounds()
-	y := tensor.New(tensor.Uint8, g.OutShape(M))
+	acc := make([]int32, g.N*M*g.OH*g.OW)
+	i := 0
 	for n := 0; n < g.N; n++ {
 		for m := 0; m < M; m++ {
 			gr := m / mg
 			zw := p.wzp(m)
 			for oh := 0; oh < g.OH; oh++ {
 				for ow := 0; ow < g.OW; ow++ {
-					var acc int32
+					var a int32
 					if bias != nil {
-						acc = bias[m]
+						a = bias[m]
 					}
 					for c := 0; c < cg; c++ {
 						ic := gr*cg + c
@@ -242,79 +308,80 @@ func QConvReference(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.T
 								iw := ow*g.SW - g.PadL + kw*g.DW
 								xv := p.XZeroPoint
 								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
-									xv = int32(x.U8[((n*g.C+ic)*g.H+ih)*g.W+iw])
+									xv = at8(x, ((n*g.C+ic)*g.H+ih)*g.W+iw)
 								}
-								wv := int32(w.I8[((m*cg+c)*g.KH+kh)*g.KW+kw])
-								acc += (xv - p.XZeroPoint) * (wv - zw)
+								wv := at8(w, ((m*cg+c)*g.KH+kh)*g.KW+kw)
+								a += (xv - p.XZeroPoint) * (wv - zw)
 							}
 						}
 					}
-					q := qmath.Requantize(acc, p.multiplier(m), p.ZeroPoint, lo, hi)
-					y.U8[((n*M+m)*g.OH+oh)*g.OW+ow] = uint8(q)
+					acc[i] = a
+					i++
 				}
 			}
 		}
 	}
-	return y, nil
+	return acc
 }
 
-// QConv computes the same integers as QConvReference, faster: the input is
-// unfolded (im2col, padding with the zero point) and centred once per image
-// and group, then every output channel accumulates weight × row products.
-// Integer addition is associative, so the result is bit-identical to the
-// reference whatever the order or the number of goroutines.
-func QConv(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
-	g, group, err := qconvSetup(x, w, bias, &p)
+// QConvReference is the readable definition of the integer convolution
+// (ONNX QLinearConv) of 8-bit x [N,C,H,W] (or [N,C,W]) with 8-bit w
+// [M,C/group,kH,kW] and int32 bias [M] (nil for none). For every output
+// element of channel m:
+//
+//	acc = bias[m] + Σ (x − zx)·(w − zw[m])     (int32; padding taps read zx)
+//	y   = p.Requant applied to acc, channel m  (round half to even, saturate)
+//
+// x and w may each be uint8 or int8; the output is uint8, or int8 when
+// p.Signed.
+func QConvReference(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
+	g, group, err := qconvSetup(x, w, bias, &p, true)
 	if err != nil {
 		return nil, err
 	}
 	M := w.Shape[0]
-	cg, mg := g.C/group, M/group
-	kk := cg * g.KH * g.KW
+	acc := convAccReference(x, w, bias, &p, g, group)
+	rq := p.scalar()
+	y := tensor.New(p.outType(), g.OutShape(M))
 	P := g.OH * g.OW
-	lo, hi := p.bounds()
-	y := tensor.New(tensor.Uint8, g.OutShape(M))
-	col := make([]uint8, kk*P)
-	colc := make([]int16, kk*P)
-	for n := 0; n < g.N; n++ {
-		for gr := 0; gr < group; gr++ {
-			im2col(g, cg, x.U8[(n*g.C+gr*cg)*g.H*g.W:], col, uint8(p.XZeroPoint))
-			for i, v := range col {
-				colc[i] = int16(int32(v) - p.XZeroPoint)
-			}
-			parallelFor(mg, mg*kk*P, func(m0, m1 int) {
-				acc := make([]int32, P)
-				for mm := m0; mm < m1; mm++ {
-					m := gr*mg + mm
-					var b int32
-					if bias != nil {
-						b = bias[m]
-					}
-					for i := range acc {
-						acc[i] = b
-					}
-					zw := p.wzp(m)
-					wrow := w.I8[m*kk : (m+1)*kk]
-					for k, wv := range wrow {
-						c := int32(wv) - zw
-						if c == 0 {
-							continue
-						}
-						src := colc[k*P : (k+1)*P]
-						for i, xv := range src {
-							acc[i] += c * int32(xv)
-						}
-					}
-					mult := p.multiplier(m)
-					out := y.U8[(n*M+m)*P : (n*M+m+1)*P]
-					for i, a := range acc {
-						out[i] = uint8(qmath.Requantize(a, mult, p.ZeroPoint, lo, hi))
-					}
-				}
-			})
-		}
+	for i, a := range acc {
+		store8(y, i, rq(a, (i/P)%M))
 	}
 	return y, nil
+}
+
+// ConvIntegerReference is the readable definition of ONNX ConvInteger: the
+// int32 accumulators Σ (x − zx)·(w − zw[m]) of QConvReference, without bias
+// or requantization (p.Requant is ignored).
+func ConvIntegerReference(x, w *tensor.Tensor, p QConvParams) (*tensor.Tensor, error) {
+	g, group, err := qconvSetup(x, w, nil, &p, false)
+	if err != nil {
+		return nil, err
+	}
+	y := tensor.FromInt32(g.OutShape(w.Shape[0]), convAccReference(x, w, nil, &p, g, group))
+	return y, nil
+}
+
+// QConv computes the same integers as QConvReference with the fastest
+// implementation the CPU supports (see QConvPlan). Integer addition is
+// exact, so the result is bit-identical to the reference whatever the
+// implementation or the number of goroutines.
+func QConv(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
+	plan, err := NewQConvPlan(w, bias, p)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Run(x)
+}
+
+// ConvInteger computes ConvIntegerReference with the fast kernels.
+func ConvInteger(x, w *tensor.Tensor, p QConvParams) (*tensor.Tensor, error) {
+	p.Requant = Requant{Multiplier: []float32{1}}
+	plan, err := NewQConvPlan(w, nil, p)
+	if err != nil {
+		return nil, err
+	}
+	return plan.RunInt32(x)
 }
 
 // parallelFor splits [0, n) into contiguous chunks run on up to threads()
@@ -339,7 +406,7 @@ func parallelFor(n, work int, fn func(lo, hi int)) {
 }
 
 // QGemmParams are the quantization of an integer matrix product
-// Y = A·B (+ bias) with uint8 A and int8 B.
+// Y = A·B (+ bias) with 8-bit A and B.
 type QGemmParams struct {
 	AZeroPoint int32
 	// BZeroPoint has one value, or one per output column.
@@ -357,9 +424,9 @@ func (p *QGemmParams) bzp(j int) int32 {
 	return p.BZeroPoint[j]
 }
 
-func qgemmSetup(a, b *tensor.Tensor, transB bool, bias []int32, p *QGemmParams) (m, k, n int, out tensor.Shape, err error) {
-	if a.DType != tensor.Uint8 || b.DType != tensor.Int8 {
-		return 0, 0, 0, nil, fmt.Errorf("integer matmul wants uint8 A and int8 B, have %v and %v", a.DType, b.DType)
+func qgemmSetup(a, b *tensor.Tensor, transB bool, bias []int32, p *QGemmParams, requant bool) (m, k, n int, out tensor.Shape, err error) {
+	if !is8bit(a) || !is8bit(b) {
+		return 0, 0, 0, nil, fmt.Errorf("integer matmul wants 8-bit A and B, have %v and %v", a.DType, b.DType)
 	}
 	if len(b.Shape) != 2 || len(a.Shape) == 0 {
 		return 0, 0, 0, nil, fmt.Errorf("integer matmul wants A of rank >= 1 and 2-D B, have %v and %v", a.Shape, b.Shape)
@@ -380,95 +447,84 @@ func qgemmSetup(a, b *tensor.Tensor, transB bool, bias []int32, p *QGemmParams) 
 	if nz := len(p.BZeroPoint); nz > 1 && nz != n {
 		return 0, 0, 0, nil, fmt.Errorf("%d B zero points for %d columns", nz, n)
 	}
-	if err := p.check(n); err != nil {
-		return 0, 0, 0, nil, err
+	if requant {
+		if err := p.check(n); err != nil {
+			return 0, 0, 0, nil, err
+		}
 	}
 	return m, k, n, out, nil
 }
 
-// QMatMulReference is the readable definition of the integer product of
-// uint8 A [..., K] and int8 B [K, N] (B stored [N, K] when transB), with
-// optional int32 bias [N]. For every output element (i, j):
+// matmulAccReference returns the int32 accumulators
+// bias[j] + Σ_k (A[i,k] − za)·(B[k,j] − zb[j]).
+func matmulAccReference(a, b *tensor.Tensor, transB bool, bias []int32, p *QGemmParams, m, k, n int) []int32 {
+	acc := make([]int32, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s int32
+			if bias != nil {
+				s = bias[j]
+			}
+			for kk := 0; kk < k; kk++ {
+				bi := kk*n + j
+				if transB {
+					bi = j*k + kk
+				}
+				s += (at8(a, i*k+kk) - p.AZeroPoint) * (at8(b, bi) - p.bzp(j))
+			}
+			acc[i*n+j] = s
+		}
+	}
+	return acc
+}
+
+// QMatMulReference is the readable definition of the integer product
+// (ONNX QLinearMatMul arithmetic) of 8-bit A [..., K] and 8-bit B [K, N]
+// (B stored [N, K] when transB), with optional int32 bias [N]. For every
+// output element (i, j):
 //
 //	acc = bias[j] + Σ_k (A[i,k] − za)·(B[k,j] − zb[j])   (int32)
 //	y   = p.Requant applied to acc, channel j
 func QMatMulReference(a, b *tensor.Tensor, transB bool, bias []int32, p QGemmParams) (*tensor.Tensor, error) {
-	m, k, n, out, err := qgemmSetup(a, b, transB, bias, &p)
+	m, k, n, out, err := qgemmSetup(a, b, transB, bias, &p, true)
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := p.bounds()
-	y := tensor.New(tensor.Uint8, out)
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var acc int32
-			if bias != nil {
-				acc = bias[j]
-			}
-			for kk := 0; kk < k; kk++ {
-				bv := b.I8[kk*n+j]
-				if transB {
-					bv = b.I8[j*k+kk]
-				}
-				acc += (int32(a.U8[i*k+kk]) - p.AZeroPoint) * (int32(bv) - p.bzp(j))
-			}
-			y.U8[i*n+j] = uint8(qmath.Requantize(acc, p.multiplier(j), p.ZeroPoint, lo, hi))
-		}
+	acc := matmulAccReference(a, b, transB, bias, &p, m, k, n)
+	rq := p.scalar()
+	y := tensor.New(p.outType(), out)
+	for i, v := range acc {
+		store8(y, i, rq(v, i%n))
 	}
 	return y, nil
 }
 
-// QMatMul computes the same integers as QMatMulReference, faster: the B zero
-// point is applied once per row as zb[j]·Σ_k (A[i,k] − za), and rows are
-// split across goroutines for large products (bit-identical results).
-func QMatMul(a, b *tensor.Tensor, transB bool, bias []int32, p QGemmParams) (*tensor.Tensor, error) {
-	m, k, n, out, err := qgemmSetup(a, b, transB, bias, &p)
+// MatMulIntegerReference is the readable definition of ONNX MatMulInteger
+// for a 2-D B: the int32 accumulators Σ_k (A[i,k] − za)·(B[k,j] − zb[j]).
+func MatMulIntegerReference(a, b *tensor.Tensor, p QGemmParams) (*tensor.Tensor, error) {
+	m, k, n, out, err := qgemmSetup(a, b, false, nil, &p, false)
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := p.bounds()
-	y := tensor.New(tensor.Uint8, out)
-	parallelFor(m, m*n*k, func(i0, i1 int) {
-		acc := make([]int32, n)
-		ac := make([]int32, k)
-		for i := i0; i < i1; i++ {
-			var sumA int32
-			for kk, v := range a.U8[i*k : (i+1)*k] {
-				ac[kk] = int32(v) - p.AZeroPoint
-				sumA += ac[kk]
-			}
-			for j := range acc {
-				acc[j] = 0
-				if bias != nil {
-					acc[j] = bias[j]
-				}
-				acc[j] -= p.bzp(j) * sumA
-			}
-			if transB {
-				for j := range acc {
-					brow := b.I8[j*k : (j+1)*k]
-					var s int32
-					for kk, bv := range brow {
-						s += ac[kk] * int32(bv)
-					}
-					acc[j] += s
-				}
-			} else {
-				for kk, av := range ac {
-					if av == 0 {
-						continue
-					}
-					brow := b.I8[kk*n : (kk+1)*n]
-					for j, bv := range brow {
-						acc[j] += av * int32(bv)
-					}
-				}
-			}
-			row := y.U8[i*n : (i+1)*n]
-			for j, v := range acc {
-				row[j] = uint8(qmath.Requantize(v, p.multiplier(j), p.ZeroPoint, lo, hi))
-			}
-		}
-	})
-	return y, nil
+	return tensor.FromInt32(out, matmulAccReference(a, b, false, nil, &p, m, k, n)), nil
+}
+
+// QMatMul computes the same integers as QMatMulReference with the fastest
+// implementation the CPU supports (see QGemmPlan).
+func QMatMul(a, b *tensor.Tensor, transB bool, bias []int32, p QGemmParams) (*tensor.Tensor, error) {
+	plan, err := NewQGemmPlan(b, transB, bias, p)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Run(a)
+}
+
+// MatMulInteger computes MatMulIntegerReference with the fast kernels.
+func MatMulInteger(a, b *tensor.Tensor, p QGemmParams) (*tensor.Tensor, error) {
+	p.Requant = Requant{Multiplier: []float32{1}}
+	plan, err := NewQGemmPlan(b, false, nil, p)
+	if err != nil {
+		return nil, err
+	}
+	return plan.RunInt32(a)
 }

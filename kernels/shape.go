@@ -304,6 +304,9 @@ func Gather(x, indices *tensor.Tensor, axis int) (*tensor.Tensor, error) {
 	}
 	n := x.Shape[ax]
 	out := append(append(x.Shape[:ax].Clone(), indices.Shape...), x.Shape[ax+1:]...)
+	if err := CheckSize(out); err != nil {
+		return nil, fmt.Errorf("Gather: %w", err)
+	}
 	y := tensor.New(x.DType, out)
 	outer := x.Shape[:ax].Size()
 	inner := x.Shape[ax+1:].Size()
@@ -381,10 +384,16 @@ func Pad(x *tensor.Tensor, pads []int64, value float32) (*tensor.Tensor, error) 
 	}
 	out := make(tensor.Shape, r)
 	for i := range out {
+		if pads[i] > int64(MaxElements) || pads[i+r] > int64(MaxElements) || pads[i] < -int64(MaxElements) || pads[i+r] < -int64(MaxElements) {
+			return nil, fmt.Errorf("Pad: pads %v out of range", pads)
+		}
 		out[i] = x.Shape[i] + int(pads[i]) + int(pads[i+r])
 		if out[i] < 0 {
 			return nil, fmt.Errorf("Pad: pads %v crop shape %v below zero", pads, x.Shape)
 		}
+	}
+	if err := CheckSize(out); err != nil {
+		return nil, fmt.Errorf("Pad: %w", err)
 	}
 	y := tensor.New(x.DType, out)
 	switch x.DType {

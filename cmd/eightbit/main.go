@@ -38,6 +38,7 @@ func init() {
 	commands = []command{
 		{"demo", "[--out DIR]", "quantize the embedded demo zoo (4 MNIST models) and write a report", runDemo},
 		{"quantize-zoo", "--zoo URL --out URL", "calibrate, quantize and evaluate every model of a zoo", runQuantizeZoo},
+		{"inspect", "MODEL_URL [--json]", "describe a model: shapes, ops, parameters, MACs, unsupported ops", runInspect},
 	}
 }
 

@@ -9,8 +9,10 @@
 //
 //   - Tensors of element type FLOAT, UINT8, INT8, INT32, INT64 and BOOL, from
 //     raw_data (little-endian) or from the typed repeated fields. DOUBLE and
-//     FLOAT16 tensors are converted to float32. Other element types, external
-//     data, segmented and sparse tensors are rejected with ErrUnsupported.
+//     FLOAT16 tensors are converted to float32. Other element types,
+//     segmented and sparse tensors are rejected with ErrUnsupported, and so
+//     is external data, except through DecodeWithExternal, which reads it
+//     with a caller-supplied function from files inside the model's folder.
 //   - Node attributes of kinds FLOAT, INT, STRING, TENSOR, FLOATS, INTS and
 //     STRINGS. Graph-valued attributes (the bodies of If, Loop and Scan) and
 //     the other kinds are rejected with ErrUnsupported.

@@ -197,7 +197,7 @@ func TestDecodeMalformed(t *testing.T) {
 			init0(m).FloatData = nil
 			init0(m).DataLocation = proto.Int32(int32(onnxpb.TensorProto_EXTERNAL))
 			init0(m).ExternalData = []*onnxpb.StringStringEntryProto{{Key: proto.String("location"), Value: proto.String("weights.bin")}}
-		}, target: ErrUnsupported, want: []string{`initializer "weight"`, "external data", "weights.bin", "not supported yet"}},
+		}, target: ErrUnsupported, want: []string{`initializer "weight"`, "external data", "weights.bin", "DecodeWithExternal"}},
 		{name: "unknown data location", edit: func(m *onnxpb.ModelProto) { init0(m).DataLocation = proto.Int32(7) },
 			target: ErrInvalid, want: []string{`"weight"`, "data_location"}},
 		{name: "segment", edit: func(m *onnxpb.ModelProto) { init0(m).Segment = &onnxpb.TensorProto_Segment{} },

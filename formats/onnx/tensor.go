@@ -68,7 +68,7 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*tensor.Tensor, error) {
 				loc = fmt.Sprintf(" (in %q)", kv.GetValue())
 			}
 		}
-		return nil, fmt.Errorf("%w: external data%s is not supported yet", ErrUnsupported, loc)
+		return nil, fmt.Errorf("%w: external data%s (use DecodeWithExternal)", ErrUnsupported, loc)
 	}
 	if loc := tp.GetDataLocation(); loc != int32(onnxpb.TensorProto_DEFAULT) {
 		return nil, fmt.Errorf("%w: unknown data_location %d", ErrInvalid, loc)

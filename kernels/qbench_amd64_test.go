@@ -1,0 +1,24 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"testing"
+
+	"github.com/eightbitml/eightbit/internal/cpu"
+)
+
+// BenchmarkVNNIPeak measures the VPDPBUSD peak of one core in the same run
+// as the kernels, the denominator of their "% of peak" (GOPS = 2 × 64 ×
+// 24 multiply-adds per iteration).
+func BenchmarkVNNIPeak(b *testing.B) {
+	if !cpu.AVX512VNNI {
+		b.Skip("no AVX-512 VNNI")
+	}
+	const iters = 10000
+	done := benchStart(b)
+	for i := 0; i < b.N; i++ {
+		vnniPeakLoop(iters)
+	}
+	done(iters * 24 * 64)
+}

@@ -1,0 +1,298 @@
+package kernels
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// QConvPlan is an integer convolution with its weights packed once; Run may
+// be called concurrently. Build one per constant weight tensor.
+type QConvPlan struct {
+	p     QConvParams
+	w     *tensor.Tensor
+	bias  []int32
+	M     int
+	group int
+	cg    int // input channels per group
+	mg    int // output channels per group
+	T     int // taps KH·KW
+	C4    int // channel quads per group
+	K     int // real reduction length cg·T
+	K4    int // groups of 4 reduction values, C4·T
+	nb    int // blocks of tileMR output channels per group
+	// blocks holds, per group and block, [K4][tileMR][4] signed weights,
+	// k4 = c4·T + tap, byte j = channel 4·c4 + j.
+	blocks []int8
+	ones   []int8 // a block whose row 0 is 1 at every real k (column sums)
+	wsum   []int32
+	zws    []int32 // weight zero points in the signed domain
+	anyZw  bool
+	mult   []float32
+	dw     *depthwisePlan
+}
+
+// NewQConvPlan checks the weights and parameters and packs the weights.
+func NewQConvPlan(w *tensor.Tensor, bias []int32, p QConvParams) (*QConvPlan, error) {
+	if !is8bit(w) || len(w.Shape) < 3 || len(w.Shape) > 4 {
+		return nil, fmt.Errorf("integer conv wants 8-bit weights of rank 3 or 4, have %v %v", w.DType, w.Shape)
+	}
+	M := w.Shape[0]
+	group := max(p.Group, 1)
+	if M%group != 0 {
+		return nil, fmt.Errorf("%d output channels for group %d", M, group)
+	}
+	if bias != nil && len(bias) != M {
+		return nil, fmt.Errorf("bias has %d values, want %d", len(bias), M)
+	}
+	if n := len(p.WZeroPoint); n > 1 && n != M {
+		return nil, fmt.Errorf("%d weight zero points for %d output channels", n, M)
+	}
+	if err := p.check(M); err != nil {
+		return nil, err
+	}
+	pl := &QConvPlan{p: p, w: w, bias: bias, M: M, group: group, cg: w.Shape[1], mg: M / group}
+	pl.T = w.Shape[2:].Size()
+	pl.C4 = (pl.cg + 3) / 4
+	pl.K = pl.cg * pl.T
+	pl.K4 = pl.C4 * pl.T
+	pl.nb = (pl.mg + tileMR - 1) / tileMR
+	pl.mult = expandMult(&p.Requant, M)
+	var flip int32
+	if w.DType == tensor.Uint8 {
+		flip = 128
+	}
+	pl.wsum = make([]int32, M)
+	pl.zws = make([]int32, M)
+	for m := 0; m < M; m++ {
+		pl.zws[m] = p.wzp(m) - flip
+		if pl.zws[m] != 0 {
+			pl.anyZw = true
+		}
+	}
+	if pl.cg == 1 && pl.mg == 1 && group > 1 {
+		pl.dw = newDepthwisePlan(pl, w, flip)
+		return pl, nil
+	}
+	blk := pl.K4 * tileMR * 4
+	pl.blocks = make([]int8, group*pl.nb*blk)
+	for m := 0; m < M; m++ {
+		gr, mm := m/pl.mg, m%pl.mg
+		b := pl.blocks[(gr*pl.nb+mm/tileMR)*blk:]
+		r := mm % tileMR
+		var sum int32
+		for c := 0; c < pl.cg; c++ {
+			for t := 0; t < pl.T; t++ {
+				v := int8(at8(w, (m*pl.cg+c)*pl.T+t) - flip)
+				b[((c/4)*pl.T+t)*tileMR*4+r*4+c%4] = v
+				sum += int32(v)
+			}
+		}
+		pl.wsum[m] = sum
+	}
+	if pl.anyZw {
+		pl.ones = make([]int8, blk)
+		for c := 0; c < pl.cg; c++ {
+			for t := 0; t < pl.T; t++ {
+				pl.ones[((c/4)*pl.T+t)*tileMR*4+c%4] = 1
+			}
+		}
+	}
+	return pl, nil
+}
+
+// Run computes the requantized convolution of x (see QConvReference).
+func (pl *QConvPlan) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
+	return pl.run(x, false, active)
+}
+
+// RunInt32 computes the int32 accumulators (ConvInteger; bias included).
+func (pl *QConvPlan) RunInt32(x *tensor.Tensor) (*tensor.Tensor, error) {
+	return pl.run(x, true, active)
+}
+
+func (pl *QConvPlan) run(x *tensor.Tensor, int32Out bool, ks *kernelSet) (*tensor.Tensor, error) {
+	p := pl.p
+	g, _, err := qconvSetup(x, pl.w, pl.bias, &p, false)
+	if err != nil {
+		return nil, err
+	}
+	var y *tensor.Tensor
+	if int32Out {
+		y = tensor.New(tensor.Int32, g.OutShape(pl.M))
+	} else {
+		y = tensor.New(p.outType(), g.OutShape(pl.M))
+	}
+	if y.Len() == 0 {
+		return y, nil
+	}
+	sk := newSink(y, &p.Requant, false, ks)
+	var xflip byte
+	zxu := p.XZeroPoint
+	if x.DType == tensor.Int8 {
+		xflip, zxu = 0x80, zxu+128
+	}
+	xb := x.U8
+	if x.DType == tensor.Int8 {
+		xb = int8Bytes(x.I8)
+	}
+	if pl.dw != nil {
+		pl.dw.run(g, xb, xflip, zxu, sk, ks)
+		return y, nil
+	}
+	rowAdd := make([]int32, pl.M)
+	rowMul := make([]int32, pl.M)
+	for m := range rowAdd {
+		var b int32
+		if pl.bias != nil {
+			b = pl.bias[m]
+		}
+		rowAdd[m] = b - zxu*pl.wsum[m] + int32(pl.K)*zxu*pl.zws[m]
+		rowMul[m] = -pl.zws[m]
+	}
+	Hp, Wp := g.H+g.PadT+g.PadB, g.W+g.PadL+g.PadR
+	flat := g.SH == 1 && g.SW == 1 && g.OH == Hp-(g.KH-1)*g.DH && g.OW == Wp-(g.KW-1)*g.DW
+	plane := Hp * Wp
+	buf := getBytes((pl.C4*plane + tileNR) * 4)
+	defer putBytes(buf)
+	P := g.OH * g.OW
+	Q := P
+	if flat {
+		Q = (g.OH-1)*Wp + g.OW
+	}
+	offs := make([]int64, pl.K4)
+	if flat {
+		for c4 := 0; c4 < pl.C4; c4++ {
+			for kh := 0; kh < g.KH; kh++ {
+				for kw := 0; kw < g.KW; kw++ {
+					offs[c4*pl.T+kh*g.KW+kw] = int64((c4*plane + kh*g.DH*Wp + kw*g.DW) * 4)
+				}
+			}
+		}
+	} else {
+		for k4 := range offs {
+			offs[k4] = int64(k4 * tileNR * 4)
+		}
+	}
+	nt := (Q + tileNR - 1) / tileNR
+	blk := pl.K4 * tileMR * 4
+	zeros := make([]int32, tileNR)
+	for n := 0; n < g.N; n++ {
+		for gr := 0; gr < pl.group; gr++ {
+			src := xb[(n*g.C+gr*pl.cg)*g.H*g.W:]
+			pl.pad(g, src, buf, byte(zxu), xflip, ks)
+			parallelFor(nt, pl.mg*P*pl.K, func(t0, t1 int) {
+				var acc, cs [tileMR * tileNR]int32
+				var panel []byte
+				base := &buf[0]
+				if !flat {
+					panel = make([]byte, pl.K4*tileNR*4+64)
+					base = &panel[0]
+				}
+				e := epiArgs{accStride: tileNR}
+				if !pl.anyZw {
+					e.plain = 1
+				}
+				for qt := t0; qt < t1; qt++ {
+					q0 := qt * tileNR
+					if flat {
+						base = &buf[q0*4]
+					} else {
+						pl.gather(g, buf, panel, q0, min(tileNR, P-q0), Wp, plane)
+					}
+					colMul := zeros
+					if pl.anyZw {
+						ks.tile(&pl.ones[0], base, &offs[0], pl.K4, &cs, 0)
+						colMul = cs[:tileNR]
+					}
+					for b := 0; b < pl.nb; b++ {
+						m0 := gr*pl.mg + b*tileMR
+						rows := min(tileMR, pl.mg-b*tileMR)
+						ks.tile(&pl.blocks[(gr*pl.nb+b)*blk], base, &offs[0], pl.K4, &acc, 0)
+						e.rows = int64(rows)
+						e.rowAdd, e.rowMul = &rowAdd[m0], &rowMul[m0]
+						e.outStride = int64(P)
+						yoff := (n*pl.M + m0) * P
+						if !flat {
+							e.acc, e.n = &acc[0], int64(min(tileNR, P-q0))
+							e.colAdd, e.colMul = &zeros[0], &colMul[0]
+							sk.emit(&e, yoff+q0, m0, pl.mult[m0:])
+							continue
+						}
+						// Flat tile: emit each output row segment it covers.
+						for oh := q0 / Wp; oh < g.OH && oh*Wp < q0+tileNR; oh++ {
+							s, end := max(q0, oh*Wp), min(q0+tileNR, oh*Wp+g.OW)
+							if s >= end {
+								continue
+							}
+							e.acc, e.n = &acc[s-q0], int64(end-s)
+							e.colAdd, e.colMul = &zeros[0], &colMul[s-q0]
+							sk.emit(&e, yoff+oh*g.OW+s-oh*Wp, m0, pl.mult[m0:])
+						}
+					}
+				}
+			})
+		}
+	}
+	return y, nil
+}
+
+// pad writes the cg channels of one image and group into buf as a padded,
+// channel-quad interleaved image [C4][Hp][Wp][4] (bytes flipped by xflip):
+// padding reads the (flipped) zero point zxu, channels past cg read 0, and
+// tileNR dwords of slack follow.
+func (pl *QConvPlan) pad(g *Geometry, src, buf []byte, zxu, xflip byte, ks *kernelSet) {
+	Hp, Wp := g.H+g.PadT+g.PadB, g.W+g.PadL+g.PadR
+	plane := Hp * Wp * 4
+	HW := g.H * g.W
+	parallelFor(pl.C4, pl.C4*plane*16, func(c0, c1 int) {
+		for c4 := c0; c4 < c1; c4++ {
+			dst := buf[c4*plane : (c4+1)*plane]
+			var zrow [4]byte
+			for j := range zrow {
+				if c4*4+j < pl.cg {
+					zrow[j] = zxu
+				}
+			}
+			fill := func(b []byte) {
+				for i := 0; i+4 <= len(b); i += 4 {
+					copy(b[i:i+4], zrow[:])
+				}
+			}
+			fill(dst[:g.PadT*Wp*4])
+			fill(dst[(g.PadT+g.H)*Wp*4:])
+			for h := 0; h < g.H; h++ {
+				row := dst[(g.PadT+h)*Wp*4 : (g.PadT+h+1)*Wp*4]
+				fill(row[:g.PadL*4])
+				fill(row[(g.PadL+g.W)*4:])
+				var rs [4][]byte
+				for j := 0; j < 4; j++ {
+					if c := c4*4 + j; c < pl.cg {
+						rs[j] = src[c*HW+h*g.W : c*HW+(h+1)*g.W]
+					}
+				}
+				ks.interleave(row[g.PadL*4:], rs[0], rs[1], rs[2], rs[3], g.W, xflip)
+			}
+		}
+	})
+	clear(buf[pl.C4*plane : pl.C4*plane+tileNR*4])
+}
+
+// gather packs the tile of output pixels [q0, q0+n) of a strided
+// convolution into panel [K4][tileNR][4] from the padded image.
+func (pl *QConvPlan) gather(g *Geometry, buf, panel []byte, q0, n, Wp, plane int) {
+	for c4 := 0; c4 < pl.C4; c4++ {
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				k4 := c4*pl.T + kh*g.KW + kw
+				dst := panel[k4*tileNR*4 : (k4+1)*tileNR*4]
+				for i := 0; i < n; i++ {
+					oh, ow := (q0+i)/g.OW, (q0+i)%g.OW
+					src := (c4*plane + (oh*g.SH+kh*g.DH)*Wp + ow*g.SW + kw*g.DW) * 4
+					*(*uint32)(unsafe.Pointer(&dst[i*4])) = *(*uint32)(unsafe.Pointer(&buf[src]))
+				}
+			}
+		}
+	}
+}

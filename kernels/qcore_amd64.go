@@ -1,0 +1,134 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"unsafe"
+
+	"github.com/eightbitml/eightbit/internal/cpu"
+)
+
+// Assembly implementations (qcore_amd64.s).
+
+//go:noescape
+func tileVNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
+
+//go:noescape
+func epilogueAVX512(e *epiArgs)
+
+//go:noescape
+func interleaveAVX512(dst, r0, r1, r2, r3 *byte, n int, flip uint32)
+
+//go:noescape
+func depthwiseVNNI(a *dwArgs)
+
+//go:noescape
+func prepRowsAVX512(dst, src *byte, rows, k, ld int, flip uint32, sums *int32)
+
+func prepRows512(dst, src []byte, rows, k, ld int, flip byte, sums []int32) {
+	if rows == 0 || k == 0 {
+		clear(sums[:rows])
+		return
+	}
+	_, _, _ = dst[(rows-1)*ld+k-1], src[rows*k-1], sums[rows-1]
+	prepRowsAVX512(&dst[0], &src[0], rows, k, ld, uint32(flip)*0x01010101, &sums[0])
+}
+
+var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512}
+
+func init() {
+	if cpu.AVX512VBMI {
+		vnniKernels.dw = depthwiseVNNI
+	}
+}
+
+// interleave512 runs interleaveAVX512 (masked tail); a nil row becomes a
+// row of flip bytes, which the flip turns into zeros.
+func interleave512(dst []byte, r0, r1, r2, r3 []byte, n int, flip byte) {
+	if n == 0 {
+		return
+	}
+	var fill []byte
+	rows := [4][]byte{r0, r1, r2, r3}
+	for i, r := range rows {
+		if r == nil {
+			if fill == nil {
+				fill = make([]byte, n)
+				for j := range fill {
+					fill[j] = flip
+				}
+			}
+			rows[i] = fill
+		} else {
+			_ = r[n-1]
+		}
+	}
+	_ = dst[4*n-1]
+	interleaveAVX512(&dst[0], &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0], n, uint32(flip)*0x01010101)
+}
+
+//go:noescape
+func tileAVX2(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, buf *int16, first, sld int)
+
+//go:noescape
+func epilogueAVX2(e *epiArgs, n8 int)
+
+var avx2Kernels = &kernelSet{name: "avx2", tile: tileAVX2Chunks, epi: epilogue2, interleave: interleaveGo, prep: prepRowsGo}
+
+// avx2Chunk is the number of k4 groups tileAVX2 widens at a time (into a
+// 6 KB stack buffer).
+const avx2Chunk = 128
+
+func tileAVX2Chunks(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int) {
+	var buf [avx2Chunk * tileMR * 4]int16
+	kstep, _ := sSteps(sld)
+	first := 1
+	for k0 := 0; ; k0 += avx2Chunk {
+		n := min(avx2Chunk, k4n-k0)
+		tileAVX2((*int8)(unsafe.Add(unsafe.Pointer(s), k0*kstep)), u,
+			(*int64)(unsafe.Add(unsafe.Pointer(offs), k0*8)), n, acc, &buf[0], first, sld)
+		first = 0
+		if k0+n >= k4n {
+			return
+		}
+	}
+}
+
+// epilogue2 runs epilogueAVX2 on the multiple-of-8 prefix of the columns
+// and epilogueGo on the rest.
+func epilogue2(e *epiArgs) {
+	n8 := e.n &^ 7
+	if n8 > 0 {
+		epilogueAVX2(e, int(n8))
+	}
+	if n8 < e.n {
+		t := *e
+		t.acc = (*int32)(unsafe.Add(unsafe.Pointer(e.acc), n8*4))
+		t.out = unsafe.Add(e.out, n8)
+		t.n = e.n - n8
+		t.colAdd = (*int32)(unsafe.Add(unsafe.Pointer(e.colAdd), n8*4))
+		t.colMul = (*int32)(unsafe.Add(unsafe.Pointer(e.colMul), n8*4))
+		if e.multCol != 0 {
+			t.mult = (*float32)(unsafe.Add(unsafe.Pointer(e.mult), n8*4))
+		}
+		epilogueGo(&t)
+	}
+}
+
+func availableKernels() []*kernelSet {
+	var ks []*kernelSet
+	if cpu.AVX512VNNI {
+		ks = append(ks, vnniKernels)
+	}
+	if cpu.AVX2 {
+		ks = append(ks, avx2Kernels)
+	}
+	return append(ks, goKernels)
+}
+
+func bestKernels() *kernelSet { return availableKernels()[0] }
+
+// vnniPeakLoop runs n·24 VPDPBUSD without memory operands (benchmarks).
+//
+//go:noescape
+func vnniPeakLoop(n int)

@@ -1,0 +1,457 @@
+//go:build amd64 && !purego
+
+// Code written for eightbit: integer kernels for AVX-512 VNNI. See qcore.go
+// for the tile and epilogue contracts.
+
+#include "textflag.h"
+
+// func tileVNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[384]int32, sld int)
+//
+// Z0..Z23 hold the 6×64 accumulators (row r, vector v in Z(4r+v)),
+// Z24..Z27 the 64 unsigned columns × 4 bytes of one k4 group, Z28/Z29 the
+// broadcast signed 4 bytes of a row. Row r of S is read at SI + r·R8
+// (rows 3–5 from R9 = SI + 3·R8); both advance by R10 per k4 group.
+TEXT ·tileVNNI(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), SI
+	MOVQ u+8(FP), DX
+	MOVQ offs+16(FP), BX
+	MOVQ k4n+24(FP), CX
+	MOVQ acc+32(FP), DI
+	MOVQ sld+40(FP), R8
+	MOVQ $4, R10
+	TESTQ R8, R8
+	JNZ strided
+	MOVQ $4, R8
+	MOVQ $24, R10
+strided:
+	LEAQ (SI)(R8*2), R9
+	ADDQ R8, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JZ store
+loop:
+	MOVQ (BX), AX
+	ADDQ DX, AX
+	VMOVDQU32 0(AX), Z24
+	VMOVDQU32 64(AX), Z25
+	VMOVDQU32 128(AX), Z26
+	VMOVDQU32 192(AX), Z27
+	VPBROADCASTD (SI), Z28
+	VPDPBUSD Z28, Z24, Z0
+	VPDPBUSD Z28, Z25, Z1
+	VPDPBUSD Z28, Z26, Z2
+	VPDPBUSD Z28, Z27, Z3
+	VPBROADCASTD (SI)(R8*1), Z29
+	VPDPBUSD Z29, Z24, Z4
+	VPDPBUSD Z29, Z25, Z5
+	VPDPBUSD Z29, Z26, Z6
+	VPDPBUSD Z29, Z27, Z7
+	VPBROADCASTD (SI)(R8*2), Z28
+	VPDPBUSD Z28, Z24, Z8
+	VPDPBUSD Z28, Z25, Z9
+	VPDPBUSD Z28, Z26, Z10
+	VPDPBUSD Z28, Z27, Z11
+	VPBROADCASTD (R9), Z29
+	VPDPBUSD Z29, Z24, Z12
+	VPDPBUSD Z29, Z25, Z13
+	VPDPBUSD Z29, Z26, Z14
+	VPDPBUSD Z29, Z27, Z15
+	VPBROADCASTD (R9)(R8*1), Z28
+	VPDPBUSD Z28, Z24, Z16
+	VPDPBUSD Z28, Z25, Z17
+	VPDPBUSD Z28, Z26, Z18
+	VPDPBUSD Z28, Z27, Z19
+	VPBROADCASTD (R9)(R8*2), Z29
+	VPDPBUSD Z29, Z24, Z20
+	VPDPBUSD Z29, Z25, Z21
+	VPDPBUSD Z29, Z26, Z22
+	VPDPBUSD Z29, Z27, Z23
+	ADDQ R10, SI
+	ADDQ R10, R9
+	ADDQ $8, BX
+	DECQ CX
+	JNZ loop
+store:
+	VMOVDQU32 Z0, 0(DI)
+	VMOVDQU32 Z1, 64(DI)
+	VMOVDQU32 Z2, 128(DI)
+	VMOVDQU32 Z3, 192(DI)
+	VMOVDQU32 Z4, 256(DI)
+	VMOVDQU32 Z5, 320(DI)
+	VMOVDQU32 Z6, 384(DI)
+	VMOVDQU32 Z7, 448(DI)
+	VMOVDQU32 Z8, 512(DI)
+	VMOVDQU32 Z9, 576(DI)
+	VMOVDQU32 Z10, 640(DI)
+	VMOVDQU32 Z11, 704(DI)
+	VMOVDQU32 Z12, 768(DI)
+	VMOVDQU32 Z13, 832(DI)
+	VMOVDQU32 Z14, 896(DI)
+	VMOVDQU32 Z15, 960(DI)
+	VMOVDQU32 Z16, 1024(DI)
+	VMOVDQU32 Z17, 1088(DI)
+	VMOVDQU32 Z18, 1152(DI)
+	VMOVDQU32 Z19, 1216(DI)
+	VMOVDQU32 Z20, 1280(DI)
+	VMOVDQU32 Z21, 1344(DI)
+	VMOVDQU32 Z22, 1408(DI)
+	VMOVDQU32 Z23, 1472(DI)
+	VZEROUPPER
+	RET
+
+// func epilogueAVX512(e *epiArgs)
+//
+// For each row r and column c < n, 16 columns at a time (masked tail):
+//   v = acc[r][c] + rowAdd[r] + colAdd[c] + rowMul[r]·colMul[c]
+//   f = min(max(float32(v) · mult, lo − zy), hi − zy)
+//   out[r][c] = byte(cvt_round_half_even(f) + zy)
+// Field offsets follow epiArgs (8 bytes each).
+#define EPI16(MASK) \
+	VMOVDQU32.Z (SI)(AX*4), MASK, Z0 \
+	VPADDD Z20, Z0, Z0 \
+	VMOVDQU32.Z (R13)(AX*4), MASK, Z1 \
+	VPADDD Z1, Z0, Z0 \
+	VMOVDQU32.Z (R14)(AX*4), MASK, Z2 \
+	VPMULLD Z21, Z2, Z2 \
+	VPADDD Z2, Z0, Z0 \
+	VCVTDQ2PS Z0, Z0 \
+	VMOVUPS.Z (BX)(AX*4), MASK, Z3 \
+	VMULPS Z3, Z0, Z0 \
+	VMAXPS Z28, Z0, Z0 \
+	VMINPS Z29, Z0, Z0 \
+	VCVTPS2DQ Z0, Z0 \
+	VPADDD Z30, Z0, Z0 \
+	VPMOVDB Z0, MASK, (DI)(AX*1)
+
+TEXT ·epilogueAVX512(SB), NOSPLIT, $0-8
+	MOVQ e+0(FP), R8
+	MOVQ 0(R8), SI
+	MOVQ 16(R8), DI
+	MOVQ 32(R8), R9
+	MOVQ 48(R8), R10
+	MOVQ 56(R8), R11
+	MOVQ 80(R8), R12
+	VPBROADCASTD 96(R8), Z30
+	VBROADCASTSS 104(R8), Z28
+	VBROADCASTSS 108(R8), Z29
+	// K2: all 16 lanes; K1: the n mod 16 lanes of the tail.
+	MOVL $0xFFFF, AX
+	KMOVW AX, K2
+	MOVQ 40(R8), CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ 40(R8), CX
+	TESTQ R9, R9
+	JZ done
+rowloop:
+	VPBROADCASTD (R10), Z20
+	VPBROADCASTD (R11), Z21
+	MOVQ 64(R8), R13
+	MOVQ 72(R8), R14
+	MOVQ R12, BX
+	// A per-row multiplier is broadcast into Z31.
+	CMPQ 88(R8), $0
+	JNE colinit
+	VBROADCASTSS (R12), Z31
+colinit:
+	XORQ AX, AX
+	MOVQ CX, DX
+	SUBQ $16, DX
+	JL tail
+full:
+	CMPQ 88(R8), $0
+	JEQ fullrow
+	EPI16(K2)
+	JMP fullnext
+fullrow:
+	CMPQ 112(R8), $0
+	JEQ fullrowc
+	// plain: v = acc + rowAdd.
+	VPADDD (SI)(AX*4), Z20, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS Z31, Z0, Z0
+	VMAXPS Z28, Z0, Z0
+	VMINPS Z29, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD Z30, Z0, Z0
+	VPMOVDB Z0, K2, (DI)(AX*1)
+	JMP fullnext
+fullrowc:
+	VMOVDQU32.Z (SI)(AX*4), K2, Z0
+	VPADDD Z20, Z0, Z0
+	VMOVDQU32.Z (R13)(AX*4), K2, Z1
+	VPADDD Z1, Z0, Z0
+	VMOVDQU32.Z (R14)(AX*4), K2, Z2
+	VPMULLD Z21, Z2, Z2
+	VPADDD Z2, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS Z31, Z0, Z0
+	VMAXPS Z28, Z0, Z0
+	VMINPS Z29, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD Z30, Z0, Z0
+	VPMOVDB Z0, K2, (DI)(AX*1)
+fullnext:
+	ADDQ $16, AX
+	CMPQ AX, DX
+	JLE full
+tail:
+	CMPQ AX, CX
+	JGE rownext
+	CMPQ 88(R8), $0
+	JEQ tailrow
+	EPI16(K1)
+	JMP rownext
+tailrow:
+	VMOVDQU32.Z (SI)(AX*4), K1, Z0
+	VPADDD Z20, Z0, Z0
+	VMOVDQU32.Z (R13)(AX*4), K1, Z1
+	VPADDD Z1, Z0, Z0
+	VMOVDQU32.Z (R14)(AX*4), K1, Z2
+	VPMULLD Z21, Z2, Z2
+	VPADDD Z2, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS Z31, Z0, Z0
+	VMAXPS Z28, Z0, Z0
+	VMINPS Z29, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD Z30, Z0, Z0
+	VPMOVDB Z0, K1, (DI)(AX*1)
+rownext:
+	MOVQ 8(R8), AX
+	SHLQ $2, AX
+	ADDQ AX, SI
+	ADDQ 24(R8), DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	CMPQ 88(R8), $0
+	JNE nextrow
+	ADDQ $4, R12
+nextrow:
+	DECQ R9
+	JNZ rowloop
+done:
+	VZEROUPPER
+	RET
+
+
+// func interleaveAVX512(dst, r0, r1, r2, r3 *byte, n int, flip uint32)
+//
+// dst[4i+t] = rt[i] ^ flip for i < n: each byte of the four rows is
+// zero-extended to a dword, shifted to byte t and merged; the last n mod 16
+// are masked.
+#define IL16(MASK) \
+	VPMOVZXBD.Z (R8)(AX*1), MASK, Z0 \
+	VPMOVZXBD.Z (R9)(AX*1), MASK, Z1 \
+	VPMOVZXBD.Z (R10)(AX*1), MASK, Z2 \
+	VPMOVZXBD.Z (R11)(AX*1), MASK, Z3 \
+	VPSLLD $8, Z1, Z1 \
+	VPSLLD $16, Z2, Z2 \
+	VPSLLD $24, Z3, Z3 \
+	VPORD Z1, Z0, Z0 \
+	VPORD Z3, Z2, Z2 \
+	VPTERNLOGD $0x96, Z31, Z2, Z0 \
+	VMOVDQU32 Z0, MASK, (DI)(AX*4)
+
+TEXT ·interleaveAVX512(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), R8
+	MOVQ r1+16(FP), R9
+	MOVQ r2+24(FP), R10
+	MOVQ r3+32(FP), R11
+	MOVQ n+40(FP), CX
+	MOVL flip+48(FP), AX
+	VPBROADCASTD AX, Z31
+	MOVL $0xFFFF, AX
+	KMOVW AX, K2
+	MOVQ CX, DX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ DX, CX
+	ANDQ $-16, CX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ iltail
+
+illoop:
+	IL16(K2)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT illoop
+
+iltail:
+	CMPQ AX, DX
+	JGE ildone
+	IL16(K1)
+
+ildone:
+	VZEROUPPER
+	RET
+
+// func prepRowsAVX512(dst, src *byte, rows, k, ld int, flip uint32, sums *int32)
+//
+// For each row r < rows: dst[r·ld + i] = src[r·k + i] ^ flip for i < k and
+// sums[r] = Σ_i int8(dst[r·ld + i]), the signed byte sum formed with
+// VPDPBUSD against bytes of 1 (masked tail).
+TEXT ·prepRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), R8
+	MOVQ k+24(FP), R9
+	MOVQ ld+32(FP), R10
+	MOVL flip+40(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVQ sums+48(FP), R12
+	MOVL $0x01010101, AX
+	VPBROADCASTD AX, Z31
+	// K1: the k mod 64 bytes of the tail.
+	MOVQ R9, CX
+	ANDQ $63, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVQ AX, K1
+	MOVQ R9, R13
+	ANDQ $-64, R13
+	TESTQ R8, R8
+	JZ pdone
+
+prow:
+	VPXORD Z0, Z0, Z0
+	XORQ AX, AX
+	CMPQ AX, R13
+	JGE ptail
+
+pfull:
+	VMOVDQU8 (SI)(AX*1), Z1
+	VPXORD Z30, Z1, Z1
+	VMOVDQU8 Z1, (DI)(AX*1)
+	VPDPBUSD Z1, Z31, Z0
+	ADDQ $64, AX
+	CMPQ AX, R13
+	JLT pfull
+
+ptail:
+	CMPQ AX, R9
+	JGE psum
+	VMOVDQU8.Z (SI)(AX*1), K1, Z1
+	VPXORD Z30, Z1, Z1
+	VMOVDQU8.Z Z1, K1, Z1
+	VMOVDQU8 Z1, K1, (DI)(AX*1)
+	VPDPBUSD Z1, Z31, Z0
+
+psum:
+	VEXTRACTI64X4 $1, Z0, Y1
+	VPADDD Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD X1, X0, X0
+	VPSHUFD $0x4E, X0, X1
+	VPADDD X1, X0, X0
+	VPSHUFD $0xB1, X0, X1
+	VPADDD X1, X0, X0
+	VMOVD X0, (R12)
+	ADDQ R9, SI
+	ADDQ R10, DI
+	ADDQ $4, R12
+	DECQ R8
+	JNZ prow
+
+pdone:
+	VZEROUPPER
+	RET
+
+// func vnniPeakLoop(n int)
+//
+// n iterations of 24 independent VPDPBUSD on zmm registers (no memory
+// operands): n·24·64 multiply-adds, the core's VNNI peak. Benchmarks only.
+TEXT ·vnniPeakLoop(SB), NOSPLIT, $0-8
+	MOVQ n+0(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPTERNLOGD $0xFF, Z30, Z30, Z30
+	VPTERNLOGD $0xFF, Z31, Z31, Z31
+	TESTQ CX, CX
+	JZ pkdone
+
+pkloop:
+	VPDPBUSD Z30, Z31, Z0
+	VPDPBUSD Z30, Z31, Z1
+	VPDPBUSD Z30, Z31, Z2
+	VPDPBUSD Z30, Z31, Z3
+	VPDPBUSD Z30, Z31, Z4
+	VPDPBUSD Z30, Z31, Z5
+	VPDPBUSD Z30, Z31, Z6
+	VPDPBUSD Z30, Z31, Z7
+	VPDPBUSD Z30, Z31, Z8
+	VPDPBUSD Z30, Z31, Z9
+	VPDPBUSD Z30, Z31, Z10
+	VPDPBUSD Z30, Z31, Z11
+	VPDPBUSD Z30, Z31, Z12
+	VPDPBUSD Z30, Z31, Z13
+	VPDPBUSD Z30, Z31, Z14
+	VPDPBUSD Z30, Z31, Z15
+	VPDPBUSD Z30, Z31, Z16
+	VPDPBUSD Z30, Z31, Z17
+	VPDPBUSD Z30, Z31, Z18
+	VPDPBUSD Z30, Z31, Z19
+	VPDPBUSD Z30, Z31, Z20
+	VPDPBUSD Z30, Z31, Z21
+	VPDPBUSD Z30, Z31, Z22
+	VPDPBUSD Z30, Z31, Z23
+	DECQ CX
+	JNZ pkloop
+
+pkdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// sgemmImpls lists the assembly implementations: none without assembly, so
+// Gemm runs the pure-Go gemmGo.
+func sgemmImpls() []*sgemmImpl { return nil }
