@@ -1,6 +1,10 @@
-// Package quantize rewrites a float ONNX model (graph.Model) into a QDQ model
-// that ONNX Runtime runs in 8 bits, from activation ranges calibrated on the
-// prepared model.
+// Package quantize rewrites a float ONNX model (graph.Model) into an 8-bit
+// model that ONNX Runtime runs, from activation ranges calibrated on the
+// prepared model. Options selects the scheme (Schemes: u8s8-channel, the
+// default, u8s8-tensor, s8s8-channel, tf-eightbit) and the output format
+// (Formats: qdq, the default, qoperator, weights-only); see
+// docs/quantization-formats.md for all of them. The sections below describe
+// the default, u8s8-channel in qdq.
 //
 // # Preparation
 //
@@ -13,7 +17,10 @@
 //	w'[c] = w[c] · k[c]
 //	b'[c] = (b[c] − mean[c]) · k[c] + β[c]
 //
-// The folded Conv writes the BatchNormalization's output name. Prepare is
+// The folded Conv writes the BatchNormalization's output name. Prepare also
+// folds BatchNormalization after a Gemm, constant Reshapes of initializers,
+// per-channel constant Adds after Conv/Gemm into the bias, MatMul + Add into
+// Gemm and zero Pads into the Conv/AveragePool reading them. Prepare is
 // deterministic and idempotent; calibrate on Prepare(m), then pass either m
 // or Prepare(m) to Quantize.
 //

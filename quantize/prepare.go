@@ -34,6 +34,9 @@ func Prepare(m *graph.Model) (*graph.Model, error) {
 	if err := foldBatchNorms(g); err != nil {
 		return nil, err
 	}
+	if err := prepasses(c); err != nil {
+		return nil, err
+	}
 	dropUnusedInitializers(g)
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("quantize: prepared graph is invalid: %w", err)

@@ -14,15 +14,51 @@ import (
 // per-axis DequantizeLinear needs opset 13.
 const MinOpset = 13
 
+// Format names an output format. The names are the values of the CLI's
+// --format.
+type Format string
+
+// The output formats (see the package documentation).
+const (
+	// FormatQDQ (the default) keeps the float ops and brackets them with
+	// QuantizeLinear/DequantizeLinear pairs.
+	FormatQDQ Format = "qdq"
+	// FormatQOperator replaces each quantized group by a quantized operator
+	// (QLinearConv, QLinearMatMul, ...), with QuantizeLinear and
+	// DequantizeLinear only where float and quantized parts meet.
+	FormatQOperator Format = "qoperator"
+	// FormatWeightsOnly stores the weights in 8 bits, read through
+	// DequantizeLinear, and computes in float.
+	FormatWeightsOnly Format = "weights-only"
+)
+
+// Formats returns the output format names, the default first.
+func Formats() []string {
+	return []string{string(FormatQDQ), string(FormatQOperator), string(FormatWeightsOnly)}
+}
+
 // Options configures Quantize.
 type Options struct {
-	// Scheme selects the quantization scheme; "" means SchemeU8S8PerChannel.
+	// Scheme selects the quantization scheme; "" means SchemeU8S8Channel.
 	Scheme Scheme
+	// Format selects the output format; "" means FormatQDQ.
+	Format Format
+	// ExcludeNodes names nodes that stay float (a node without a name is
+	// named by its first output).
+	ExcludeNodes []string
+	// ExcludeOpTypes lists op types whose nodes stay float.
+	ExcludeOpTypes []string
+	// AllowContribOps lets the QOperator format use com.microsoft operators
+	// (QLinearAdd, QLinearGlobalAveragePool, ...) for quantized ops that
+	// the default domain lacks; without it those ops stay float between a
+	// DequantizeLinear and a QuantizeLinear.
+	AllowContribOps bool
 }
 
 // Summary describes what Quantize did.
 type Summary struct {
 	Scheme Scheme
+	Format Format
 	// QuantizedNodes counts the nodes that run on quantized inputs and
 	// outputs, by op type (Conv, Gemm, MatMul and pass-through ops).
 	QuantizedNodes map[string]int
@@ -54,18 +90,24 @@ func Quantize(m *graph.Model, ranges map[string]qmath.Range, opts Options) (*gra
 	if err != nil {
 		return nil, nil, err
 	}
+	format := opts.Format
+	switch format {
+	case "":
+		format = FormatQDQ
+	case FormatQDQ, FormatQOperator, FormatWeightsOnly:
+	default:
+		return nil, nil, fmt.Errorf("quantize: unknown format %q (have %v)", opts.Format, Formats())
+	}
 	p, err := Prepare(m)
 	if err != nil {
 		return nil, nil, err
 	}
 	sum := &Summary{
-		Scheme:           opts.Scheme,
+		Scheme:           sch.name,
+		Format:           format,
 		QuantizedNodes:   map[string]int{},
 		FusedActivations: map[string]int{},
 		OpsetBefore:      p.Opset(),
-	}
-	if sum.Scheme == "" {
-		sum.Scheme = SchemeU8S8PerChannel
 	}
 	if err := upgradeOpset(p); err != nil {
 		return nil, nil, err
@@ -73,9 +115,17 @@ func Quantize(m *graph.Model, ranges map[string]qmath.Range, opts Options) (*gra
 	sum.OpsetAfter = p.Opset()
 	g := p.Graph
 	sum.WeightBytesBefore = initializerBytes(g)
-	q := &quantizer{g: g, ranges: ranges, sch: sch, sum: sum}
+	q := &quantizer{g: g, ranges: ranges, sch: sch, sum: sum, weightsOnly: format == FormatWeightsOnly, excl: newExclusions(opts)}
 	if err := q.run(); err != nil {
 		return nil, nil, err
+	}
+	if format == FormatQDQ || format == FormatQOperator {
+		removeRedundantQDQ(g)
+	}
+	if format == FormatQOperator {
+		if err := toQOperator(p, q.names, opts.AllowContribOps); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := g.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("quantize: quantized graph is invalid: %w", err)
@@ -108,10 +158,15 @@ type actParams struct {
 }
 
 type quantizer struct {
-	g      *graph.Graph
-	ranges map[string]qmath.Range
-	sch    scheme
-	sum    *Summary
+	g           *graph.Graph
+	ranges      map[string]qmath.Range
+	sch         *scheme
+	sum         *Summary
+	weightsOnly bool
+	excl        exclusions
+	// passAct are Relu nodes that symmetric schemes keep: they share the
+	// parameters of their input, which is quantized with their range.
+	passAct map[*graph.Node]bool
 
 	names   namer
 	targets map[*graph.Node]*target
@@ -139,14 +194,24 @@ func isPassThrough(n *graph.Node) bool {
 	return false
 }
 
+// passThrough reports whether n runs on the quantized values of its input
+// with the input's parameters.
+func (q *quantizer) passThrough(n *graph.Node) bool {
+	return (isPassThrough(n) || q.passAct[n]) && !q.excl.has(n)
+}
+
 func (q *quantizer) run() error {
 	q.names = newNamer(q.g)
 	q.targets = map[*graph.Node]*target{}
 	q.removed = map[*graph.Node]bool{}
 	q.params = map[string]actParams{}
+	q.passAct = map[*graph.Node]bool{}
 
 	if err := q.findTargets(); err != nil {
 		return err
+	}
+	if q.weightsOnly {
+		return q.emit()
 	}
 	if err := q.fuseActivations(); err != nil {
 		return err
@@ -163,7 +228,7 @@ func (q *quantizer) findTargets() error {
 	g := q.g
 	weightAxis := map[string]int{}
 	for _, n := range g.Nodes {
-		if n.Domain != "" || len(n.Outputs) != 1 {
+		if n.Domain != "" || len(n.Outputs) != 1 || q.excl.has(n) {
 			continue
 		}
 		in, wn := n.Input(0), n.Input(1)
@@ -196,9 +261,11 @@ func (q *quantizer) findTargets() error {
 		default:
 			continue
 		}
-		if t.bias {
+		if t.bias && !q.weightsOnly {
 			b := floatInit(g, n.Input(2))
 			t.bias = b != nil && len(b.Shape) == 1 && b.Shape[0] == w.Shape[t.axis]
+		} else {
+			t.bias = false
 		}
 		if a, ok := weightAxis[wn]; ok && a != t.axis {
 			continue // the weight is quantized along another axis for another node
@@ -226,7 +293,7 @@ func (q *quantizer) fuseActivations() error {
 			continue
 		}
 		act := cons[out][0]
-		if act.Domain != "" || len(act.Outputs) != 1 || act.Input(0) != out {
+		if act.Domain != "" || len(act.Outputs) != 1 || act.Input(0) != out || q.excl.has(act) {
 			continue
 		}
 		switch act.OpType {
@@ -240,6 +307,19 @@ func (q *quantizer) fuseActivations() error {
 				continue
 			}
 		default:
+			continue
+		}
+		if q.sch.actSigned {
+			// Symmetric int8 cannot clip at 0 by saturation: the
+			// activation stays, as a Relu running on the quantized values,
+			// and its input is quantized with its range.
+			if act.OpType == "Clip" {
+				act.OpType = "Relu"
+				act.Inputs = act.Inputs[:1]
+			}
+			t.fused = act
+			q.passAct[act] = true
+			q.sum.FusedActivations[act.OpType]++
 			continue
 		}
 		n.Outputs[0] = act.Outputs[0]
@@ -266,7 +346,7 @@ func (q *quantizer) clipFusable(c *graph.Node) (bool, error) {
 		}
 		*dst = t.F32[0]
 	}
-	if !(lo <= 0) {
+	if !(lo <= 0) || (q.sch.actSigned && lo != 0) {
 		return false, nil
 	}
 	r, err := q.rangeOf(c.Outputs[0], "output of "+c.Label())
@@ -274,12 +354,13 @@ func (q *quantizer) clipFusable(c *graph.Node) (bool, error) {
 		return false, err
 	}
 	p, dt := q.sch.activation(r)
-	qmin, qmax := qmath.Uint8Min, qmath.Uint8Max
-	if dt == tensor.Int8 {
-		qmin, qmax = qmath.Int8Min, qmath.Int8Max
-	}
+	qmin, qmax := qrange(dt)
 	half := p.Scale / 2
-	return qmath.Dequantize(int32(qmin), p) >= lo-half && qmath.Dequantize(int32(qmax), p) <= hi+half, nil
+	if q.sch.actSigned {
+		// The Clip becomes a Relu: only the upper bound is saturation's.
+		return qmath.Dequantize(qmax, p) <= hi+half, nil
+	}
+	return qmath.Dequantize(qmin, p) >= lo-half && qmath.Dequantize(qmax, p) <= hi+half, nil
 }
 
 // decideActivations chooses the activation tensors that get a Q/DQ pair and
@@ -288,7 +369,8 @@ func (q *quantizer) clipFusable(c *graph.Node) (bool, error) {
 // input's parameters.
 func (q *quantizer) decideActivations() error {
 	g := q.g
-	need := map[string]string{} // tensor -> why
+	need := map[string]string{}      // tensor -> why
+	rangeFrom := map[string]string{} // tensor -> tensor whose range it takes
 	for _, n := range g.Nodes {
 		if t := q.targets[n]; t != nil {
 			if _, ok := need[t.actIn]; !ok {
@@ -297,6 +379,9 @@ func (q *quantizer) decideActivations() error {
 			need[n.Outputs[0]] = "output of " + n.Label()
 			if t.fused != nil {
 				need[n.Outputs[0]] = "output of " + t.fused.Label() + " fused into " + n.Label()
+				if q.passAct[t.fused] {
+					rangeFrom[n.Outputs[0]] = t.fused.Outputs[0]
+				}
 			}
 		}
 	}
@@ -305,7 +390,11 @@ func (q *quantizer) decideActivations() error {
 		q.order = append(q.order, name)
 	}
 	fromRange := func(name string) error {
-		r, err := q.rangeOf(name, need[name])
+		src := name
+		if s, ok := rangeFrom[name]; ok {
+			src = s
+		}
+		r, err := q.rangeOf(src, need[name])
 		if err != nil {
 			return err
 		}
@@ -324,7 +413,7 @@ func (q *quantizer) decideActivations() error {
 		if q.removed[n] {
 			continue
 		}
-		if isPassThrough(n) {
+		if q.passThrough(n) {
 			if p, ok := q.params[n.Input(0)]; ok {
 				if _, done := q.params[n.Outputs[0]]; !done {
 					add(n.Outputs[0], p)
@@ -484,7 +573,7 @@ func (q *quantizer) emit() error {
 		}
 	}
 	for _, n := range g.Nodes {
-		if n.OpType == "QuantizeLinear" || n.OpType == "DequantizeLinear" || q.targets[n] != nil || isPassThrough(n) && quantized[n.Input(0)] {
+		if n.OpType == "QuantizeLinear" || n.OpType == "DequantizeLinear" || q.targets[n] != nil || q.passThrough(n) && quantized[n.Input(0)] {
 			continue
 		}
 		if n.Name == "" && n.OpType == "Mul" && len(n.Outputs) == 1 && st.isBiasScale(n.Outputs[0]) {
@@ -545,17 +634,21 @@ func (q *quantizer) quantizeParams(t *target, st *emitState) ([]*graph.Node, err
 		w := g.Initializers[wn]
 		qt, params := q.sch.weight(w, t.axis)
 		scales := make([]float32, len(params))
-		zps := make([]int8, len(params))
 		zero := true
 		for c, p := range params {
 			scales[c] = p.Scale
-			zps[c] = int8(p.ZeroPoint)
 			zero = zero && p.ZeroPoint == 0
+		}
+		// One scale per channel is a 1-D tensor read along the channel
+		// axis; a single one is a scalar.
+		sShape := tensor.Shape{len(scales)}
+		if !q.sch.perChannel {
+			sShape = tensor.Shape{}
 		}
 		st.nw++
 		qName, sName := q.names.name('w', st.nw, ""), q.names.name('w', st.nw, "s")
 		g.Initializers[qName] = qt
-		g.Initializers[sName] = tensor.FromFloat32(tensor.Shape{len(scales)}, scales)
+		g.Initializers[sName] = tensor.FromFloat32(sShape, scales)
 		inputs := []string{qName, sName}
 		// An absent zero point is 0 of the input's type, so Conv weights
 		// go without. ONNX Runtime only fuses a Gemm (into QGemm) whose
@@ -563,18 +656,26 @@ func (q *quantizer) quantizeParams(t *target, st *emitState) ([]*graph.Node, err
 		// MatMul weights keep theirs, shared by all weights with the same
 		// zero points.
 		if !zero || t.origOp != "Conv" {
-			key := fmt.Sprint(zps)
+			zt := tensor.New(qt.DType, sShape)
+			for c, p := range params {
+				if qt.DType == tensor.Uint8 {
+					zt.U8[c] = uint8(p.ZeroPoint)
+				} else {
+					zt.I8[c] = int8(p.ZeroPoint)
+				}
+			}
+			key := fmt.Sprint(qt.DType, sShape, zt.I8, zt.U8)
 			zName, ok := st.wzps[key]
 			if !ok {
 				zName = q.names.name('w', st.nw, "z")
-				g.Initializers[zName] = tensor.FromInt8(tensor.Shape{len(zps)}, zps)
+				g.Initializers[zName] = zt
 				st.wzps[key] = zName
 			}
 			inputs = append(inputs, zName)
 		}
 		wq = &weightQ{dqOut: q.names.name('w', st.nw, "d"), scales: scales, scale: sName, shape: w.Shape}
 		dq := &graph.Node{OpType: "DequantizeLinear", Inputs: inputs, Outputs: []string{wq.dqOut}}
-		if t.axis != 1 { // 1 is the default
+		if t.axis != 1 && q.sch.perChannel { // 1 is the default
 			dq.SetAttr("axis", graph.IntAttr(int64(t.axis)))
 		}
 		// Later readers find it by either name: the loop below points
@@ -617,7 +718,7 @@ func (q *quantizer) quantizeParams(t *target, st *emitState) ([]*graph.Node, err
 	b := g.Initializers[bn]
 	qb := tensor.New(tensor.Int32, b.Shape)
 	for c, v := range b.F32 {
-		qb.I32[c] = qmath.QuantizeInt32(v, bscales[c])
+		qb.I32[c] = qmath.QuantizeInt32(v, bscales[min(c, len(bscales)-1)])
 	}
 	st.nb++
 	qName := q.names.name('b', st.nb, "")
@@ -634,7 +735,9 @@ func (q *quantizer) quantizeParams(t *target, st *emitState) ([]*graph.Node, err
 	// The int32 zero point is left out: it must be 0, which is the default.
 	bq := &weightQ{dqOut: q.names.name('b', st.nb, "d"), scales: bscales}
 	dq := &graph.Node{OpType: "DequantizeLinear", Inputs: []string{qName, sName}, Outputs: []string{bq.dqOut}}
-	dq.SetAttr("axis", graph.IntAttr(0))
+	if len(bscales) > 1 {
+		dq.SetAttr("axis", graph.IntAttr(0))
+	}
 	st.biases[bn] = bq
 	n.Inputs[2] = bq.dqOut
 	return append(pre, dq), nil

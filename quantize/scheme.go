@@ -2,51 +2,117 @@ package quantize
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
 // Scheme names a quantization scheme: how activations, weights and biases
-// are mapped to integers.
+// are mapped to integers. The names are the values of the CLI's --scheme.
 type Scheme string
 
-// SchemeU8S8PerChannel is the default (and for now only) scheme, ONNX
-// Runtime's QDQ convention: uint8 asymmetric per-tensor activations, int8
-// symmetric per-output-channel weights, int32 biases with scale
-// input_scale × weight_scale[c] and zero point 0.
-const SchemeU8S8PerChannel Scheme = "u8-asym-act/s8-sym-per-channel-weight"
+// The schemes. Every scheme quantizes biases to int32 with scale
+// input_scale × weight_scale and zero point 0.
+const (
+	// SchemeU8S8Channel (the default) is ONNX Runtime's QDQ convention:
+	// uint8 asymmetric per-tensor activations, int8 symmetric
+	// per-output-channel weights.
+	SchemeU8S8Channel Scheme = "u8s8-channel"
+	// SchemeU8S8Tensor is SchemeU8S8Channel with one weight scale per
+	// tensor.
+	SchemeU8S8Tensor Scheme = "u8s8-tensor"
+	// SchemeS8S8Channel quantizes activations to int8 symmetrically (zero
+	// point 0, scale max|x| / 127) and weights as SchemeU8S8Channel.
+	SchemeS8S8Channel Scheme = "s8s8-channel"
+	// SchemeTFEightBit is the 2016 TensorFlow eightbit rewrite: uint8
+	// asymmetric min/max quantization, per tensor, of activations and
+	// weights alike.
+	SchemeTFEightBit Scheme = "tf-eightbit"
+)
 
-// scheme is what Quantize asks of a scheme. New schemes (per-tensor weights,
-// int8 activations, ...) implement it and register in schemeFor.
-type scheme interface {
-	// activation returns the parameters and element type for an activation
-	// of calibrated range r.
-	activation(r qmath.Range) (qmath.Params, tensor.DType)
-	// weight quantizes w per channel along axis. It returns the quantized
-	// tensor, the per-channel parameters and whether zero points are all 0.
-	weight(w *tensor.Tensor, axis int) (*tensor.Tensor, []qmath.Params)
+// SchemeU8S8PerChannel is the former name of SchemeU8S8Channel.
+const SchemeU8S8PerChannel = SchemeU8S8Channel
+
+// Schemes returns the scheme names, the default first.
+func Schemes() []string {
+	return []string{string(SchemeU8S8Channel), string(SchemeU8S8Tensor), string(SchemeS8S8Channel), string(SchemeTFEightBit)}
 }
 
-func schemeFor(s Scheme) (scheme, error) {
+// scheme is what Quantize asks of a scheme.
+type scheme struct {
+	name Scheme
+	// actSigned selects symmetric int8 activations (else asymmetric uint8).
+	actSigned bool
+	// perChannel selects one weight scale per output channel.
+	perChannel bool
+	// weightUint8 selects asymmetric uint8 weights (else symmetric int8).
+	weightUint8 bool
+}
+
+func schemeFor(s Scheme) (*scheme, error) {
 	switch s {
-	case "", SchemeU8S8PerChannel:
-		return u8s8{}, nil
+	case "", SchemeU8S8Channel:
+		return &scheme{name: SchemeU8S8Channel, perChannel: true}, nil
+	case SchemeU8S8Tensor:
+		return &scheme{name: s}, nil
+	case SchemeS8S8Channel:
+		return &scheme{name: s, actSigned: true, perChannel: true}, nil
+	case SchemeTFEightBit:
+		return &scheme{name: s, weightUint8: true}, nil
 	}
-	return nil, fmt.Errorf("quantize: unknown scheme %q", s)
+	return nil, fmt.Errorf("quantize: unknown scheme %q (have %v)", s, Schemes())
 }
 
-type u8s8 struct{}
-
-func (u8s8) activation(r qmath.Range) (qmath.Params, tensor.DType) {
+// activation returns the parameters and element type for an activation of
+// calibrated range r.
+func (s *scheme) activation(r qmath.Range) (qmath.Params, tensor.DType) {
+	if s.actSigned {
+		return qmath.SymmetricParams(r, qmath.Int8SymMax), tensor.Int8
+	}
 	return qmath.AsymmetricParams(r, qmath.Uint8Min, qmath.Uint8Max), tensor.Uint8
 }
 
-func (u8s8) weight(w *tensor.Tensor, axis int) (*tensor.Tensor, []qmath.Params) {
-	return quantizeInt8PerChannel(w, axis)
+// qrange is the integer range of an activation type.
+func qrange(dt tensor.DType) (int32, int32) {
+	if dt == tensor.Int8 {
+		return qmath.Int8Min, qmath.Int8Max
+	}
+	return qmath.Uint8Min, qmath.Uint8Max
 }
 
-// channelIndex calls f(c, i) for every element i of a tensor of shape s,
+// weight quantizes w along axis (per channel) or as a whole. It returns the
+// quantized tensor (int8, or uint8 for tf-eightbit) and one parameter set
+// per channel, or a single one.
+func (s *scheme) weight(w *tensor.Tensor, axis int) (*tensor.Tensor, []qmath.Params) {
+	if s.perChannel {
+		return quantizeInt8PerChannel(w, axis)
+	}
+	r := qmath.Range{Min: float32(math.Inf(1)), Max: float32(math.Inf(-1))}
+	for _, v := range w.F32 {
+		r.Min = min(r.Min, v)
+		r.Max = max(r.Max, v)
+	}
+	if w.Len() == 0 {
+		r = qmath.Range{}
+	}
+	if s.weightUint8 {
+		p := qmath.AsymmetricParams(r, qmath.Uint8Min, qmath.Uint8Max)
+		q := tensor.New(tensor.Uint8, w.Shape)
+		for i, v := range w.F32 {
+			q.U8[i] = qmath.QuantizeUint8(v, p)
+		}
+		return q, []qmath.Params{p}
+	}
+	p := qmath.SymmetricParams(r, qmath.Int8SymMax)
+	q := tensor.New(tensor.Int8, w.Shape)
+	for i, v := range w.F32 {
+		q.I8[i] = qmath.QuantizeInt8(v, p)
+	}
+	return q, []qmath.Params{p}
+}
+
+// forEachChannel calls f(c, i) for every element i of a tensor of shape s,
 // where c is the element's index along axis.
 func forEachChannel(s tensor.Shape, axis int, f func(c, i int)) {
 	inner := 1
