@@ -329,7 +329,9 @@ func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, qdt tensor.D
 		bias = bq.I32
 	}
 	label := core.Label() + " (integer)"
-	st := step{label: label, op: core.OpType, kind: kindInteger}
+	// The plans allocate their output from the heap (kernels/qconv.go,
+	// qgemm.go): fresh, never a view of the input.
+	st := step{label: label, op: core.OpType, kind: kindInteger, fresh: true}
 	xName := dqx.Input(0)
 	switch core.OpType {
 	case "Conv":
@@ -407,10 +409,15 @@ func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, qdt tensor.DTy
 		return nil, nil
 	}
 	var run kernelFunc
-	if src.OpType == "Relu" {
-		run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	var runA allocKernel
+	switch {
+	case src.OpType == "Relu":
+		runA = func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
 			x := in[0]
-			y := tensor.New(x.DType, x.Shape)
+			if x.DType != qdt {
+				return nil, fmt.Errorf("want %v input, have %v", qdt, x.DType)
+			}
+			y := allocTensor(a, x.DType, x.Shape)
 			if x.DType == tensor.Int8 {
 				zp := int8(qp.ZeroPoint)
 				for i, v := range x.I8 {
@@ -424,20 +431,34 @@ func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, qdt tensor.DTy
 			}
 			return []*tensor.Tensor{y}, nil
 		}
-	} else {
+	case src.OpType == "MaxPool" && len(src.Outputs) == 1:
+		k, _, err := buildAllocOp(src, c.opset)
+		if err != nil {
+			return nil, nil
+		}
+		runA = func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
+			if in[0].DType != qdt {
+				return nil, fmt.Errorf("want %v input, have %v", qdt, in[0].DType)
+			}
+			return k(in, a)
+		}
+	default:
 		var err error
 		if run, err = buildOp(src, c.opset); err != nil {
 			return nil, nil
 		}
-	}
-	inner := run
-	run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if in[0].DType != qdt {
-			return nil, fmt.Errorf("want %v input, have %v", qdt, in[0].DType)
+		inner := run
+		run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if in[0].DType != qdt {
+				return nil, fmt.Errorf("want %v input, have %v", qdt, in[0].DType)
+			}
+			return inner(in)
 		}
-		return inner(in)
 	}
 	ins := append([]string{d.Input(0)}, src.Inputs[1:]...)
 	st := step{label: src.Label() + " (uint8)", op: src.OpType, kind: kindUint8, run: run}
+	if runA != nil {
+		st.run, st.runA, st.fresh = runA.heap(), runA, true
+	}
 	return &fusedStep{at: q, step: st, ins: ins, outs: []string{q.Outputs[0]}}, []*graph.Node{q, src}
 }

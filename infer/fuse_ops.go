@@ -22,10 +22,23 @@ func (s Stats) MACShare() float64 {
 
 // fuseQOperators marks the quantized operators of the QOperator format
 // (QLinearConv, QLinearMatMul) as integer steps, so that Stats counts their
-// multiply-accumulates as integer ones.
+// multiply-accumulates as integer ones, and the com.microsoft ones
+// (QLinearAdd, QLinearGlobalAveragePool) as 8-bit steps.
 func (c *compiler) fuseQOperators() error {
 	for _, n := range c.g.Nodes {
-		if c.gone[n] || !isDefaultDomain(n.Domain) {
+		if c.gone[n] {
+			continue
+		}
+		if n.Domain == msDomain && contribQuantOps[n.OpType] {
+			run, err := buildOp(n, c.opset)
+			if err != nil {
+				return err
+			}
+			st := step{label: n.Label(), op: n.OpType, kind: kindUint8, run: run}
+			c.fused = append(c.fused, fusedStep{at: n, step: st, ins: n.Inputs, outs: n.Outputs})
+			continue
+		}
+		if !isDefaultDomain(n.Domain) {
 			continue
 		}
 		var macs func(in, out []*tensor.Tensor) int64
@@ -63,16 +76,15 @@ func (c *compiler) fuseQOperators() error {
 //	DequantizeLinear(a), DequantizeLinear(b) → Add [→ Relu] → QuantizeLinear
 //
 // with per-tensor parameters and a and b of the same shape, computed as ONNX
-// Runtime's QLinearAdd does on x86 (MLAS): in float32,
+// Runtime's QLinearAdd does on x86-64 with AVX2 (MLAS's AVX2 kernel), with
+// float32 fused multiply-adds (one rounding each), ra = sa/sc, rb = sb/sc:
 //
-//	y = round_half_even((zc − (ra·za + rb·zb)) + a·ra + b·rb), ra = sa/sc, rb = sb/sc
+//	fixed = zc − fma(ra, za, rb·zb)
+//	y     = sat(round_half_even(fma(a, ra, fma(b, rb, fixed))))
 //
-// saturated to the output type (a fused Relu clamps at zc), or, when the
-// ratios allow it (see qaddFixedPoint), in fixed point as MLAS's vector
-// kernels do:
-//
-//	acc = (a − za)·MA + (b − zb)·MB     (int32)
-//	y   = sat16(sat16(acc ≫ shift, halves away from zero) + zc)
+// saturated to the output type (a fused Relu clamps at zc). (MLAS's ARM
+// kernels use a fixed-point form instead and can differ by one step on
+// values within rounding error of a half-way point.)
 func (c *compiler) fuseOps(q, src *graph.Node, qp qmath.Params, qdt tensor.DType, prod map[string]*graph.Node, single func(string) bool) (*fusedStep, []*graph.Node) {
 	nodes := []*graph.Node{q}
 	relu := false
@@ -101,74 +113,125 @@ func (c *compiler) fuseOps(q, src *graph.Node, qp qmath.Params, qdt tensor.DType
 	if !ok1 || !ok2 || ta != qdt || tb != qdt {
 		return nil, nil
 	}
-	ra := pa.Scale / qp.Scale
-	rb := pb.Scale / qp.Scale
-	fixed := float32(qp.ZeroPoint) - (ra*float32(pa.ZeroPoint) + rb*float32(pb.ZeroPoint))
 	lo, hi := qbounds(qdt)
 	if relu {
 		lo = max(lo, qp.ZeroPoint)
 	}
-	add := func(av, bv int32) int32 {
-		return int32(qmath.RoundHalfEven((fixed + float32(av)*ra) + float32(bv)*rb))
-	}
-	if shift, ma, mb, ok := qaddFixedPoint(ra, rb); ok {
-		za, zb, zc := pa.ZeroPoint, pb.ZeroPoint, qp.ZeroPoint
-		add = func(av, bv int32) int32 {
-			acc := (av-za)*ma + (bv-zb)*mb
-			if acc < 0 {
-				acc-- // halves round away from zero
-			}
-			v := (acc + 1<<(shift-1)) >> shift
-			v = max(min(v, math.MaxInt16), math.MinInt16)
-			return max(min(v+zc, math.MaxInt16), math.MinInt16)
-		}
-	}
+	add := qaddFunc(pa, pb, qp, lo, hi)
 	run := func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		a, b := in[0], in[1]
 		if a.DType != qdt || b.DType != qdt || !a.Shape.Equal(b.Shape) {
 			return nil, fmt.Errorf("quantized Add wants two %v tensors of one shape, have %v%v and %v%v", qdt, a.DType, a.Shape, b.DType, b.Shape)
 		}
-		y := tensor.New(qdt, a.Shape)
-		for i := 0; i < a.Len(); i++ {
-			var av, bv int32
-			if qdt == tensor.Int8 {
-				av, bv = int32(a.I8[i]), int32(b.I8[i])
-			} else {
-				av, bv = int32(a.U8[i]), int32(b.U8[i])
-			}
-			v := qmath.Saturate(add(av, bv), lo, hi)
-			if qdt == tensor.Int8 {
-				y.I8[i] = int8(v)
-			} else {
-				y.U8[i] = uint8(v)
-			}
-		}
-		return []*tensor.Tensor{y}, nil
+		return []*tensor.Tensor{qadd(a, b, a.Shape, nil, nil, add)}, nil
 	}
 	nodes = append(nodes, src)
 	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: run}
 	return &fusedStep{at: q, step: st, ins: []string{da.Input(0), db.Input(0)}, outs: []string{q.Outputs[0]}}, nodes
 }
 
-// qaddFixedPoint returns MLAS's fixed-point form of a quantized Add with
-// scale ratios ra and rb: multipliers with 22 significant bits for the
-// greater ratio and a right shift in [13, 31]; ok is false when the ratios
-// are out of the range where MLAS uses it.
-func qaddFixedPoint(ra, rb float32) (shift, ma, mb int32, ok bool) {
-	const minRatio, maxRatio = 1.0 / 16384, 256
-	if ra < minRatio || ra >= maxRatio || rb < minRatio || rb >= maxRatio {
-		return 0, 0, 0, false
+// fma32 returns x·y + z rounded once to float32, as a float32 fused
+// multiply-add does, for x with at most 29 significant bits (an 8-bit value
+// or zero point), so that the product is exact in float64.
+func fma32(x, y, z float32) float32 {
+	p := float64(x) * float64(y) // exact
+	s := p + float64(z)
+	// s is p + z rounded to float64; rounding it again to float32 is
+	// correct unless that rounding was inexact and s lies exactly half-way
+	// between two float32 values: then move s off the half-way point
+	// towards the exact sum.
+	bv := s - p
+	e := (p - (s - bv)) + (float64(z) - bv) // exact error of s (TwoSum)
+	if e != 0 {
+		r := float64(float32(s))
+		if r != s {
+			lo, hi := r, r
+			if r < s {
+				hi = float64(math.Nextafter32(float32(r), float32(math.Inf(1))))
+			} else {
+				lo = float64(math.Nextafter32(float32(r), float32(math.Inf(-1))))
+			}
+			if s-lo == hi-s { // half-way
+				s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
+			}
+		}
 	}
-	exp := int32(math.Float32bits(max(ra, rb))>>23) - 127
-	shift = 21 - exp
-	if shift > 31 || shift < 13 {
-		return 0, 0, 0, false
+	return float32(s)
+}
+
+// qaddFunc returns the element function of a quantized Add with input
+// parameters pa, pb and output parameters pc, saturating to [lo, hi]: MLAS's
+// AVX2 arithmetic (see fuseOps).
+func qaddFunc(pa, pb, pc qmath.Params, lo, hi int32) func(av, bv int32) int32 {
+	ra := pa.Scale / pc.Scale
+	rb := pb.Scale / pc.Scale
+	fixed := float32(pc.ZeroPoint) - fma32(ra, float32(pa.ZeroPoint), rb*float32(pb.ZeroPoint))
+	return func(av, bv int32) int32 {
+		v := int32(qmath.RoundHalfEven(fma32(float32(av), ra, fma32(float32(bv), rb, fixed))))
+		return qmath.Saturate(v, lo, hi)
 	}
-	f := math.Float32frombits(uint32(shift+127) << 23) // 2^shift
-	ma = int32(math.RoundToEven(float64(ra * f)))
-	mb = int32(math.RoundToEven(float64(rb * f)))
-	ok = ma < 1<<22 && mb < 1<<22 && (ma >= 1<<21 || mb >= 1<<21)
-	return shift, ma, mb, ok
+}
+
+// qadd applies add to the 8-bit tensors a and b (both of a's type) into a
+// new tensor of shape; ia and ib map output elements to input elements
+// (nil: the same index).
+func qadd(a, b *tensor.Tensor, shape tensor.Shape, ia, ib []int, add func(av, bv int32) int32) *tensor.Tensor {
+	y := tensor.New(a.DType, shape)
+	at := func(idx []int, i int) int {
+		if idx == nil {
+			return i
+		}
+		return idx[i]
+	}
+	for i := 0; i < y.Len(); i++ {
+		j, k := at(ia, i), at(ib, i)
+		if a.DType == tensor.Int8 {
+			y.I8[i] = int8(add(int32(a.I8[j]), int32(b.I8[k])))
+		} else {
+			y.U8[i] = uint8(add(int32(a.U8[j]), int32(b.U8[k])))
+		}
+	}
+	return y
+}
+
+// qgap is ONNX Runtime's QLinearGlobalAveragePool (MLAS) on an 8-bit NCHW
+// tensor: per channel an exact int32 sum of the n = H·W values, then
+//
+//	y = sat(round_half_even(float32(sum − zx·n) × (sx / (sy·n))) + zy)
+//
+// The output has shape [N, C, 1, ...] ([N, C] when flat).
+func qgap(x *tensor.Tensor, xp, yp qmath.Params, flat bool) *tensor.Tensor {
+	lo, hi := qbounds(x.DType)
+	nc := x.Shape[0] * x.Shape[1]
+	n := x.Shape[2:].Size()
+	shape := tensor.Shape{x.Shape[0], x.Shape[1]}
+	if !flat {
+		shape = x.Shape.Clone()
+		for i := 2; i < len(shape); i++ {
+			shape[i] = 1
+		}
+	}
+	scale := xp.Scale / (yp.Scale * float32(n))
+	y := tensor.New(x.DType, shape)
+	for ch := 0; ch < nc; ch++ {
+		var sum int32
+		if x.DType == tensor.Int8 {
+			for _, v := range x.I8[ch*n : (ch+1)*n] {
+				sum += int32(v)
+			}
+		} else {
+			for _, v := range x.U8[ch*n : (ch+1)*n] {
+				sum += int32(v)
+			}
+		}
+		v := qmath.Requantize(sum-xp.ZeroPoint*int32(n), scale, yp.ZeroPoint, lo, hi)
+		if x.DType == tensor.Int8 {
+			y.I8[ch] = int8(v)
+		} else {
+			y.U8[ch] = uint8(v)
+		}
+	}
+	return y
 }
 
 // fuseGlobalAveragePool matches DequantizeLinear → GlobalAveragePool
@@ -201,42 +264,12 @@ func (c *compiler) fuseGlobalAveragePool(q, src *graph.Node, qp qmath.Params, qd
 	if !ok || xdt != qdt {
 		return nil, nil
 	}
-	lo, hi := qbounds(qdt)
 	run := func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := in[0]
 		if x.DType != qdt || len(x.Shape) < 3 {
 			return nil, fmt.Errorf("quantized GlobalAveragePool wants a %v tensor of rank >= 3, have %v%v", qdt, x.DType, x.Shape)
 		}
-		nc := x.Shape[0] * x.Shape[1]
-		n := x.Shape[2:].Size()
-		shape := tensor.Shape{x.Shape[0], x.Shape[1]}
-		if flatten == nil {
-			shape = x.Shape.Clone()
-			for i := 2; i < len(shape); i++ {
-				shape[i] = 1
-			}
-		}
-		scale := xp.Scale / (qp.Scale * float32(n))
-		y := tensor.New(qdt, shape)
-		for ch := 0; ch < nc; ch++ {
-			var sum int32
-			if qdt == tensor.Int8 {
-				for _, v := range x.I8[ch*n : (ch+1)*n] {
-					sum += int32(v)
-				}
-			} else {
-				for _, v := range x.U8[ch*n : (ch+1)*n] {
-					sum += int32(v)
-				}
-			}
-			v := qmath.Requantize(sum-xp.ZeroPoint*int32(n), scale, qp.ZeroPoint, lo, hi)
-			if qdt == tensor.Int8 {
-				y.I8[ch] = int8(v)
-			} else {
-				y.U8[ch] = uint8(v)
-			}
-		}
-		return []*tensor.Tensor{y}, nil
+		return []*tensor.Tensor{qgap(x, xp, qp, flatten != nil)}, nil
 	}
 	nodes = append(nodes, src)
 	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: run}

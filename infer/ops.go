@@ -2,7 +2,6 @@ package infer
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/kernels"
@@ -113,176 +112,13 @@ func constantValue(n *graph.Node) (*tensor.Tensor, error) {
 // buildOp prepares the kernel of one node for the given opset of the
 // default domain. Attribute errors are reported here, at compile time.
 func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
+	if k, ok, err := buildAllocOp(n, opset); ok {
+		if err != nil {
+			return nil, err
+		}
+		return k.heap(), nil
+	}
 	switch n.OpType {
-	case "Conv":
-		p := convParams(n)
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			w, err := need(in, 1, "W")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.Conv(x, w, opt(in, 2), p))
-		}, nil
-	case "BatchNormalization":
-		if opset >= 14 && n.AttrInt("training_mode", 0) != 0 {
-			return nil, unsupportedf("training_mode=1")
-		}
-		if opset < 7 && n.AttrInt("is_test", 0) == 0 {
-			return nil, unsupportedf("training mode (is_test=0)")
-		}
-		for _, o := range n.Outputs[1:] {
-			if o != "" {
-				return nil, unsupportedf("training outputs (running mean and variance)")
-			}
-		}
-		eps := n.AttrFloat("epsilon", 1e-5)
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			var ts [5]*tensor.Tensor
-			for i, name := range []string{"X", "scale", "B", "mean", "var"} {
-				t, err := need(in, i, name)
-				if err != nil {
-					return nil, err
-				}
-				ts[i] = t
-			}
-			return one(kernels.BatchNorm(ts[0], ts[1], ts[2], ts[3], ts[4], eps))
-		}, nil
-	case "Gemm":
-		ta, tb := n.AttrInt("transA", 0) != 0, n.AttrInt("transB", 0) != 0
-		alpha, beta := n.AttrFloat("alpha", 1), n.AttrFloat("beta", 1)
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.GemmOp(a, b, opt(in, 2), ta, tb, alpha, beta))
-		}, nil
-	case "MatMul":
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.MatMul(a, b))
-		}, nil
-	case "Add", "Sub", "Mul", "Div":
-		// Before opset 7, B broadcasts only with broadcast=1, aligned at
-		// axis (default: trailing dimensions, as numpy).
-		legacyAxis, hasAxis := -1, false
-		if opset < 7 && n.AttrInt("broadcast", 0) != 0 {
-			if a, ok := n.Attrs["axis"]; ok && a.Type == graph.AttrInt {
-				legacyAxis, hasAxis = int(a.I), true
-			}
-		}
-		op := map[string]kernels.BinaryOp{"Add": kernels.OpAdd, "Sub": kernels.OpSub, "Mul": kernels.OpMul, "Div": kernels.OpDiv}[n.OpType]
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
-			if err != nil {
-				return nil, err
-			}
-			if hasAxis {
-				ax := legacyAxis
-				if ax < 0 {
-					ax += len(a.Shape)
-				}
-				if ax < 0 || ax+len(b.Shape) > len(a.Shape) {
-					return nil, fmt.Errorf("B of shape %v does not fit A of shape %v at axis %d", b.Shape, a.Shape, legacyAxis)
-				}
-				s := append(b.Shape.Clone(), make(tensor.Shape, len(a.Shape)-ax-len(b.Shape))...)
-				for i := len(b.Shape); i < len(s); i++ {
-					s[i] = 1
-				}
-				if b, err = b.Reshaped(s); err != nil {
-					return nil, err
-				}
-			}
-			if a.DType != b.DType {
-				return nil, fmt.Errorf("input types %v and %v differ", a.DType, b.DType)
-			}
-			if a.DType == tensor.Bool {
-				return nil, unsupportedf("%s of bool", n.OpType)
-			}
-			return one(kernels.Binary(op, a, b))
-		}, nil
-	case "Relu":
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.Relu(x))
-		}, nil
-	case "Clip":
-		attrLo := n.AttrFloat("min", float32(math.Inf(-1)))
-		attrHi := n.AttrFloat("max", float32(math.Inf(1)))
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "input")
-			if err != nil {
-				return nil, err
-			}
-			lo, hi := attrLo, attrHi
-			if opset >= 11 && x.DType != tensor.Float32 {
-				return one(kernels.ClipAny(x, opt(in, 1), opt(in, 2)))
-			}
-			if opset >= 11 {
-				if lo, err = scalarFloat(opt(in, 1), float32(math.Inf(-1))); err != nil {
-					return nil, fmt.Errorf("min: %w", err)
-				}
-				if hi, err = scalarFloat(opt(in, 2), float32(math.Inf(1))); err != nil {
-					return nil, fmt.Errorf("max: %w", err)
-				}
-			}
-			return one(kernels.Clip(x, lo, hi))
-		}, nil
-	case "MaxPool", "AveragePool":
-		withIndices := n.OpType == "MaxPool" && len(n.Outputs) > 1 && n.Outputs[1] != ""
-		storageOrder := int(n.AttrInt("storage_order", 0))
-		p := kernels.PoolParams{ConvParams: convParams(n), CountIncludePad: n.AttrInt("count_include_pad", 0) != 0}
-		if len(p.KernelShape) == 0 {
-			return nil, fmt.Errorf("missing kernel_shape")
-		}
-		maxPool := n.OpType == "MaxPool"
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			if withIndices {
-				y, idx, err := kernels.PoolND(x, p, true, true, storageOrder)
-				if err != nil {
-					return nil, err
-				}
-				return []*tensor.Tensor{y, idx}, nil
-			}
-			if maxPool {
-				return one(kernels.MaxPool(x, p))
-			}
-			return one(kernels.AveragePool(x, p))
-		}, nil
-	case "GlobalAveragePool":
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.GlobalAveragePool(x))
-		}, nil
 	case "Pad":
 		mode := n.AttrString("mode", "constant")
 		switch mode {
@@ -515,26 +351,6 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 				return one(kernels.UnaryFloat(y, kernels.RoundFloat16))
 			}
 			return one(kernels.Cast(x, to))
-		}, nil
-	case "QuantizeLinear", "DequantizeLinear":
-		axis := int(n.AttrInt("axis", 1))
-		if n.AttrInt("block_size", 0) != 0 {
-			return nil, unsupportedf("blocked quantization")
-		}
-		q := n.OpType == "QuantizeLinear"
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "x")
-			if err != nil {
-				return nil, err
-			}
-			s, err := need(in, 1, "scale")
-			if err != nil {
-				return nil, err
-			}
-			if q {
-				return one(kernels.QuantizeLinear(x, s, opt(in, 2), axis))
-			}
-			return one(kernels.DequantizeLinear(x, s, opt(in, 2), axis))
 		}, nil
 	}
 	if f, ok, err := buildMoreOp(n, opset); ok {

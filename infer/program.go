@@ -87,8 +87,16 @@ type step struct {
 	in    []int // value slots; -1 for an absent optional input
 	out   []int // -1 for an unused output
 	run   kernelFunc
+	// runA, when set, is run taking its single output from the Run's
+	// arena; fresh reports that the outputs never share an input's memory
+	// (see aliasGroups).
+	runA  allocKernel
+	fresh bool
 	// free lists the slots whose last reader is this step.
 	free []int
+	// release lists the alias groups whose arena buffers are released
+	// after this step.
+	release []int
 	// macs counts multiply-accumulates for Stats (nil: none).
 	macs func(in, out []*tensor.Tensor) int64
 }
@@ -106,6 +114,13 @@ type Program struct {
 	outputSlots []int
 	steps       []step
 	stats       Stats
+	// group is the alias group of every slot (arena.go); ngroups counts
+	// them.
+	group   []int
+	ngroups int
+	// noReuse makes every kernel allocate from the heap (tests).
+	noReuse bool
+	arenas  arenas
 
 	mu      sync.Mutex
 	lastInt int64
@@ -153,7 +168,7 @@ func checkSupported(g *graph.Graph, opset int64) error {
 	var order []string
 	for _, n := range g.Nodes {
 		reason := ""
-		if isDefaultDomain(n.Domain) && (supportedOps[n.OpType] || quantOps[n.OpType]) {
+		if (isDefaultDomain(n.Domain) && (supportedOps[n.OpType] || quantOps[n.OpType])) || (n.Domain == msDomain && contribQuantOps[n.OpType]) {
 			// Known type: unsupported variants show when building.
 			if _, err := buildOp(n, opset); err == nil || !errors.Is(err, ErrUnsupported) {
 				continue
@@ -340,11 +355,15 @@ func (c *compiler) plan() (*Program, error) {
 		if c.gone[n] {
 			continue
 		}
-		run, err := buildOp(n, c.opset)
-		if err != nil {
+		st := step{label: n.Label(), op: n.OpType, kind: kindFloat}
+		if k, ok, err := buildAllocOp(n, c.opset); ok {
+			if err != nil {
+				return nil, fmt.Errorf("infer: %s: %w", n.Label(), err)
+			}
+			st.run, st.runA, st.fresh = k.heap(), k, true
+		} else if st.run, err = buildOp(n, c.opset); err != nil {
 			return nil, fmt.Errorf("infer: %s: %w", n.Label(), err)
 		}
-		st := step{label: n.Label(), op: n.OpType, kind: kindFloat, run: run}
 		switch n.OpType {
 		case "Conv", "Gemm", "MatMul":
 			op := n.OpType
@@ -388,6 +407,10 @@ func (c *compiler) plan() (*Program, error) {
 				continue
 			}
 			st.out = append(st.out, slot(o))
+		}
+		if st.runA != nil && !singleOut(st.out) {
+			// Arena memory is accounted to one output.
+			st.runA, st.fresh = nil, false
 		}
 		p.steps = append(p.steps, st)
 		switch st.kind {
@@ -465,7 +488,21 @@ func (c *compiler) plan() (*Program, error) {
 			p.steps[i].free = append(p.steps[i].free, s)
 		}
 	}
+	p.aliasGroups(last, isOut)
 	return p, nil
+}
+
+// singleOut reports whether out[0] is the only output in use.
+func singleOut(out []int) bool {
+	if len(out) == 0 || out[0] < 0 {
+		return false
+	}
+	for _, s := range out[1:] {
+		if s >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // heldAs returns the element type eightbit holds values of a declared ONNX
@@ -523,12 +560,18 @@ func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tens
 
 // RunObserved is Run that also calls obs for every float32 value: first the
 // graph inputs, then each node output in plan order, before its buffer is
-// released. obs must not keep or modify the tensor.
+// released. obs must not keep or modify the tensor: its memory is reused
+// for later values of the same Run.
 func (p *Program) RunObserved(inputs map[string]*tensor.Tensor, obs func(name string, t *tensor.Tensor)) (map[string]*tensor.Tensor, error) {
 	return p.run(inputs, obs)
 }
 
 func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor.Tensor)) (map[string]*tensor.Tensor, error) {
+	var ar *arena
+	if !p.noReuse {
+		ar = p.arenas.get(p.ngroups)
+		defer p.arenas.put(ar)
+	}
 	vals := make([]*tensor.Tensor, p.nslots)
 	copy(vals, p.consts)
 	var names []string
@@ -570,7 +613,15 @@ func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor
 				args = append(args, vals[s])
 			}
 		}
-		outs, err := st.run(args)
+		var outs []*tensor.Tensor
+		var err error
+		if ar != nil && st.runA != nil {
+			ar.owner = p.group[st.out[0]]
+			outs, err = st.runA(args, ar)
+			ar.owner = -1
+		} else {
+			outs, err = st.run(args)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", st.label, err)
 		}
@@ -602,6 +653,11 @@ func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor
 		}
 		for _, s := range st.free {
 			vals[s] = nil
+		}
+		if ar != nil {
+			for _, g := range st.release {
+				ar.release(g)
+			}
 		}
 	}
 	res := make(map[string]*tensor.Tensor, len(p.outputs))

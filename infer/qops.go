@@ -20,8 +20,22 @@ var quantOps = map[string]bool{
 	"MatMulInteger": true, "DynamicQuantizeLinear": true,
 }
 
+// contribQuantOps are the quantized operators of ONNX Runtime's
+// com.microsoft domain that the executor runs (the QOperator format with
+// contrib ops), with ONNX Runtime's x86-64 arithmetic (see qaddFunc and
+// qgap).
+var contribQuantOps = map[string]bool{
+	"QLinearAdd": true, "QLinearGlobalAveragePool": true,
+}
+
+// msDomain is ONNX Runtime's contrib-op domain.
+const msDomain = "com.microsoft"
+
 // buildQuantOp prepares the kernel of a quantized-operator node.
 func buildQuantOp(n *graph.Node, opset int64) (kernelFunc, error) {
+	if n.Domain == msDomain {
+		return buildContribQuantOp(n)
+	}
 	switch n.OpType {
 	case "QLinearConv":
 		return buildQLinearConv(n), nil
@@ -86,6 +100,106 @@ func buildQuantOp(n *graph.Node, opset int64) (kernelFunc, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("unsupported op")
+}
+
+// buildContribQuantOp prepares the kernel of a com.microsoft quantized
+// operator: QLinearAdd (A, A_scale, A_zero_point, B, B_scale, B_zero_point,
+// C_scale, C_zero_point; numpy broadcasting) and QLinearGlobalAveragePool
+// (X, x_scale, x_zero_point, y_scale, y_zero_point; NCHW only).
+func buildContribQuantOp(n *graph.Node) (kernelFunc, error) {
+	// params reads the scalar scale and optional zero point at inputs i and
+	// i+1 of a tensor of type dt.
+	params := func(in []*tensor.Tensor, i int, dt tensor.DType, what string) (qmath.Params, error) {
+		s, err := need(in, i, what+" scale")
+		if err != nil {
+			return qmath.Params{}, err
+		}
+		if s.DType != tensor.Float32 || s.Len() != 1 || !(s.F32[0] > 0) {
+			return qmath.Params{}, fmt.Errorf("%s scale must be one positive float32", what)
+		}
+		zp, err := zeroPointScalar(opt(in, i+1), dt)
+		return qmath.Params{Scale: s.F32[0], ZeroPoint: zp}, err
+	}
+	eightBit := func(t *tensor.Tensor) error {
+		if t.DType != tensor.Uint8 && t.DType != tensor.Int8 {
+			return fmt.Errorf("want uint8 or int8, have %v", t.DType)
+		}
+		return nil
+	}
+	switch n.OpType {
+	case "QLinearAdd":
+		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			a, err := need(in, 0, "A")
+			if err != nil {
+				return nil, err
+			}
+			b, err := need(in, 3, "B")
+			if err != nil {
+				return nil, err
+			}
+			if err := eightBit(a); err != nil {
+				return nil, err
+			}
+			if b.DType != a.DType {
+				return nil, fmt.Errorf("A is %v, B %v", a.DType, b.DType)
+			}
+			pa, err := params(in, 1, a.DType, "A")
+			if err != nil {
+				return nil, err
+			}
+			pb, err := params(in, 4, a.DType, "B")
+			if err != nil {
+				return nil, err
+			}
+			pc, err := params(in, 6, a.DType, "C")
+			if err != nil {
+				return nil, err
+			}
+			shape, err := kernels.BroadcastShape(a.Shape, b.Shape)
+			if err != nil {
+				return nil, err
+			}
+			var ia, ib []int
+			if !a.Shape.Equal(shape) {
+				if ia, err = kernels.BroadcastIndex(a.Shape, shape); err != nil {
+					return nil, err
+				}
+			}
+			if !b.Shape.Equal(shape) {
+				if ib, err = kernels.BroadcastIndex(b.Shape, shape); err != nil {
+					return nil, err
+				}
+			}
+			lo, hi := qbounds(a.DType)
+			return one(qadd(a, b, shape, ia, ib, qaddFunc(pa, pb, pc, lo, hi)), nil)
+		}, nil
+	case "QLinearGlobalAveragePool":
+		if n.AttrInt("channels_last", 0) != 0 {
+			return nil, unsupportedf("channels_last")
+		}
+		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			x, err := need(in, 0, "X")
+			if err != nil {
+				return nil, err
+			}
+			if err := eightBit(x); err != nil {
+				return nil, err
+			}
+			if len(x.Shape) < 3 {
+				return nil, fmt.Errorf("want X of rank >= 3, have %v", x.Shape)
+			}
+			px, err := params(in, 1, x.DType, "x")
+			if err != nil {
+				return nil, err
+			}
+			py, err := params(in, 3, x.DType, "y")
+			if err != nil {
+				return nil, err
+			}
+			return one(qgap(x, px, py, false), nil)
+		}, nil
+	}
+	return nil, unsupportedf("%s.%s", n.Domain, n.OpType)
 }
 
 // zeroPointScalar reads an optional one-element 8-bit zero point whose type

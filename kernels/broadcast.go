@@ -438,3 +438,41 @@ func CheckSize(shape tensor.Shape) error {
 	}
 	return nil
 }
+
+// Alloc supplies the memory of a kernel's result. Tensor returns a tensor
+// of the given type and shape whose elements are undefined: a kernel that
+// takes an Alloc writes every element of its output. Float32s returns n
+// float32 elements of scratch memory, also undefined, which the kernel
+// hands back with PutFloat32s before it returns. A nil Alloc allocates from
+// the Go heap (tensor.New, make).
+//
+// The *With kernels never return a view of an input: their output is
+// always memory obtained from the Alloc (or the heap).
+type Alloc interface {
+	Tensor(dt tensor.DType, shape tensor.Shape) *tensor.Tensor
+	Float32s(n int) []float32
+	PutFloat32s(s []float32)
+}
+
+// newOut returns an output tensor from a, or from the heap when a is nil.
+func newOut(a Alloc, dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
+	if a == nil {
+		return tensor.New(dt, shape)
+	}
+	return a.Tensor(dt, shape)
+}
+
+// scratch returns n float32 elements of scratch memory from a (or the heap).
+func scratch(a Alloc, n int) []float32 {
+	if a == nil {
+		return make([]float32, n)
+	}
+	return a.Float32s(n)
+}
+
+// unscratch hands scratch memory back to a.
+func unscratch(a Alloc, s []float32) {
+	if a != nil {
+		a.PutFloat32s(s)
+	}
+}

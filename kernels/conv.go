@@ -157,6 +157,11 @@ func resolveAxis(size, k, st, dl, pb, pe int, autoPad string, ceil bool) (out, p
 // direct loops; the others unfold the input (im2col, skipped for 1x1
 // stride-1 kernels) and multiply with Gemm.
 func Conv(x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, error) {
+	return ConvWith(nil, x, w, b, p)
+}
+
+// ConvWith is Conv with the output and the im2col scratch taken from a.
+func ConvWith(a Alloc, x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 || w.DType != tensor.Float32 || (b != nil && b.DType != tensor.Float32) {
 		return nil, fmt.Errorf("conv wants float32 tensors")
 	}
@@ -179,16 +184,17 @@ func Conv(x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, error) {
 	if b != nil && b.Len() != M {
 		return nil, fmt.Errorf("bias has %d elements, want %d", b.Len(), M)
 	}
-	y := tensor.New(tensor.Float32, g.OutShape(M))
+	y := newOut(a, tensor.Float32, g.OutShape(M))
 	var bias []float32
 	if b != nil {
 		bias = b.F32
 	}
-	convFloat(g, group, M, x.F32, w.F32, bias, y.F32)
+	convFloat(a, g, group, M, x.F32, w.F32, bias, y.F32)
 	return y, nil
 }
 
-func convFloat(g *Geometry, group, M int, x, w, bias, y []float32) {
+// convFloat writes every element of y; the im2col buffer comes from a.
+func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32) {
 	cg := g.C / group
 	mg := M / group
 	kk := cg * g.KH * g.KW
@@ -200,7 +206,8 @@ func convFloat(g *Geometry, group, M int, x, w, bias, y []float32) {
 	pointwise := g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadT == 0 && g.PadL == 0 && g.PadB == 0 && g.PadR == 0
 	var col []float32
 	if !pointwise {
-		col = make([]float32, kk*P)
+		col = scratch(a, kk*P)
+		defer unscratch(a, col)
 	}
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < group; gr++ {

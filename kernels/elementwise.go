@@ -70,6 +70,11 @@ func broadcastStrides(s, out tensor.Shape) []int {
 // have the same type (float32, int64, int32, uint8 or int8); integer Div
 // truncates toward zero, integer overflow wraps.
 func Binary(op BinaryOp, a, b *tensor.Tensor) (*tensor.Tensor, error) {
+	return BinaryWith(nil, op, a, b)
+}
+
+// BinaryWith is Binary with the output taken from al.
+func BinaryWith(al Alloc, op BinaryOp, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if a.DType != b.DType {
 		return nil, fmt.Errorf("%v: input types %v and %v differ", op, a.DType, b.DType)
 	}
@@ -77,7 +82,12 @@ func Binary(op BinaryOp, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", op, err)
 	}
-	y := tensor.New(a.DType, shape)
+	switch a.DType {
+	case tensor.Float32, tensor.Int64, tensor.Int32, tensor.Uint8, tensor.Int8:
+	default:
+		return nil, fmt.Errorf("%v: unsupported type %v", op, a.DType)
+	}
+	y := newOut(al, a.DType, shape)
 	switch a.DType {
 	case tensor.Float32:
 		binary(op, a.F32, a.Shape, b.F32, b.Shape, y.F32, shape)
@@ -241,11 +251,14 @@ func binaryRun[T number](op BinaryOp, y, a []T, ia int, b []T, ib int) {
 }
 
 // Relu returns max(x, 0) element-wise (NaN stays NaN).
-func Relu(x *tensor.Tensor) (*tensor.Tensor, error) {
+func Relu(x *tensor.Tensor) (*tensor.Tensor, error) { return ReluWith(nil, x) }
+
+// ReluWith is Relu with the output taken from a.
+func ReluWith(a Alloc, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 {
 		return nil, fmt.Errorf("Relu: unsupported type %v", x.DType)
 	}
-	y := tensor.New(tensor.Float32, x.Shape)
+	y := newOut(a, tensor.Float32, x.Shape)
 	for i, v := range x.F32 {
 		if v < 0 {
 			v = 0
@@ -257,10 +270,15 @@ func Relu(x *tensor.Tensor) (*tensor.Tensor, error) {
 
 // Clip clamps x to [lo, hi] element-wise (float32; NaN stays NaN).
 func Clip(x *tensor.Tensor, lo, hi float32) (*tensor.Tensor, error) {
+	return ClipWith(nil, x, lo, hi)
+}
+
+// ClipWith is Clip with the output taken from a.
+func ClipWith(a Alloc, x *tensor.Tensor, lo, hi float32) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 {
 		return nil, fmt.Errorf("Clip: unsupported type %v", x.DType)
 	}
-	y := tensor.New(tensor.Float32, x.Shape)
+	y := newOut(a, tensor.Float32, x.Shape)
 	for i, v := range x.F32 {
 		if v < lo {
 			v = lo
@@ -279,6 +297,11 @@ func Clip(x *tensor.Tensor, lo, hi float32) (*tensor.Tensor, error) {
 //
 // with s and the offset computed per channel in float32.
 func BatchNorm(x, scale, bias, mean, variance *tensor.Tensor, epsilon float32) (*tensor.Tensor, error) {
+	return BatchNormWith(nil, x, scale, bias, mean, variance, epsilon)
+}
+
+// BatchNormWith is BatchNorm with the output taken from a.
+func BatchNormWith(a Alloc, x, scale, bias, mean, variance *tensor.Tensor, epsilon float32) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 || len(x.Shape) < 2 {
 		return nil, fmt.Errorf("BatchNormalization: want float32 [N,C,...], have %v %v", x.DType, x.Shape)
 	}
@@ -288,7 +311,7 @@ func BatchNorm(x, scale, bias, mean, variance *tensor.Tensor, epsilon float32) (
 			return nil, fmt.Errorf("BatchNormalization: parameter of shape %v, want [%d] float32", t.Shape, C)
 		}
 	}
-	y := tensor.New(tensor.Float32, x.Shape)
+	y := newOut(a, tensor.Float32, x.Shape)
 	sp := x.Shape[2:].Size()
 	for c := 0; c < C; c++ {
 		s := scale.F32[c] / float32(math.Sqrt(float64(variance.F32[c]+epsilon)))

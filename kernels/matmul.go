@@ -9,6 +9,11 @@ import (
 // GemmOp computes ONNX Gemm: Y = alpha·op(A)·op(B) + beta·C for 2-D float32
 // A and B; C (optional, nil) broadcasts to [M, N].
 func GemmOp(a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32) (*tensor.Tensor, error) {
+	return GemmOpWith(nil, a, b, c, transA, transB, alpha, beta)
+}
+
+// GemmOpWith is GemmOp with the output and scratch memory taken from al.
+func GemmOpWith(al Alloc, a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32) (*tensor.Tensor, error) {
 	if a.DType != tensor.Float32 || b.DType != tensor.Float32 || (c != nil && c.DType != tensor.Float32) {
 		return nil, fmt.Errorf("Gemm wants float32 inputs")
 	}
@@ -29,7 +34,6 @@ func GemmOp(a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32) (*
 	if err := CheckSize(tensor.Shape{m, n}); err != nil {
 		return nil, fmt.Errorf("Gemm: %w", err)
 	}
-	y := tensor.New(tensor.Float32, tensor.Shape{m, n})
 	useC := c != nil && beta != 0
 	if useC {
 		bs, err := BroadcastShape(tensor.Shape{m, n}, c.Shape)
@@ -37,6 +41,7 @@ func GemmOp(a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32) (*
 			return nil, fmt.Errorf("Gemm: C of shape %v does not broadcast to [%d,%d]", c.Shape, m, n)
 		}
 	}
+	y := newOut(al, tensor.Float32, tensor.Shape{m, n})
 	if alpha == 1 && useC {
 		// Y = beta·C, then Y += A·B.
 		fillBroadcast(y.F32, c, m, n, beta)
@@ -50,11 +55,12 @@ func GemmOp(a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32) (*
 		}
 	}
 	if useC {
-		tmp := make([]float32, m*n)
+		tmp := scratch(al, m*n)
 		fillBroadcast(tmp, c, m, n, beta)
 		for i := range y.F32 {
 			y.F32[i] += tmp[i]
 		}
+		unscratch(al, tmp)
 	}
 	return y, nil
 }
@@ -72,7 +78,10 @@ func fillBroadcast(dst []float32, c *tensor.Tensor, m, n int, beta float32) {
 // MatMul computes numpy matmul of float32 tensors: 1-D operands are
 // promoted (and the added dimension removed afterwards), leading batch
 // dimensions broadcast.
-func MatMul(a, b *tensor.Tensor) (*tensor.Tensor, error) {
+func MatMul(a, b *tensor.Tensor) (*tensor.Tensor, error) { return MatMulWith(nil, a, b) }
+
+// MatMulWith is MatMul with the output taken from al.
+func MatMulWith(al Alloc, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if a.DType != tensor.Float32 || b.DType != tensor.Float32 {
 		return nil, fmt.Errorf("MatMul wants float32 inputs, have %v and %v", a.DType, b.DType)
 	}
@@ -102,7 +111,7 @@ func MatMul(a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if err := CheckSize(out); err != nil {
 		return nil, fmt.Errorf("MatMul: %w", err)
 	}
-	y := tensor.New(tensor.Float32, out)
+	y := newOut(al, tensor.Float32, out)
 	nb := batch.Size()
 	if len(bs) == 2 {
 		// Every batch of A multiplies the same B: one tall GEMM.

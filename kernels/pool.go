@@ -18,7 +18,11 @@ type PoolParams struct {
 // MaxPool computes ONNX MaxPool over the spatial dimensions of an NCHW or
 // NCW tensor. Padding never wins (it counts as −∞). Float32 and uint8 inputs
 // are supported; on uint8 the result is exact for any quantization.
-func MaxPool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
+func MaxPool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) { return MaxPoolWith(nil, x, p) }
+
+// MaxPoolWith is MaxPool with the output taken from a (inputs of rank
+// above 4 allocate from the heap).
+func MaxPoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
 	if len(x.Shape) > 4 && x.DType == tensor.Float32 {
 		y, _, err := PoolND(x, p, true, false, 0)
 		return y, err
@@ -27,7 +31,12 @@ func MaxPool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := tensor.New(x.DType, g.OutShape(g.C))
+	switch x.DType {
+	case tensor.Float32, tensor.Uint8, tensor.Int8:
+	default:
+		return nil, fmt.Errorf("MaxPool: unsupported type %v", x.DType)
+	}
+	y := newOut(a, x.DType, g.OutShape(g.C))
 	switch x.DType {
 	case tensor.Float32:
 		maxPool(g, x.F32, y.F32, float32(math.Inf(-1)))
@@ -78,6 +87,12 @@ func maxPool[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
 // CountIncludePad, inside the input plus its explicit padding (taps that
 // ceil_mode adds beyond the padding never count).
 func AveragePool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
+	return AveragePoolWith(nil, x, p)
+}
+
+// AveragePoolWith is AveragePool with the output taken from a (inputs of
+// rank above 4 allocate from the heap).
+func AveragePoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 {
 		return nil, fmt.Errorf("AveragePool: unsupported type %v", x.DType)
 	}
@@ -89,7 +104,7 @@ func AveragePool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := tensor.New(tensor.Float32, g.OutShape(g.C))
+	y := newOut(a, tensor.Float32, g.OutShape(g.C))
 	HW, P := g.H*g.W, g.OH*g.OW
 	for nc := 0; nc < g.N*g.C; nc++ {
 		plane := x.F32[nc*HW : (nc+1)*HW]
@@ -130,6 +145,11 @@ func AveragePool(x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error) {
 // GlobalAveragePool averages every channel of an [N,C,spatial...] float32
 // tensor; the output keeps the rank with spatial dimensions 1.
 func GlobalAveragePool(x *tensor.Tensor) (*tensor.Tensor, error) {
+	return GlobalAveragePoolWith(nil, x)
+}
+
+// GlobalAveragePoolWith is GlobalAveragePool with the output taken from a.
+func GlobalAveragePoolWith(a Alloc, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 || len(x.Shape) < 2 {
 		return nil, fmt.Errorf("GlobalAveragePool: want float32 [N,C,...], have %v %v", x.DType, x.Shape)
 	}
@@ -137,7 +157,7 @@ func GlobalAveragePool(x *tensor.Tensor) (*tensor.Tensor, error) {
 	for i := 2; i < len(shape); i++ {
 		shape[i] = 1
 	}
-	y := tensor.New(tensor.Float32, shape)
+	y := newOut(a, tensor.Float32, shape)
 	sp := x.Shape[2:].Size()
 	for i := range y.F32 {
 		var s float32

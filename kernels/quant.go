@@ -52,6 +52,11 @@ func zeroPoints(zp *tensor.Tensor, n int) ([]int32, error) {
 // (per tensor) or one per index of axis (per axis). The output type is the
 // zero point's type, uint8 when zeroPoint is nil.
 func QuantizeLinear(x, scale, zeroPoint *tensor.Tensor, axis int) (*tensor.Tensor, error) {
+	return QuantizeLinearWith(nil, x, scale, zeroPoint, axis)
+}
+
+// QuantizeLinearWith is QuantizeLinear with the output taken from a.
+func QuantizeLinearWith(a Alloc, x, scale, zeroPoint *tensor.Tensor, axis int) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 || scale.DType != tensor.Float32 {
 		return nil, fmt.Errorf("QuantizeLinear: want float32 input and scale, have %v and %v", x.DType, scale.DType)
 	}
@@ -70,7 +75,7 @@ func QuantizeLinear(x, scale, zeroPoint *tensor.Tensor, axis int) (*tensor.Tenso
 	if err != nil {
 		return nil, fmt.Errorf("QuantizeLinear: %w", err)
 	}
-	y := tensor.New(out, x.Shape)
+	y := newOut(a, out, x.Shape)
 	for i, v := range x.F32 {
 		c := (i / inner) % ch
 		p := qmath.Params{Scale: scale.F32[c], ZeroPoint: zps[c]}
@@ -89,6 +94,11 @@ func QuantizeLinear(x, scale, zeroPoint *tensor.Tensor, axis int) (*tensor.Tenso
 //
 // (qmath.Dequantize), per tensor or per axis as in QuantizeLinear.
 func DequantizeLinear(x, scale, zeroPoint *tensor.Tensor, axis int) (*tensor.Tensor, error) {
+	return DequantizeLinearWith(nil, x, scale, zeroPoint, axis)
+}
+
+// DequantizeLinearWith is DequantizeLinear with the output taken from a.
+func DequantizeLinearWith(a Alloc, x, scale, zeroPoint *tensor.Tensor, axis int) (*tensor.Tensor, error) {
 	if scale.DType != tensor.Float32 {
 		return nil, fmt.Errorf("DequantizeLinear: scale must be float32, have %v", scale.DType)
 	}
@@ -103,7 +113,12 @@ func DequantizeLinear(x, scale, zeroPoint *tensor.Tensor, axis int) (*tensor.Ten
 	if err != nil {
 		return nil, fmt.Errorf("DequantizeLinear: %w", err)
 	}
-	y := tensor.New(tensor.Float32, x.Shape)
+	switch x.DType {
+	case tensor.Uint8, tensor.Int8, tensor.Int32:
+	default:
+		return nil, fmt.Errorf("DequantizeLinear: unsupported input type %v", x.DType)
+	}
+	y := newOut(a, tensor.Float32, x.Shape)
 	switch x.DType {
 	case tensor.Uint8:
 		for i, v := range x.U8 {

@@ -20,9 +20,15 @@ import (
 // DequantizeLinear nodes sits where float and quantized parts meet.
 // The QLinear ops read the activation's scale and zero-point
 // initializers; weights without a zero point get an all-zero one.
+//
+// With contrib, the groups DequantizeLinear(a), DequantizeLinear(b) → Add
+// [→ Relu] → QuantizeLinear become com.microsoft QLinearAdd (a Relu only when
+// the output zero point is the type's minimum, so that saturation clips at
+// 0 exactly), and DequantizeLinear → GlobalAveragePool [→ Flatten] →
+// QuantizeLinear becomes com.microsoft QLinearGlobalAveragePool [→ Flatten
+// of the 8-bit values].
 func toQOperator(m *graph.Model, names namer, contrib bool) error {
 	_ = names
-	_ = contrib
 	g := m.Graph
 	prod := g.Producers()
 	cons := g.Consumers()
@@ -50,6 +56,18 @@ func toQOperator(m *graph.Model, names namer, contrib bool) error {
 		core := prod[qn.Input(0)]
 		if core == nil || !isDefault(core) || !single(qn.Input(0)) || len(core.Outputs) != 1 {
 			continue
+		}
+		if contrib {
+			if repl, drop := contribGroup(g, qn, core, prod, single); repl != nil {
+				replaced[qn] = repl
+				for _, n := range drop {
+					gone[n] = true
+				}
+				if m.Opsets[msDomain] == 0 {
+					m.Opsets[msDomain] = 1
+				}
+				continue
+			}
 		}
 		dx := prod[core.Input(0)]
 		if dx == nil || dx.OpType != "DequantizeLinear" || !isDefault(dx) {
@@ -165,6 +183,101 @@ func toQOperator(m *graph.Model, names namer, contrib bool) error {
 	g.Nodes = out
 	dropDeadNodes(g)
 	return nil
+}
+
+// msDomain is ONNX Runtime's contrib-op domain.
+const msDomain = "com.microsoft"
+
+// contribGroup returns the com.microsoft nodes that replace the group ending
+// in the QuantizeLinear qn whose input core writes (see toQOperator), and
+// the float nodes they replace; nil when the group does not apply.
+func contribGroup(g *graph.Graph, qn, core *graph.Node, prod map[string]*graph.Node, single func(string) bool) (repl, drop []*graph.Node) {
+	_, qz, qdt, ok := scalarParams(g, qn)
+	if !ok {
+		return nil, nil
+	}
+	// dq returns the DequantizeLinear writing name when its parameters are
+	// per tensor and of qn's type.
+	dq := func(name string) *graph.Node {
+		d := prod[name]
+		if d == nil || d.OpType != "DequantizeLinear" || !isDefault(d) {
+			return nil
+		}
+		if _, _, dt, ok := scalarParams(g, d); !ok || dt != qdt {
+			return nil
+		}
+		return d
+	}
+	// inner returns the single-reader, default-domain producer of n's input.
+	inner := func(n *graph.Node, op string) *graph.Node {
+		p := prod[n.Input(0)]
+		if p == nil || p.OpType != op || !isDefault(p) || !single(n.Input(0)) || len(p.Outputs) != 1 {
+			return nil
+		}
+		return p
+	}
+	switch core.OpType {
+	case "Relu", "Add":
+		add := core
+		if core.OpType == "Relu" {
+			lo := int64(0)
+			if qdt == tensor.Int8 {
+				lo = -128
+			}
+			if qz != lo {
+				return nil, nil // the Relu clips above the saturation point
+			}
+			if add = inner(core, "Add"); add == nil {
+				return nil, nil
+			}
+			drop = append(drop, core)
+		}
+		if len(add.Inputs) != 2 {
+			return nil, nil
+		}
+		da, db := dq(add.Input(0)), dq(add.Input(1))
+		if da == nil || db == nil {
+			return nil, nil
+		}
+		n := &graph.Node{Name: add.Name, OpType: "QLinearAdd", Domain: msDomain,
+			Inputs: []string{da.Input(0), da.Input(1), da.Input(2), db.Input(0), db.Input(1), db.Input(2),
+				qn.Input(1), qn.Input(2)},
+			Outputs: []string{qn.Outputs[0]}}
+		return []*graph.Node{n}, append(drop, add)
+	case "Flatten", "GlobalAveragePool":
+		gap, flatten := core, (*graph.Node)(nil)
+		if core.OpType == "Flatten" {
+			if core.AttrInt("axis", 1) != 1 {
+				return nil, nil
+			}
+			if gap = inner(core, "GlobalAveragePool"); gap == nil {
+				return nil, nil
+			}
+			flatten = core
+		}
+		dx := dq(gap.Input(0))
+		if dx == nil {
+			return nil, nil
+		}
+		out := qn.Outputs[0]
+		if flatten != nil {
+			out = g.UniqueName(out + "p")
+		}
+		n := &graph.Node{Name: gap.Name, OpType: "QLinearGlobalAveragePool", Domain: msDomain,
+			Inputs:  []string{dx.Input(0), dx.Input(1), dx.Input(2), qn.Input(1), qn.Input(2)},
+			Outputs: []string{out}}
+		repl = []*graph.Node{n}
+		drop = []*graph.Node{gap}
+		if flatten != nil {
+			f := flatten.Clone()
+			f.Inputs = []string{out}
+			f.Outputs = []string{qn.Outputs[0]}
+			repl = append(repl, f)
+			drop = append(drop, flatten)
+		}
+		return repl, drop
+	}
+	return nil, nil
 }
 
 // transpose2 returns the transpose of a 2-D 8-bit tensor.

@@ -48,10 +48,12 @@ type Options struct {
 	ExcludeNodes []string
 	// ExcludeOpTypes lists op types whose nodes stay float.
 	ExcludeOpTypes []string
-	// AllowContribOps lets the QOperator format use com.microsoft operators
-	// (QLinearAdd, QLinearGlobalAveragePool, ...) for quantized ops that
-	// the default domain lacks; without it those ops stay float between a
-	// DequantizeLinear and a QuantizeLinear.
+	// AllowContribOps lets the QOperator format use ONNX Runtime's
+	// com.microsoft operators QLinearAdd and QLinearGlobalAveragePool for
+	// the quantized Add and GlobalAveragePool groups that the default
+	// domain lacks; without it those ops stay float between a
+	// DequantizeLinear and a QuantizeLinear. It has no effect on the other
+	// formats.
 	AllowContribOps bool
 }
 

@@ -25,9 +25,10 @@ func ortZooEval() int {
 }
 
 // TestZooORT quantizes every shared-zoo model (default scheme, calibrated
-// as TestZooQuantized does) in the three formats, loads each output in ONNX
-// Runtime and runs the first ortZooEval() evaluation images in both ONNX
-// Runtime and eightbit's integer executor. For qdq and qoperator the
+// as TestZooQuantized does) in the three formats and in qoperator with
+// AllowContribOps, loads each output in ONNX Runtime and runs the first
+// ortZooEval() evaluation images in both ONNX Runtime and eightbit's
+// integer executor. For qdq and qoperator the
 // outputs (dequantized int8 values) must be equal on at least 99.9% of the
 // values, the rest within one quantization step of the output (a float op
 // writing the output, as fashion_mnist_edwin19's LogSoftmax, within 1e-4
@@ -35,11 +36,6 @@ func ortZooEval() int {
 // weights-only (float compute, ONNX Runtime at its basic optimization
 // level, see ortRun) within 1e-4 relative (plus 1e-5 of the row's largest
 // magnitude). Top-1 must be identical on at least 99.9% of the images.
-//
-// Known failure: cifar-mobilenetv2 and -folded in qdq and qoperator agree
-// on 94.4% and 89.4% of the values (top-1 99.8% and 99.7%): ONNX Runtime
-// runs the whole network in integer ops and one of them rounds differently
-// from eightbit's (not yet found; Add and GlobalAveragePool follow MLAS).
 //
 //	EIGHTBIT_ORT_LIB=/path/to/libonnxruntime.so.1 go test -tags ort ./quantize -run TestZooORT -v
 func TestZooORT(t *testing.T) {
@@ -63,9 +59,20 @@ func TestZooORT(t *testing.T) {
 				n = max(n-n%zm.batch, zm.batch) // whole batches only
 			}
 			ev := &split{im: z.eval.im, labels: z.eval.labels[:n]}
+			type variant struct {
+				f    string
+				opts Options
+			}
+			var variants []variant
 			for _, f := range Formats() {
-				format := Format(f)
-				enc, dec, _ := z.quantizeEnc(t, Options{Format: format})
+				variants = append(variants, variant{f, Options{Format: Format(f)}})
+				if Format(f) == FormatQOperator {
+					variants = append(variants, variant{f + "+contrib", Options{Format: FormatQOperator, AllowContribOps: true}})
+				}
+			}
+			for _, v := range variants {
+				f, format := v.f, v.opts.Format
+				enc, dec, _ := z.quantizeEnc(t, v.opts)
 				qp, err := infer.Compile(dec, infer.Options{Integer: true})
 				if err != nil {
 					t.Fatalf("%s: %v", f, err)

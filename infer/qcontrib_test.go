@@ -1,0 +1,130 @@
+package infer
+
+import (
+	"math"
+	"math/big"
+	"math/rand"
+	"testing"
+
+	"github.com/eightbitml/eightbit/graph"
+	"github.com/eightbitml/eightbit/qmath"
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// TestFMA32 checks fma32 against exact arithmetic, including sums that
+// float64 cannot hold exactly and values just off a float32 half-way point.
+func TestFMA32(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	exact := func(x, y, z float32) float32 {
+		p := new(big.Float).SetPrec(200).SetFloat64(float64(x))
+		p.Mul(p, new(big.Float).SetPrec(200).SetFloat64(float64(y)))
+		p.Add(p, new(big.Float).SetPrec(200).SetFloat64(float64(z)))
+		f, _ := p.Float32()
+		return f
+	}
+	check := func(x, y, z float32) {
+		t.Helper()
+		if got, want := fma32(x, y, z), exact(x, y, z); got != want {
+			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", x, y, z, got, want)
+		}
+	}
+	// x·y + 64 a hair above the float32 half-way point 64 + 2⁻¹⁸: the
+	// float64 sum rounds onto the half-way point (found by search).
+	for _, c := range []struct {
+		x    float32
+		bits uint32
+	}{{59, 0x338ad8f3}, {65, 0x337c0fc1}, {177, 0x32b92144}, {205, 0x329fd80a}} {
+		y := math.Float32frombits(c.bits)
+		if float32(float64(c.x)*float64(y)+64) == exact(c.x, y, 64) {
+			t.Fatalf("%g·%g + 64 is not a double-rounding case", c.x, y)
+		}
+		check(c.x, y, 64)
+		check(-c.x, y, -64)
+	}
+	for i := 0; i < 200000; i++ {
+		x := float32(rng.Intn(511) - 255)
+		y := float32(math.Ldexp(rng.Float64(), rng.Intn(20)-10))
+		z := float32(math.Ldexp(rng.Float64()-0.5, rng.Intn(30)-5))
+		check(x, y, z)
+	}
+}
+
+// TestContribQuantOps runs com.microsoft QLinearAdd (with broadcasting) and
+// QLinearGlobalAveragePool nodes and compares them with the fused QDQ
+// patterns they stand for.
+func TestContribQuantOps(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	a := tensor.New(tensor.Uint8, tensor.Shape{2, 3, 4, 4})
+	b := tensor.New(tensor.Uint8, tensor.Shape{2, 3, 4, 4})
+	for i := range a.U8 {
+		a.U8[i], b.U8[i] = uint8(rng.Intn(256)), uint8(rng.Intn(256))
+	}
+	pa := qmath.Params{Scale: 0.058266256, ZeroPoint: 130}
+	pb := qmath.Params{Scale: 0.062411766, ZeroPoint: 115}
+	pc := qmath.Params{Scale: 0.08745084, ZeroPoint: 117}
+	u8 := func(v uint8) *tensor.Tensor {
+		z := tensor.New(tensor.Uint8, tensor.Shape{})
+		z.U8[0] = v
+		return z
+	}
+	init := map[string]*tensor.Tensor{
+		"sa": tensor.ScalarFloat32(pa.Scale), "za": u8(uint8(pa.ZeroPoint)),
+		"sb": tensor.ScalarFloat32(pb.Scale), "zb": u8(uint8(pb.ZeroPoint)),
+		"sc": tensor.ScalarFloat32(pc.Scale), "zc": u8(uint8(pc.ZeroPoint)),
+	}
+	vi := func(n string) graph.ValueInfo { return graph.ValueInfo{Name: n, DType: tensor.Uint8} }
+	model := func(nodes []*graph.Node, opsets map[string]int64, outs ...string) *graph.Model {
+		g := &graph.Graph{Name: "t", Inputs: []graph.ValueInfo{vi("a"), vi("b")}, Initializers: map[string]*tensor.Tensor{}, Nodes: nodes}
+		for k, v := range init {
+			g.Initializers[k] = v
+		}
+		for _, o := range outs {
+			g.Outputs = append(g.Outputs, vi(o))
+		}
+		return &graph.Model{IRVersion: 8, Opsets: opsets, Graph: g}
+	}
+	contrib := model([]*graph.Node{
+		{OpType: "QLinearAdd", Domain: msDomain, Inputs: []string{"a", "sa", "za", "b", "sb", "zb", "sc", "zc"}, Outputs: []string{"y"}},
+		{OpType: "QLinearGlobalAveragePool", Domain: msDomain, Inputs: []string{"y", "sc", "zc", "sa", "za"}, Outputs: []string{"p"}},
+	}, map[string]int64{"": 13, msDomain: 1}, "y", "p")
+	qdq := model([]*graph.Node{
+		{OpType: "DequantizeLinear", Inputs: []string{"a", "sa", "za"}, Outputs: []string{"da"}},
+		{OpType: "DequantizeLinear", Inputs: []string{"b", "sb", "zb"}, Outputs: []string{"db"}},
+		{OpType: "Add", Inputs: []string{"da", "db"}, Outputs: []string{"s"}},
+		{OpType: "QuantizeLinear", Inputs: []string{"s", "sc", "zc"}, Outputs: []string{"y"}},
+		{OpType: "DequantizeLinear", Inputs: []string{"y", "sc", "zc"}, Outputs: []string{"dy"}},
+		{OpType: "GlobalAveragePool", Inputs: []string{"dy"}, Outputs: []string{"g"}},
+		{OpType: "QuantizeLinear", Inputs: []string{"g", "sa", "za"}, Outputs: []string{"p"}},
+	}, map[string]int64{"": 13}, "y", "p")
+	in := map[string]*tensor.Tensor{"a": a, "b": b}
+	run := func(m *graph.Model) map[string]*tensor.Tensor {
+		t.Helper()
+		p, err := Compile(m, Options{Integer: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	got, want := run(contrib), run(qdq)
+	for _, o := range []string{"y", "p"} {
+		if !got[o].Shape.Equal(want[o].Shape) || string(got[o].U8) != string(want[o].U8) {
+			t.Errorf("%s: contrib op gives %v %v, fused QDQ %v %v", o, got[o].Shape, got[o].U8[:8], want[o].Shape, want[o].U8[:8])
+		}
+	}
+	// Broadcasting: b of shape [3,1,1] against a.
+	bb := tensor.New(tensor.Uint8, tensor.Shape{3, 1, 1})
+	bb.U8 = []uint8{140, 0, 255}
+	in["b"] = bb
+	res := run(contrib)
+	add := qaddFunc(pa, pb, pc, 0, 255)
+	for i, v := range res["y"].U8 {
+		c := (i / 16) % 3
+		if w := uint8(add(int32(a.U8[i]), int32(bb.U8[c]))); v != w {
+			t.Fatalf("broadcast QLinearAdd element %d = %d, want %d", i, v, w)
+		}
+	}
+}
