@@ -15,23 +15,41 @@ const (
 	NHWC Layout = "NHWC"
 )
 
-// Preprocess turns 8-bit pixels into model input values:
+// Preprocess turns 8-bit images into model input values. Pixel steps run
+// first, in this order, on 8-bit images:
+//
+//  1. Channels: convert to 1 (gray) or 3 (RGB) channels (see Image.Channels);
+//     0 keeps what the dataset holds.
+//  2. Resize: to Width×Height, or so that the shorter side is Shorter (the
+//     other side floor(Shorter × long / short), as torchvision's Resize),
+//     with Filter (see Resize).
+//  3. Crop: a center crop of Width×Height; the top-left corner is
+//     (round((W − w)/2), round((H − h)/2)) with halves rounded to even, as
+//     torchvision's CenterCrop.
+//  4. Order: "BGR" reverses the channels of a 3-channel image.
+//
+// then every value becomes
 //
 //	x = (pixel / Divide − Mean[c]) / Std[c]   when Divide is set, else
 //	x = (pixel × Scale − Mean[c]) / Std[c]
 //
 // computed in float32 in that order (Scale 0 means 1; missing Mean is 0,
-// missing Std is 1; a single Mean or Std value applies to every channel).
-// Divide 255 reproduces PyTorch's ToTensor (uint8 / 255) bit for bit, which
+// missing Std is 1; a single Mean or Std value applies to every channel;
+// c counts channels in the model's order, after Order). Divide 255
+// reproduces PyTorch's ToTensor (uint8 / 255) bit for bit, which
 // multiplying by a rounded 1/255 does not for about half the pixel values.
-// Flat drops the spatial structure: the tensor is [N, H×W×C] (or the shape in
-// Shape when set, with the batch size first).
+// Layout places the values in NCHW or NHWC order; Shape, when set,
+// reshapes each sample (the batch size stays first).
 type Preprocess struct {
-	Divide float32   `json:"divide,omitempty" yaml:"divide,omitempty"`
-	Scale  float32   `json:"scale,omitempty" yaml:"scale,omitempty"`
-	Mean   []float32 `json:"mean,omitempty" yaml:"mean,omitempty"`
-	Std    []float32 `json:"std,omitempty" yaml:"std,omitempty"`
-	Layout Layout    `json:"layout,omitempty" yaml:"layout,omitempty"`
+	Channels int       `json:"channels,omitempty" yaml:"channels,omitempty"`
+	Resize   *Resize   `json:"resize,omitempty" yaml:"resize,omitempty"`
+	Crop     *Crop     `json:"crop,omitempty" yaml:"crop,omitempty"`
+	Order    string    `json:"order,omitempty" yaml:"order,omitempty"`
+	Divide   float32   `json:"divide,omitempty" yaml:"divide,omitempty"`
+	Scale    float32   `json:"scale,omitempty" yaml:"scale,omitempty"`
+	Mean     []float32 `json:"mean,omitempty" yaml:"mean,omitempty"`
+	Std      []float32 `json:"std,omitempty" yaml:"std,omitempty"`
+	Layout   Layout    `json:"layout,omitempty" yaml:"layout,omitempty"`
 	// Shape, when set, is the per-sample input shape (without the batch
 	// dimension) that the pixels are reshaped to after layout conversion,
 	// e.g. [784, 1] for a flattened MLP input.
@@ -59,7 +77,7 @@ func (p Preprocess) Validate(channels int) error {
 	default:
 		return fmt.Errorf("preprocess: layout %q, want NCHW or NHWC", p.Layout)
 	}
-	return nil
+	return p.checkPixelSteps()
 }
 
 func channelValue(v []float32, c int, def float32) float32 {
@@ -72,29 +90,56 @@ func channelValue(v []float32, c int, def float32) float32 {
 	return v[c]
 }
 
-// Tensor builds the float32 input tensor for images [start, end).
+// Tensor builds the float32 input tensor for images [start, end) of a
+// block of equally sized images.
 func (p Preprocess) Tensor(im *Images, start, end int) (*tensor.Tensor, error) {
 	if start < 0 || end > im.N || start > end {
 		return nil, fmt.Errorf("preprocess: images [%d,%d) out of range [0,%d)", start, end, im.N)
 	}
-	if err := p.Validate(im.C); err != nil {
+	imgs := make([]*Image, end-start)
+	for i := range imgs {
+		imgs[i] = &Image{H: im.H, W: im.W, C: im.C, Pix: im.Image(start + i)}
+	}
+	return p.Batch(imgs)
+}
+
+// Batch preprocesses images into one float32 input tensor. After the pixel
+// steps all images must have the same size and channel count.
+func (p Preprocess) Batch(imgs []*Image) (*tensor.Tensor, error) {
+	prepared := make([]*Image, len(imgs))
+	for i, im := range imgs {
+		q, err := p.Pixels(im)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && (q.H != prepared[0].H || q.W != prepared[0].W || q.C != prepared[0].C) {
+			return nil, fmt.Errorf("preprocess: images of different sizes in one batch (%dx%dx%d and %dx%dx%d); add resize/crop or channels to the preprocessing",
+				prepared[0].W, prepared[0].H, prepared[0].C, q.W, q.H, q.C)
+		}
+		prepared[i] = q
+	}
+	var h, w, ch int
+	if len(prepared) > 0 {
+		h, w, ch = prepared[0].H, prepared[0].W, prepared[0].C
+	}
+	if err := p.Validate(max(ch, 1)); err != nil {
 		return nil, err
 	}
-	n := end - start
+	n := len(prepared)
 	scale := p.Scale
 	if scale == 0 {
 		scale = 1
 	}
-	hw := im.H * im.W
-	per := hw * im.C
+	hw := h * w
+	per := hw * ch
 	out := make([]float32, n*per)
-	for c := 0; c < im.C; c++ {
+	for c := 0; c < ch; c++ {
 		mean := channelValue(p.Mean, c, 0)
 		std := channelValue(p.Std, c, 1)
 		for b := 0; b < n; b++ {
-			src := im.Image(start + b)
+			src := prepared[b].Pix
 			for i := 0; i < hw; i++ {
-				px := float32(src[i*im.C+c])
+				px := float32(src[i*ch+c])
 				if p.Divide != 0 {
 					px /= p.Divide
 				} else {
@@ -102,16 +147,16 @@ func (p Preprocess) Tensor(im *Images, start, end int) (*tensor.Tensor, error) {
 				}
 				v := (px - mean) / std
 				if p.Layout == NHWC {
-					out[b*per+i*im.C+c] = v
+					out[b*per+i*ch+c] = v
 				} else {
 					out[b*per+c*hw+i] = v
 				}
 			}
 		}
 	}
-	shape := tensor.Shape{n, im.C, im.H, im.W}
+	shape := tensor.Shape{n, ch, h, w}
 	if p.Layout == NHWC {
-		shape = tensor.Shape{n, im.H, im.W, im.C}
+		shape = tensor.Shape{n, h, w, ch}
 	}
 	if len(p.Shape) > 0 {
 		s := append(tensor.Shape{n}, p.Shape...)

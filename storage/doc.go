@@ -40,14 +40,26 @@
 // # Relative locations
 //
 // Join resolves a path found in a manifest against the manifest's folder,
-// refusing paths that climb out of it; Split and ReadLocation handle a full
-// object location.
+// refusing paths that climb out of it (Resolve allows that, for locations
+// the user let out of the zoo); Split and ReadLocation handle a full object
+// location.
 //
 // # Errors
 //
 // Every error from a Bucket is a *Error of the form
 // "storage: read s3://bucket/dir/key: <driver error>" (query parameters are
-// left out), and errors.Is(err, ErrNotFound) holds for missing keys.
+// left out), and errors.Is(err, ErrNotFound) (and fs.ErrNotExist) holds for
+// missing keys.
 //
-// Tests can get a real S3 endpoint from storagetest.StartS3.
+// # Retries
+//
+// Every Bucket operation retries transient failures (see Transient: HTTP
+// 408/429/5xx, resource exhausted or internal driver errors, reset or
+// refused connections, timeouts) under a bounded exponential backoff with
+// jitter, DefaultRetry unless SetRetry changes it: at most 5 attempts.
+// Missing keys, permission errors and cancelled contexts are never retried.
+// Writes are retried whole, which is safe because they are atomic.
+//
+// Tests can get real S3 and GCS endpoints from storagetest.StartS3 and
+// storagetest.StartGCS.
 package storage

@@ -157,3 +157,28 @@ func Split(location string) (dir, key string, err error) {
 	}
 	return u.String(), key, nil
 }
+
+// Resolve is like Join but lets a relative rel climb out of base with "..",
+// staying inside base's bucket (or, for local bases, anywhere on the file
+// system). Use it only for locations the user allowed to leave the folder.
+func Resolve(base, rel string) (string, error) {
+	if rel == "" || isURL(rel) || strings.HasPrefix(rel, "/") {
+		return Join(base, rel)
+	}
+	if base == "" {
+		return "", fmt.Errorf("storage: resolve %q: empty base", rel)
+	}
+	if !isURL(base) {
+		return filepath.Join(base, filepath.FromSlash(rel)), nil
+	}
+	u, err := parseFolder(base)
+	if err != nil {
+		return "", fmt.Errorf("storage: resolve base %q: %w", base, err)
+	}
+	p := path.Join("/"+strings.Trim(u.Path, "/"), rel)
+	if p == "/.." || strings.HasPrefix(p, "/../") {
+		return "", fmt.Errorf("storage: resolve %q against %s: climbs above the bucket root", rel, displayURL(u))
+	}
+	u.Path, u.RawPath = p, ""
+	return u.String(), nil
+}

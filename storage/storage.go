@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -38,8 +39,10 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether the error is ErrNotFound; it is when the underlying
 // driver reports gcerrors.NotFound.
+// It also matches fs.ErrNotExist then, so that packages that only know the
+// standard library (dataset) can tell a missing file from other failures.
 func (e *Error) Is(target error) bool {
-	return target == ErrNotFound && gcerrors.Code(e.Err) == gcerrors.NotFound
+	return (target == ErrNotFound || target == fs.ErrNotExist) && gcerrors.Code(e.Err) == gcerrors.NotFound
 }
 
 // Bucket is a folder in some blob store: every key is relative to the folder
@@ -51,6 +54,11 @@ type Bucket struct {
 	keyPrefix string       // only for mem://: prefix applied by hand
 	shared    bool         // b is a shared mem:// root: do not close it
 	isFile    bool         // fileblob: hide in-flight temp files from List
+
+	retry RetryPolicy
+	// fault, when set (tests only), runs before every attempt of an
+	// operation; an error it returns counts as that attempt's failure.
+	fault func(op, key string) error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -75,7 +83,7 @@ func open(ctx context.Context, location string, create bool) (*Bucket, error) {
 	if err != nil {
 		return nil, &Error{Op: "open", Location: location, Err: err}
 	}
-	bk := &Bucket{url: u.String(), display: displayURL(u)}
+	bk := &Bucket{url: u.String(), display: displayURL(u), retry: DefaultRetry}
 	switch u.Scheme {
 	case "mem":
 		if u.RawQuery != "" {
@@ -172,7 +180,11 @@ func (b *Bucket) ReadAll(ctx context.Context, key string) ([]byte, error) {
 	if err := checkKey(key); err != nil {
 		return nil, b.fail("read", key, err)
 	}
-	data, err := b.b.ReadAll(ctx, b.keyPrefix+key)
+	var data []byte
+	err := b.do(ctx, "read", key, func() (err error) {
+		data, err = b.b.ReadAll(ctx, b.keyPrefix+key)
+		return err
+	})
 	if err != nil {
 		return nil, b.fail("read", key, err)
 	}
@@ -184,7 +196,11 @@ func (b *Bucket) Exists(ctx context.Context, key string) (bool, error) {
 	if err := checkKey(key); err != nil {
 		return false, b.fail("exists", key, err)
 	}
-	ok, err := b.b.Exists(ctx, b.keyPrefix+key)
+	var ok bool
+	err := b.do(ctx, "exists", key, func() (err error) {
+		ok, err = b.b.Exists(ctx, b.keyPrefix+key)
+		return err
+	})
 	if err != nil {
 		return false, b.fail("exists", key, err)
 	}
@@ -199,6 +215,18 @@ var fileblobTemp = regexp.MustCompile(`\.[0-9a-f]{8,16}\.tmp$`)
 // Keys are relative to the bucket folder. On file buckets, temporary files of
 // writes in progress (or of crashed writers) are left out.
 func (b *Bucket) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	if err := b.do(ctx, "list", prefix, func() error {
+		var err error
+		keys, err = b.list(ctx, prefix)
+		return err
+	}); err != nil {
+		return nil, b.fail("list", prefix, err)
+	}
+	return keys, nil
+}
+
+func (b *Bucket) list(ctx context.Context, prefix string) ([]string, error) {
 	it := b.b.List(&blob.ListOptions{Prefix: b.keyPrefix + prefix})
 	var keys []string
 	for {
@@ -207,7 +235,7 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]string, error) {
 			break
 		}
 		if err != nil {
-			return nil, b.fail("list", prefix, err)
+			return nil, err
 		}
 		if obj.IsDir {
 			continue
@@ -236,10 +264,18 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]string, error) {
 // makes every driver discard the upload (fileblob removes its temp file).
 // The MD5 of data is passed to the driver, so a corrupted upload is refused.
 // An empty contentType lets the driver sniff it.
-func (b *Bucket) WriteAtomic(ctx context.Context, key string, data []byte, contentType string) (err error) {
+func (b *Bucket) WriteAtomic(ctx context.Context, key string, data []byte, contentType string) error {
 	if err := checkKey(key); err != nil {
 		return b.fail("write", key, err)
 	}
+	if err := b.do(ctx, "write", key, func() error { return b.write(ctx, key, data, contentType) }); err != nil {
+		return b.fail("write", key, err)
+	}
+	return nil
+}
+
+// write is one attempt of WriteAtomic.
+func (b *Bucket) write(ctx context.Context, key string, data []byte, contentType string) error {
 	sum := md5.Sum(data)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -248,15 +284,15 @@ func (b *Bucket) WriteAtomic(ctx context.Context, key string, data []byte, conte
 		ContentMD5:  sum[:],
 	})
 	if err != nil {
-		return b.fail("write", key, err)
+		return err
 	}
 	if _, err := w.Write(data); err != nil {
 		cancel() // abort: Close must not commit
 		_ = w.Close()
-		return b.fail("write", key, err)
+		return err
 	}
 	if err := w.Close(); err != nil {
-		return b.fail("write", key, err)
+		return err
 	}
 	return nil
 }
@@ -266,7 +302,7 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return b.fail("delete", key, err)
 	}
-	if err := b.b.Delete(ctx, b.keyPrefix+key); err != nil {
+	if err := b.do(ctx, "delete", key, func() error { return b.b.Delete(ctx, b.keyPrefix+key) }); err != nil {
 		return b.fail("delete", key, err)
 	}
 	return nil

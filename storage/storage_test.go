@@ -337,3 +337,9 @@ func TestCloseTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestGCS(t *testing.T) {
+	url := storagetest.StartGCS(t)
+	exercise(t, url)
+	exercise(t, url+"/some/prefix")
+}

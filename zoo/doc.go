@@ -17,5 +17,9 @@
 //	    dataset: mnist
 //	    preprocess: {scale: 0.00392156862745098}
 //
-// docs/zoo-manifest.md documents every field.
+// Datasets may be IDX, CIFAR binary, TFRecord or image folders, split
+// explicitly or by a rule (first N samples calibrate); models declare their
+// preprocessing (resize, crop, normalization, layout, channel order) and a
+// label offset. Locations outside the zoo are refused unless
+// Options.AllowOutside is set. docs/zoo-manifest.md documents every field.
 package zoo

@@ -50,7 +50,7 @@ func TestParseErrors(t *testing.T) {
 		{"url", "file: m/lenet.onnx", "file: s3://other/lenet.onnx", "relative"},
 		{"dup", "name: mlp", "name: lenet", "duplicate"},
 		{"dataset", "    file: m/mlp.onnx\n    format: onnx\n    dataset: mnist", "    file: m/mlp.onnx\n    format: onnx\n    dataset: cifar", `"cifar" is not listed`},
-		{"format", "format: idx", "format: tfrecord", "not supported"},
+		{"format", "format: idx", "format: parquet", "not supported"},
 		{"model format", "format: onnx", "format: tflite", "not supported"},
 		{"classes", "classes: 10", "classes: 0", "classes"},
 		{"layout", "layout: NCHW", "layout: CHW", "layout"},

@@ -5,7 +5,10 @@ package storagetest
 import (
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"testing"
+
+	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -40,4 +43,29 @@ func StartS3(t testing.TB) string {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	t.Setenv("AWS_PROFILE", "")
 	return fmt.Sprintf("s3://%s?endpoint=%s&use_path_style=true&region=us-east-1", Bucket, srv.URL)
+}
+
+// StartGCS starts an in-memory GCS server (fake-gcs-server over plain HTTP)
+// on 127.0.0.1, creates the bucket "bucket", points the GCS client at it
+// through t.Setenv("STORAGE_EMULATOR_HOST", "127.0.0.1:PORT") (so the
+// calling test must not be parallel) and returns the bucket URL for
+// storage.Open: "gs://bucket". The server stops when the test ends.
+func StartGCS(t testing.TB) string {
+	t.Helper()
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{
+		Scheme:     "http",
+		Host:       "127.0.0.1",
+		PublicHost: "127.0.0.1",
+	})
+	if err != nil {
+		t.Fatalf("storagetest: start GCS server: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: Bucket})
+	u, err := url.Parse(srv.URL())
+	if err != nil {
+		t.Fatalf("storagetest: GCS server URL %q: %v", srv.URL(), err)
+	}
+	t.Setenv("STORAGE_EMULATOR_HOST", u.Host)
+	return "gs://" + Bucket
 }
