@@ -22,7 +22,7 @@
 //	      "format": "onnx",
 //	      "dataset": "mnist",
 //	      "scheme": "qdq-s8-per-tensor",
-//	      "calibration": {"method": "minmax", "samples": 512},
+//	      "calibration": {"method": "minmax", "samples": 512, "ranges": "calibration/lenet.json"},
 //	      "float": {"bytes": 246784, "top1": 0.9912, "samples": 10000},
 //	      "int8": {"bytes": 63488, "top1": 0.9907, "samples": 10000, "model": "models/lenet.int8.onnx"},
 //	      "agreement": 0.9978,
@@ -52,8 +52,17 @@
 //   - format: the float model's file format, such as "onnx".
 //   - dataset: name of the dataset the model was calibrated and evaluated on.
 //   - scheme: the quantization scheme applied (weights and activations).
-//   - calibration.method: how activation ranges were found ("minmax").
+//   - calibration.method: how activation ranges were chosen: "minmax",
+//     "percentile", "entropy" or "mse" (see package calibrate).
 //   - calibration.samples: number of calibration samples used.
+//   - calibration.percentile: share of values the percentile method keeps,
+//     in percent; percentile only.
+//   - calibration.bins: histogram bins of the percentile, entropy and mse
+//     methods.
+//   - calibration.symmetric: true when ranges are symmetric about zero.
+//   - calibration.ranges: path of the range file holding every tensor's
+//     chosen and observed range, relative to the folder of report.json
+//     (format in docs/calibration.md).
 //   - float.bytes: size of the float model file in bytes.
 //   - float.top1: top-1 accuracy of the float model, a fraction in [0,1].
 //   - float.samples: number of evaluation samples behind float.top1.

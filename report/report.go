@@ -50,12 +50,32 @@ type Model struct {
 	SizeRatio   *float64       `json:"size_ratio,omitempty"`
 	Ops         map[string]int `json:"ops,omitempty"`
 	FailedOps   []string       `json:"failed_ops,omitempty"`
+
+	// Evaluation detail, size, speed, per-layer attribution and gates
+	// (issue 9; types in detail.go, fields in docs/report-schema.md).
+	Params          int64           `json:"params,omitempty"`
+	MACsPerImage    int64           `json:"macs_per_image,omitempty"`
+	IntegerMACShare *float64        `json:"integer_mac_share,omitempty"`
+	PerClass        []ClassAccuracy `json:"per_class,omitempty"`
+	Top1Diff        *PairedDiff     `json:"top1_diff,omitempty"`
+	Layers          []Layer         `json:"layers,omitempty"`
+	Culprits        []string        `json:"culprits,omitempty"`
+	Gates           *GateResult     `json:"gates,omitempty"`
 }
 
 // Calibration describes how activation ranges were measured.
 type Calibration struct {
 	Method  string `json:"method"`
 	Samples int    `json:"samples"`
+	// Percentile is the share kept by the "percentile" method, in percent.
+	Percentile float64 `json:"percentile,omitempty"`
+	// Bins is the histogram resolution of the histogram methods.
+	Bins int `json:"bins,omitempty"`
+	// Symmetric is set when ranges are symmetric about zero.
+	Symmetric bool `json:"symmetric,omitempty"`
+	// Ranges is the path of the range file (per-tensor ranges), relative to
+	// the folder of report.json.
+	Ranges string `json:"ranges,omitempty"`
 }
 
 // Float holds the size and accuracy of the original model.
@@ -63,6 +83,12 @@ type Float struct {
 	Bytes   int64    `json:"bytes,omitempty"`
 	Top1    *float64 `json:"top1,omitempty"`
 	Samples int      `json:"samples,omitempty"`
+
+	// Top-5, failure count and speed (issue 9; docs/report-schema.md).
+	Top5         *float64 `json:"top5,omitempty"`
+	Failed       int      `json:"failed,omitempty"`
+	MsPerImage   *float64 `json:"ms_per_image,omitempty"`
+	ImagesPerSec *float64 `json:"images_per_sec,omitempty"`
 }
 
 // Int8 holds the size and accuracy of the quantized model and where it is.
@@ -71,6 +97,12 @@ type Int8 struct {
 	Top1    *float64 `json:"top1,omitempty"`
 	Samples int      `json:"samples,omitempty"`
 	Model   string   `json:"model,omitempty"`
+
+	// Top-5, failure count and speed (issue 9; docs/report-schema.md).
+	Top5         *float64 `json:"top5,omitempty"`
+	Failed       int      `json:"failed,omitempty"`
+	MsPerImage   *float64 `json:"ms_per_image,omitempty"`
+	ImagesPerSec *float64 `json:"images_per_sec,omitempty"`
 }
 
 // New returns an empty report carrying the current schema.
@@ -181,6 +213,10 @@ func (m *Model) validate() error {
 	}
 	if c := m.Calibration; c != nil {
 		nonNeg("calibration.samples", int64(c.Samples))
+		nonNeg("calibration.bins", int64(c.Bins))
+		if p := c.Percentile; p != 0 && !(p > 0 && p <= 100) {
+			errs = append(errs, fmt.Errorf("calibration.percentile = %v, want a percentage in (0,100]", p))
+		}
 	}
 	for op, n := range m.Ops {
 		if op == "" || n < 0 {

@@ -46,7 +46,7 @@ func sample() *report.Report {
 			Name:        "mlp",
 			Status:      report.StatusOK,
 			Dataset:     "mnist",
-			Calibration: &report.Calibration{Method: "minmax", Samples: 256},
+			Calibration: &report.Calibration{Method: "percentile", Samples: 256, Percentile: 99.99, Bins: 2048, Ranges: "calibration/mlp.json"},
 			Float:       &report.Float{Bytes: 407000, Top1: new(0.97), Samples: 10000},
 			Int8:        &report.Int8{Bytes: 103000, Top1: new(0.9731), Samples: 10000, Model: "models/mlp.int8.onnx"},
 			Agreement:   new(0.0),
@@ -199,6 +199,11 @@ func TestJSONRefusesInvalid(t *testing.T) {
 	r.Schema = ""
 	if _, err := r.JSON(); err == nil {
 		t.Fatal("JSON accepted an empty schema")
+	}
+	r = sample()
+	r.Models[2].Calibration.Percentile = 120 // mlp
+	if _, err := r.JSON(); err == nil || !strings.Contains(err.Error(), "calibration.percentile") {
+		t.Fatalf("JSON error = %v", err)
 	}
 }
 

@@ -39,6 +39,7 @@ func init() {
 		{"demo", "[--out DIR]", "quantize the embedded demo zoo (4 MNIST models) and write a report", runDemo},
 		{"quantize-zoo", "--zoo URL --out URL", "calibrate, quantize and evaluate every model of a zoo", runQuantizeZoo},
 		{"inspect", "MODEL_URL [--json]", "describe a model: shapes, ops, parameters, MACs, unsupported ops", runInspect},
+		{"report", reportArgs, "compare two report.json files and print what changed", runReport},
 	}
 }
 
