@@ -163,3 +163,6 @@ func (r *Ranges) UnmarshalJSON(b []byte) error {
 }
 
 func isNonFinite(v float32) bool { return v != v || math.IsInf(float64(v), 0) }
+
+// MergeTensor folds the observations m of one tensor into r.
+func (r *Ranges) MergeTensor(name string, m *MinMax) { r.observer(name).Merge(m) }

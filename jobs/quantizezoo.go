@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/pipeline"
 	"github.com/eightbitml/eightbit/report"
 	"github.com/eightbitml/eightbit/transforms"
@@ -32,6 +33,29 @@ type QuantizeZoo struct {
 	CalibSamples, EvalSamples int
 	// ShardSize is the number of samples per work item (0: 250).
 	ShardSize int
+	// Calibration is the range choice: "minmax" (the default, also for
+	// ""), "percentile", "entropy" or "mse" (see package calibrate).
+	Calibration string
+	// Percentile is the share of values the percentile method keeps, in
+	// percent (0: 99.99).
+	Percentile float64
+	// Recalibrate ignores the range files of earlier runs under Out.
+	Recalibrate bool
+}
+
+// calibOptions returns the validated calibration settings.
+func (j *QuantizeZoo) calibOptions() (calibrate.Options, error) {
+	m := calibrate.MethodMinMax
+	if j.Calibration != "" {
+		var err error
+		if m, err = calibrate.ParseMethod(j.Calibration); err != nil {
+			return calibrate.Options{}, err
+		}
+	}
+	if j.Percentile != 0 && m != calibrate.MethodPercentile {
+		return calibrate.Options{}, fmt.Errorf("--percentile needs --calibration=percentile")
+	}
+	return calibrate.Options{Method: m, Percentile: j.Percentile}.Normalize()
 }
 
 // Result is what a finished job produced.
@@ -52,6 +76,9 @@ func (j *QuantizeZoo) validate(ctx context.Context) error {
 	if j.CalibSamples < 0 || j.EvalSamples < 0 || j.ShardSize < 0 {
 		return fmt.Errorf("%w: sample counts must not be negative", ErrConfig)
 	}
+	if _, err := j.calibOptions(); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
 	if err := pipeline.CheckRunner(j.Runner); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
@@ -61,7 +88,8 @@ func (j *QuantizeZoo) validate(ctx context.Context) error {
 	return nil
 }
 
-// Build adds the job's transforms to a pipeline scope.
+// Build adds the job's transforms to a pipeline scope. The configuration
+// must be valid (Run checks it).
 func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 	tasks := transforms.ReadZoo(s, j.Zoo, transforms.ZooOptions{
 		OutURL:       j.Out,
@@ -71,7 +99,11 @@ func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 		ShardSize:    j.ShardSize,
 	})
 	loaded, loadFailed := transforms.LoadModels(s, tasks)
-	ranges := transforms.Calibrate(s, loaded)
+	co, err := j.calibOptions()
+	if err != nil {
+		panic(err) // Run validates first
+	}
+	ranges := transforms.CalibrateWith(s, loaded, transforms.CalibOptions{Calibrate: co, Recalibrate: j.Recalibrate})
 	quantized, quantFailed := transforms.QuantizeModels(s, loaded, ranges)
 	rows := transforms.Evaluate(s, quantized)
 	all := beam.Flatten(s, rows, loadFailed, quantFailed)

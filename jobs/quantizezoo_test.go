@@ -234,7 +234,7 @@ func TestQuantizeZooS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"models/mnist-dws-folded.int8.onnx", "models/mnist-mlp.int8.onnx", "report.json", "report.md"}
+	want := []string{"calibration/mnist-dws-folded.json", "calibration/mnist-mlp.json", "models/mnist-dws-folded.int8.onnx", "models/mnist-mlp.int8.onnx", "report.json", "report.md"}
 	if strings.Join(keys, ",") != strings.Join(want, ",") {
 		t.Fatalf("outputs %v, want %v", keys, want)
 	}
@@ -259,6 +259,9 @@ func TestQuantizeZooConfigErrors(t *testing.T) {
 		{"bad runner", QuantizeZoo{Zoo: dir, Out: dir, Runner: "Prism"}, "unknown runner"},
 		{"missing manifest", QuantizeZoo{Zoo: filepath.Join(dir, "nowhere"), Out: dir}, "nowhere"},
 		{"bad manifest", QuantizeZoo{Zoo: dir, Out: dir}, "escapes the zoo"},
+		{"bad method", QuantizeZoo{Zoo: dir, Out: dir, Calibration: "median"}, "unknown method"},
+		{"bad percentile", QuantizeZoo{Zoo: dir, Out: dir, Calibration: "percentile", Percentile: 101}, "percentile"},
+		{"percentile without method", QuantizeZoo{Zoo: dir, Out: dir, Percentile: 99.9}, "--percentile"},
 	}
 	for _, c := range table {
 		t.Run(c.name, func(t *testing.T) {

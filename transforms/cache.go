@@ -155,13 +155,25 @@ func int8Program(ctx context.Context, t *ModelTask) (*infer.Program, error) {
 	})
 }
 
-// labeledImages is one decoded dataset split.
+// labeledImages is one dataset split: its usable samples (pixels or
+// encoded images, decoded per shard), their labels and stable ids, and the
+// samples that were left out.
 type labeledImages struct {
+	// samples is the split; pixels are decoded from it per batch.
+	samples *dataset.Samples
+	// images is the split as one block of equally sized raw images, for
+	// code that gathers pixels directly. For encoded formats (image
+	// folders, TFRecord) it only carries N (H = W = C = 0): use subset
+	// instead of copying pixels.
 	images *dataset.Images
 	labels []int
-	// ids are stable sample ids (e.g. file paths); nil means the sample's
+	// ids are stable sample ids ("<file>#<record>" for IDX, CIFAR and
+	// TFRecord, the image's key for image folders); nil means the sample's
 	// index in the split is its id.
 	ids []string
+	// bad lists the samples that could not be used (corrupt image,
+	// truncated or corrupt record, label out of range), in canonical order.
+	bad []dataset.BadSample
 }
 
 // id returns the stable id of sample i of the split.
@@ -172,39 +184,120 @@ func (d *labeledImages) id(i int) string {
 	return strconv.Itoa(i)
 }
 
-// split returns the decoded images and labels of one split of a task's
-// dataset, once per process and run.
-func split(ctx context.Context, t *ModelTask, which string) (*labeledImages, error) {
-	imagesKey, labelsKey := t.CalibImages, t.CalibLabels
-	if which == SplitEvaluation {
-		imagesKey, labelsKey = t.EvalImages, t.EvalLabels
+// len returns the number of usable samples of the split.
+func (d *labeledImages) len() int {
+	if d.samples != nil {
+		return d.samples.N
 	}
-	return datasets.get(t.RunID+"\x00"+t.ZooURL+"\x00"+imagesKey+"\x00"+labelsKey, func() (*labeledImages, error) {
-		ib, err := readKey(ctx, t.ZooURL, imagesKey)
-		if err != nil {
-			return nil, err
+	return d.images.N
+}
+
+// image returns sample i's pixels (decoding it if it is stored encoded).
+func (d *labeledImages) image(i int) (*dataset.Image, error) {
+	if d.samples != nil {
+		return d.samples.Image(i)
+	}
+	if d.images.H*d.images.W*d.images.C == 0 {
+		return nil, fmt.Errorf("sample %s: split without pixels (gather encoded datasets with labeledImages.subset)", d.id(i))
+	}
+	if i < 0 || i >= d.images.N {
+		return nil, fmt.Errorf("sample %d out of range [0,%d)", i, d.images.N)
+	}
+	im := d.images
+	return &dataset.Image{H: im.H, W: im.W, C: im.C, Pix: im.Image(i)}, nil
+}
+
+// subset returns the samples idx of the split as a split of their own
+// (labels, ids and pixels or encoded images; no copy of pixel data).
+func (d *labeledImages) subset(idx []int) *labeledImages {
+	g := &labeledImages{labels: make([]int, len(idx)), ids: make([]string, len(idx))}
+	for k, i := range idx {
+		g.labels[k] = d.labels[i]
+		g.ids[k] = d.id(i)
+	}
+	if d.samples != nil {
+		g.samples = d.samples.Subset(idx)
+		g.images = fixedOrCount(g.samples)
+		return g
+	}
+	im := d.images
+	sz := im.H * im.W * im.C
+	g.images = &dataset.Images{N: len(idx), H: im.H, W: im.W, C: im.C, Pix: make([]uint8, 0, len(idx)*sz)}
+	for _, i := range idx {
+		g.images.Pix = append(g.images.Pix, im.Image(i)...)
+	}
+	return g
+}
+
+// splitKey identifies one split of a task's dataset (source, folder and
+// range) for caches keyed by split.
+func splitKey(t *ModelTask, which string) string {
+	spec, url, from, to, _ := splitSource(t, which)
+	return t.RunID + "\x00" + url + "\x00" + string(spec) + "\x00" + strconv.Itoa(from) + ":" + strconv.Itoa(to)
+}
+
+// fixedOrCount returns the samples as one raw image block when they are
+// equally sized raw images, and otherwise a block carrying only N.
+func fixedOrCount(s *dataset.Samples) *dataset.Images {
+	if f := s.Fixed(); f != nil {
+		return f
+	}
+	return &dataset.Images{N: s.N}
+}
+
+var sources flight[*dataset.Set]
+
+// splitSource returns the dataset spec, the folder URL and the range of one
+// split of a task. Tasks made before dataset specs existed name IDX files.
+func splitSource(t *ModelTask, which string) (spec []byte, url string, from, to int, err error) {
+	spec, from, to = t.CalibSpec, t.CalibFrom, t.CalibTo
+	if which == SplitEvaluation {
+		spec, from, to = t.EvalSpec, t.EvalFrom, t.EvalTo
+	}
+	url = t.DatasetURL
+	if url == "" {
+		url = t.ZooURL
+	}
+	if len(spec) == 0 {
+		images, labels := t.CalibImages, t.CalibLabels
+		if which == SplitEvaluation {
+			images, labels = t.EvalImages, t.EvalLabels
 		}
-		im, err := dataset.DecodeIDXImages(ib)
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s, %s: %w", t.Dataset, imagesKey, err)
-		}
-		lb, err := readKey(ctx, t.ZooURL, labelsKey)
-		if err != nil {
-			return nil, err
-		}
-		labels, err := dataset.DecodeIDXLabels(lb)
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s, %s: %w", t.Dataset, labelsKey, err)
-		}
-		if len(labels) != im.N {
-			return nil, fmt.Errorf("dataset %s: %s has %d images but %s has %d labels", t.Dataset, imagesKey, im.N, labelsKey, len(labels))
-		}
-		for i, l := range labels {
-			if l < 0 || l >= t.Classes {
-				return nil, fmt.Errorf("dataset %s, %s: label %d of sample %d is outside [0,%d)", t.Dataset, labelsKey, l, i, t.Classes)
+		spec, err = json.Marshal(dataset.Spec{Format: dataset.FormatIDX, Classes: t.Classes,
+			Files: dataset.Files{Images: images, Labels: labels}})
+	}
+	return spec, url, from, to, err
+}
+
+// split returns one split of a task's dataset, once per process and run.
+// The dataset source is read once and shared by the splits cut from it.
+func split(ctx context.Context, t *ModelTask, which string) (*labeledImages, error) {
+	specJS, url, from, to, err := splitSource(t, which)
+	if err != nil {
+		return nil, err
+	}
+	srcKey := t.RunID + "\x00" + url + "\x00" + string(specJS)
+	return datasets.get(splitKey(t, which), func() (*labeledImages, error) {
+		set, err := sources.get(srcKey, func() (*dataset.Set, error) {
+			var spec dataset.Spec
+			if err := json.Unmarshal(specJS, &spec); err != nil {
+				return nil, fmt.Errorf("dataset %s: spec: %w", t.Dataset, err)
 			}
+			b, err := bucket(ctx, url)
+			if err != nil {
+				return nil, err
+			}
+			set, err := dataset.Load(ctx, b, spec)
+			if err != nil {
+				return nil, fmt.Errorf("dataset %s: %w", t.Dataset, err)
+			}
+			return set, nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return &labeledImages{images: im, labels: labels}, nil
+		s := set.Samples(from, to)
+		return &labeledImages{samples: s, images: fixedOrCount(s), labels: s.Labels, ids: s.IDs, bad: s.Bad}, nil
 	})
 }
 

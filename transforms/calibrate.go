@@ -2,7 +2,9 @@ package transforms
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -12,63 +14,268 @@ import (
 )
 
 func init() {
-	register.DoFn2x2[context.Context, Shard, string, RangeSet](&collectRangesFn{})
-	register.Combiner1[RangeSet](&mergeRangesFn{})
+	register.DoFn3x0[context.Context, Shard, func(string, TensorStats)](&minMaxPassFn{})
+	register.DoFn3x0[context.Context, Shard, func(string, TensorStats)](&histogramPassFn{})
+	register.Emitter2[string, TensorStats]()
+	register.Combiner1[TensorStats](&mergeStatsFn{})
+	register.Function2x2[string, TensorStats, string, TensorStats](statsByModel)
+	register.DoFn6x0[context.Context, string, func(*ModelTask) bool, func(*TensorStats) bool, func(Shard), func(string, CalibPart)](&secondPassFn{})
+	register.Iter1[TensorStats]()
+	register.Emitter2[string, CalibPart]()
+	register.DoFn2x2[string, TensorStats, string, CalibPart](&chooseFn{})
+	register.Combiner1[CalibPart](&mergePartsFn{})
 }
 
-type collectRangesFn struct{}
+// statsKey keys observer states by model and tensor.
+func statsKey(model, tensor string) string { return model + "\x00" + tensor }
 
-func (f *collectRangesFn) ProcessElement(ctx context.Context, sh Shard) (string, RangeSet) {
-	fail := func(err error) (string, RangeSet) {
-		return sh.Task.Name, RangeSet{Err: fmt.Sprintf("calibration, %s: %v", shardLabel(&sh), err), ErrShard: int64(sh.Start)}
-	}
+// observeShard runs a calibration shard through its model's float program,
+// showing obs every float tensor, and returns the number of samples run.
+func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tensor)) (int64, error) {
 	if sh.Err != "" {
-		return fail(fmt.Errorf("%s", sh.Err))
+		return 0, fmt.Errorf("%s", sh.Err)
 	}
 	p, err := floatProgram(ctx, &sh.Task)
 	if err != nil {
-		return fail(err)
+		return 0, err
 	}
-	data, err := split(ctx, &sh.Task, sh.Split)
+	data, start, end, err := calibrationSamples(ctx, sh)
 	if err != nil {
-		return fail(err)
+		return 0, err
 	}
-	r := calibrate.NewRanges()
-	if _, err := predict(p, &sh.Task, data, sh.Start, sh.End, func(name string, t *tensor.Tensor) {
-		r.Observe(name, t)
-	}); err != nil {
-		return fail(err)
+	if _, err := predict(p, &sh.Task, data, start, end, obs); err != nil {
+		return 0, err
 	}
-	js, err := r.MarshalJSON()
-	if err != nil {
-		return fail(err)
-	}
-	return sh.Task.Name, RangeSet{Ranges: js, Samples: int64(sh.End - sh.Start)}
+	return int64(end - start), nil
 }
 
-// mergeRangesFn combines RangeSets: ranges merge exactly, sample counts add,
-// and the error of the lowest failing shard wins.
-type mergeRangesFn struct{}
+func shardFailure(sh *Shard, err error) TensorStats {
+	return TensorStats{Model: sh.Task.Name, Err: fmt.Sprintf("calibration, %s: %v", shardLabel(sh), err), ErrShard: int64(sh.Start)}
+}
 
-func (f *mergeRangesFn) MergeAccumulators(a, b RangeSet) (RangeSet, error) {
-	out := RangeSet{Samples: a.Samples + b.Samples}
+// minMaxPassFn is the first pass: min/max of every float tensor of a shard,
+// one state per (model, tensor), plus the shard's sample count.
+type minMaxPassFn struct{}
+
+func (f *minMaxPassFn) ProcessElement(ctx context.Context, sh Shard, emit func(string, TensorStats)) {
+	r := calibrate.NewRanges()
+	n, err := observeShard(ctx, &sh, r.Observe)
+	if err != nil {
+		emit(statsKey(sh.Task.Name, ""), shardFailure(&sh, err))
+		return
+	}
+	for _, name := range r.Names() {
+		b, err := json.Marshal(r.Get(name))
+		if err != nil {
+			emit(statsKey(sh.Task.Name, ""), shardFailure(&sh, err))
+			return
+		}
+		emit(statsKey(sh.Task.Name, name), TensorStats{Model: sh.Task.Name, Tensor: name, State: b})
+	}
+	emit(statsKey(sh.Task.Name, ""), TensorStats{Model: sh.Task.Name, Samples: n})
+}
+
+// histogramPassFn is the second pass: a histogram of every float tensor of
+// a shard laid over the first pass's range of that tensor.
+type histogramPassFn struct {
+	Opt calibrate.Options
+}
+
+func (f *histogramPassFn) ProcessElement(ctx context.Context, sh Shard, emit func(string, TensorStats)) {
+	fail := func(err error) { emit(statsKey(sh.Task.Name, ""), shardFailure(&sh, err)) }
+	p1, err := decodeRanges(sh.Pass1)
+	if err != nil {
+		fail(err)
+		return
+	}
+	hs, err := calibrate.NewHistograms(p1, f.Opt)
+	if err != nil {
+		fail(err)
+		return
+	}
+	n, err := observeShard(ctx, &sh, hs.Observe)
+	if err != nil {
+		fail(err)
+		return
+	}
+	for _, name := range hs.Names() {
+		b, err := json.Marshal(hs.Get(name))
+		if err != nil {
+			fail(err)
+			return
+		}
+		emit(statsKey(sh.Task.Name, name), TensorStats{Model: sh.Task.Name, Tensor: name, State: b})
+	}
+	emit(statsKey(sh.Task.Name, ""), TensorStats{Model: sh.Task.Name, Samples: n})
+}
+
+// mergeStatsFn combines the observer states of one (model, tensor): exact
+// min/max or histogram merges, sample counts add, and the error of the
+// lowest failing shard wins.
+type mergeStatsFn struct {
+	Histogram bool
+}
+
+func (f *mergeStatsFn) MergeAccumulators(a, b TensorStats) (TensorStats, error) {
+	out := TensorStats{Model: a.Model, Tensor: a.Tensor, Samples: a.Samples + b.Samples}
+	out.Err, out.ErrShard = firstError(a.Err, a.ErrShard, b.Err, b.ErrShard)
 	switch {
-	case a.Err != "" && (b.Err == "" || a.ErrShard < b.ErrShard || a.ErrShard == b.ErrShard && a.Err <= b.Err):
-		out.Err, out.ErrShard = a.Err, a.ErrShard
-	case b.Err != "":
-		out.Err, out.ErrShard = b.Err, b.ErrShard
+	case len(a.State) == 0:
+		out.State = b.State
+	case len(b.State) == 0:
+		out.State = a.State
+	case f.Histogram:
+		var ha, hb calibrate.Histogram
+		if err := json.Unmarshal(a.State, &ha); err != nil {
+			return out, err
+		}
+		if err := json.Unmarshal(b.State, &hb); err != nil {
+			return out, err
+		}
+		if err := ha.Merge(&hb); err != nil {
+			return out, fmt.Errorf("model %s, tensor %q: %w", a.Model, a.Tensor, err)
+		}
+		s, err := json.Marshal(&ha)
+		if err != nil {
+			return out, err
+		}
+		out.State = s
+	default:
+		var ma, mb calibrate.MinMax
+		if err := json.Unmarshal(a.State, &ma); err != nil {
+			return out, err
+		}
+		if err := json.Unmarshal(b.State, &mb); err != nil {
+			return out, err
+		}
+		ma.Merge(&mb)
+		s, err := json.Marshal(&ma)
+		if err != nil {
+			return out, err
+		}
+		out.State = s
 	}
-	ra, err := decodeRanges(a.Ranges)
+	return out, nil
+}
+
+// firstError picks the error of the lowest failing shard (ties: the
+// smallest message), so that the choice does not depend on merge order.
+func firstError(ea string, sa int64, eb string, sb int64) (string, int64) {
+	switch {
+	case ea != "" && (eb == "" || sa < sb || sa == sb && ea <= eb):
+		return ea, sa
+	case eb != "":
+		return eb, sb
+	}
+	return "", 0
+}
+
+func statsByModel(_ string, v TensorStats) (string, TensorStats) { return v.Model, v }
+
+// secondPassFn joins a model with its first-pass states and plans the
+// second pass's shards, each carrying the first-pass ranges; a failed first
+// pass becomes the model's calibration failure.
+type secondPassFn struct{}
+
+func (f *secondPassFn) ProcessElement(ctx context.Context, name string, taskIter func(*ModelTask) bool, statsIter func(*TensorStats) bool, emit func(Shard), failed func(string, CalibPart)) {
+	var t ModelTask
+	if !taskIter(&t) {
+		return
+	}
+	ranges := calibrate.NewRanges()
+	var errMsg string
+	var errShard int64
+	seen := false
+	var st TensorStats
+	for statsIter(&st) {
+		seen = true
+		if st.Tensor == "" {
+			errMsg, errShard = firstError(errMsg, errShard, st.Err, st.ErrShard)
+			continue
+		}
+		var m calibrate.MinMax
+		if err := json.Unmarshal(st.State, &m); err != nil {
+			errMsg, errShard = firstError(errMsg, errShard, fmt.Sprintf("calibration: %v", err), -1)
+			continue
+		}
+		ranges.MergeTensor(st.Tensor, &m)
+	}
+	if !seen {
+		return // no calibration samples: QuantizeModels reports it
+	}
+	if errMsg != "" {
+		failed(name, CalibPart{Err: errMsg, ErrShard: errShard})
+		return
+	}
+	js, err := ranges.MarshalJSON()
 	if err != nil {
-		return out, err
+		failed(name, CalibPart{Err: fmt.Sprintf("calibration: %v", err)})
+		return
 	}
-	rb, err := decodeRanges(b.Ranges)
+	planShards(ctx, &t, SplitCalibration, js, emit)
+}
+
+// chooseFn turns a tensor's combined state into its chosen range.
+type chooseFn struct {
+	Opt       calibrate.Options
+	Histogram bool
+}
+
+func (f *chooseFn) ProcessElement(_ string, st TensorStats) (string, CalibPart) {
+	if st.Tensor == "" {
+		return st.Model, CalibPart{Samples: st.Samples, Err: st.Err, ErrShard: st.ErrShard}
+	}
+	fail := func(err error) (string, CalibPart) {
+		return st.Model, CalibPart{Err: fmt.Sprintf("calibration, tensor %q: %v", st.Tensor, err), ErrShard: -1}
+	}
+	var r calibrate.TensorResult
+	if f.Histogram {
+		var h calibrate.Histogram
+		if err := json.Unmarshal(st.State, &h); err != nil {
+			return fail(err)
+		}
+		r = calibrate.FromHistogram(st.Tensor, &h, f.Opt)
+	} else {
+		var m calibrate.MinMax
+		if err := json.Unmarshal(st.State, &m); err != nil {
+			return fail(err)
+		}
+		r = calibrate.FromMinMax(st.Tensor, &m)
+	}
+	b, err := json.Marshal([]calibrate.TensorResult{r})
 	if err != nil {
-		return out, err
+		return fail(err)
 	}
-	ra.Merge(rb)
-	out.Ranges, err = ra.MarshalJSON()
-	return out, err
+	return st.Model, CalibPart{Tensors: b}
+}
+
+// mergePartsFn assembles a model's table from its tensors' results.
+type mergePartsFn struct{}
+
+func (f *mergePartsFn) MergeAccumulators(a, b CalibPart) (CalibPart, error) {
+	out := CalibPart{Samples: a.Samples + b.Samples}
+	out.Err, out.ErrShard = firstError(a.Err, a.ErrShard, b.Err, b.ErrShard)
+	var ta, tb []calibrate.TensorResult
+	if len(a.Tensors) > 0 {
+		if err := json.Unmarshal(a.Tensors, &ta); err != nil {
+			return out, err
+		}
+	}
+	if len(b.Tensors) > 0 {
+		if err := json.Unmarshal(b.Tensors, &tb); err != nil {
+			return out, err
+		}
+	}
+	all := append(ta, tb...)
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	if len(all) > 0 {
+		js, err := json.Marshal(all)
+		if err != nil {
+			return out, err
+		}
+		out.Tensors = js
+	}
+	return out, nil
 }
 
 func decodeRanges(b []byte) (*calibrate.Ranges, error) {
@@ -82,12 +289,56 @@ func decodeRanges(b []byte) (*calibrate.Ranges, error) {
 	return r, nil
 }
 
-// Calibrate runs every calibration shard through its model's float program,
-// observing the range of every float tensor, and combines the ranges per
-// model. The result is keyed by model name.
+// CalibOptions configures Calibrate.
+type CalibOptions struct {
+	// Calibrate chooses the ranges; the zero value is min/max.
+	Calibrate calibrate.Options
+	// Recalibrate ignores range files of earlier runs.
+	Recalibrate bool
+}
+
+// Calibrate measures the activation ranges of every model with min/max
+// (see CalibrateWith).
 func Calibrate(s beam.Scope, tasks beam.PCollection) beam.PCollection {
+	return CalibrateWith(s, tasks, CalibOptions{})
+}
+
+// CalibrateWith measures the activation ranges of every model on its
+// calibration split and writes them to calibration/<model>.json under the
+// output folder. The result, keyed by model name, is a RangeSet holding the
+// range file.
+//
+// A model whose range file from an earlier run matches its cache key (model
+// digest, calibration split digest, preprocessing and settings) reuses it
+// without running a sample. The others run in work items of (model, shard):
+// the first pass combines the min/max of every (model, tensor); for the
+// histogram methods a second pass, whose shards carry the first pass's
+// ranges, combines histograms laid over them; each (model, tensor) then
+// chooses its range and the model's table is assembled and written. Every
+// combine is exact, so any sharding and any runner give the same bytes.
+func CalibrateWith(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.PCollection {
 	s = s.Scope("transforms.Calibrate")
-	shards := PlanShards(s, tasks, SplitCalibration)
-	partial := beam.ParDo(s, &collectRangesFn{}, shards)
-	return beam.CombinePerKey(s, &mergeRangesFn{}, partial)
+	co, err := opt.Calibrate.Normalize()
+	if err != nil {
+		panic(fmt.Sprintf("transforms.Calibrate: %v", err)) // jobs validate options first
+	}
+	opt.Calibrate = co
+	hits, misses := beam.ParDo2(s, &calibCacheFn{Opt: opt}, tasks)
+
+	shards := PlanShards(s, misses, SplitCalibration)
+	pass1 := beam.CombinePerKey(s, &mergeStatsFn{}, beam.ParDo(s, &minMaxPassFn{}, shards))
+	var parts beam.PCollection
+	if !co.NeedsHistogram() {
+		parts = beam.ParDo(s, &chooseFn{Opt: co}, pass1)
+	} else {
+		keyed := beam.ParDo(s, keyByName, misses)
+		joined := beam.CoGroupByKey(s, keyed, beam.ParDo(s, statsByModel, pass1))
+		shards2, failed := beam.ParDo2(s, &secondPassFn{}, joined)
+		shards2 = beam.Reshuffle(s, shards2)
+		pass2 := beam.CombinePerKey(s, &mergeStatsFn{Histogram: true}, beam.ParDo(s, &histogramPassFn{Opt: co}, shards2))
+		parts = beam.Flatten(s, beam.ParDo(s, &chooseFn{Opt: co, Histogram: true}, pass2), failed)
+	}
+	tables := beam.CombinePerKey(s, &mergePartsFn{}, parts)
+	written := beam.ParDo(s, &writeCalibFn{Opt: opt}, beam.CoGroupByKey(s, beam.ParDo(s, keyByName, misses), tables))
+	return beam.Flatten(s, hits, written)
 }

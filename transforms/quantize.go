@@ -39,17 +39,17 @@ func (f *quantizeFn) ProcessElement(ctx context.Context, name string, taskIter f
 		failed(failureRow(&t, "calibrate", fmt.Errorf("%s", rs.Err)))
 		return nil
 	}
-	t.CalibUsed = rs.Samples
-	ranges, err := decodeRanges(rs.Ranges)
+	ranges, err := calibRanges(&t, &rs)
 	if err != nil {
-		return err
+		failed(failureRow(&t, "calibrate", err))
+		return nil
 	}
 	lm, err := loadModel(ctx, &t)
 	if err != nil {
 		failed(failureRow(&t, "quantize", err))
 		return nil
 	}
-	q, _, err := quantize.Quantize(lm.prepared, ranges.Result(), quantize.Options{})
+	q, _, err := quantize.Quantize(lm.prepared, ranges, quantize.Options{})
 	if err != nil {
 		failed(failureRow(&t, "quantize", err))
 		return nil

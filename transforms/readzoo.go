@@ -27,6 +27,9 @@ type ZooOptions struct {
 	CalibSamples int
 	EvalSamples  int
 	ShardSize    int
+	// AllowOutside accepts manifest locations outside the zoo folder (URLs,
+	// absolute paths, ".."); see zoo.Options.
+	AllowOutside bool
 }
 
 // SplitZooURL splits a zoo location into the folder URL and the manifest
@@ -43,8 +46,14 @@ func SplitZooURL(zooURL string) (folder, key string, err error) {
 	return zooURL, zoo.FileName, nil
 }
 
-// ReadManifest reads and validates the manifest of a zoo.
+// ReadManifest reads and validates the manifest of a zoo with default
+// options (locations outside the zoo refused).
 func ReadManifest(ctx context.Context, zooURL string) (*zoo.Manifest, string, error) {
+	return ReadManifestWith(ctx, zooURL, zoo.Options{})
+}
+
+// ReadManifestWith reads and validates the manifest of a zoo.
+func ReadManifestWith(ctx context.Context, zooURL string, opt zoo.Options) (*zoo.Manifest, string, error) {
 	folder, key, err := SplitZooURL(zooURL)
 	if err != nil {
 		return nil, "", err
@@ -53,7 +62,7 @@ func ReadManifest(ctx context.Context, zooURL string) (*zoo.Manifest, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	m, err := zoo.Parse(data)
+	m, err := zoo.ParseWith(data, opt)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", key, err)
 	}
@@ -66,6 +75,10 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 	if shard <= 0 {
 		shard = 250
 	}
+	resolve := storage.Join
+	if opt.AllowOutside {
+		resolve = storage.Resolve
+	}
 	var tasks []ModelTask
 	for _, md := range m.Models {
 		ds := m.Datasets[md.Dataset]
@@ -73,17 +86,43 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 		if err != nil {
 			return nil, err
 		}
+		dsURL := folder
+		if ds.Location != "" {
+			if dsURL, err = resolve(folder, ds.Location); err != nil {
+				return nil, fmt.Errorf("datasets.%s.location: %w", md.Dataset, err)
+			}
+		}
+		calib, cFrom, cTo := ds.Source(SplitCalibration)
+		eval, eFrom, eTo := ds.Source(SplitEvaluation)
+		calibJS, err := json.Marshal(calib)
+		if err != nil {
+			return nil, err
+		}
+		evalJS, err := json.Marshal(eval)
+		if err != nil {
+			return nil, err
+		}
+		loc, err := resolve(folder, md.File)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: file: %w", md.Name, err)
+		}
+		modelFolder, modelKey := folder, md.File
+		if clean := path.Clean(md.File); strings.Contains(md.File, "://") || strings.HasPrefix(clean, "/") || clean == ".." || strings.HasPrefix(clean, "../") {
+			if modelFolder, modelKey, err = storage.Split(loc); err != nil {
+				return nil, fmt.Errorf("model %s: file: %w", md.Name, err)
+			}
+		}
 		tasks = append(tasks, ModelTask{
 			RunID:        opt.RunID,
 			Name:         md.Name,
-			ZooURL:       folder,
-			File:         md.File,
+			ZooURL:       modelFolder,
+			File:         modelKey,
 			Dataset:      md.Dataset,
 			Classes:      ds.Classes,
-			CalibImages:  ds.Calibration.Images,
-			CalibLabels:  ds.Calibration.Labels,
-			EvalImages:   ds.Evaluation.Images,
-			EvalLabels:   ds.Evaluation.Labels,
+			CalibImages:  ds.Calibration.GetImages(),
+			CalibLabels:  ds.Calibration.GetLabels(),
+			EvalImages:   ds.Evaluation.GetImages(),
+			EvalLabels:   ds.Evaluation.GetLabels(),
 			Input:        md.Input,
 			Output:       md.Output,
 			Preprocess:   pre,
@@ -91,6 +130,15 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 			EvalSamples:  opt.EvalSamples,
 			ShardSize:    shard,
 			OutURL:       opt.OutURL,
+			DatasetURL:   dsURL,
+			CalibSpec:    calibJS,
+			EvalSpec:     evalJS,
+			CalibFrom:    cFrom,
+			CalibTo:      cTo,
+			EvalFrom:     eFrom,
+			EvalTo:       eTo,
+			LabelOffset:  md.LabelOffset,
+			FileLocation: loc,
 		})
 	}
 	return tasks, nil
@@ -101,7 +149,7 @@ type readZooFn struct {
 }
 
 func (f *readZooFn) ProcessElement(ctx context.Context, zooURL string, emit func(ModelTask)) error {
-	m, folder, err := ReadManifest(ctx, zooURL)
+	m, folder, err := ReadManifestWith(ctx, zooURL, zoo.Options{AllowOutside: f.Opt.AllowOutside})
 	if err != nil {
 		return err
 	}

@@ -36,11 +36,10 @@ type ReportInfo struct {
 	Zoo string
 }
 
-// Calibration method and quantization scheme of this version.
+// Quantization scheme of this version.
 const (
-	calibrationMethod = "minmax"
-	schemeName        = "u8s8-channel"
-	formatName        = "qdq"
+	schemeName = "u8s8-channel"
+	formatName = "qdq"
 )
 
 func baseModel(t *ModelTask) report.Model {
@@ -94,7 +93,7 @@ func okRow(t *ModelTask, c *EvalCounts) Row {
 	m.Status = report.StatusOK
 	m.Format = formatName
 	m.Scheme = schemeName
-	m.Calibration = &report.Calibration{Method: calibrationMethod, Samples: int(t.CalibUsed)}
+	m.Calibration = calibrationInfo(t)
 	m.Float = &report.Float{Bytes: t.FloatBytes, Top1: fraction(c.FloatCorrect, c.Samples), Samples: int(c.Samples)}
 	m.Int8 = &report.Int8{Bytes: t.Int8Bytes, Top1: fraction(c.Int8Correct, c.Samples), Samples: int(c.Samples), Model: t.Int8Key}
 	m.Agreement = fraction(c.Agree, c.Samples)

@@ -3,6 +3,7 @@ package transforms
 import (
 	"fmt"
 
+	"github.com/eightbitml/eightbit/dataset"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/tensor"
@@ -73,6 +74,20 @@ func checkShape(in graph.ValueInfo, x *tensor.Tensor) error {
 // predict runs samples [start, end) of a split through a program and returns
 // the top-1 class of each. obs, when not nil, sees every float value.
 func predict(p *infer.Program, t *ModelTask, data *labeledImages, start, end int, obs func(string, *tensor.Tensor)) ([]int, error) {
+	if start < 0 || end > data.len() || start > end {
+		return nil, fmt.Errorf("samples [%d,%d) out of range [0,%d)", start, end, data.len())
+	}
+	idx := make([]int, end-start)
+	for i := range idx {
+		idx[i] = start + i
+	}
+	return predictSamples(p, t, data, idx, obs)
+}
+
+// predictSamples runs the samples idx of a split through a program, in
+// batches, and returns the top-1 class of each in the dataset's label space
+// (the model's class index minus the task's label offset).
+func predictSamples(p *infer.Program, t *ModelTask, data *labeledImages, idx []int, obs func(string, *tensor.Tensor)) ([]int, error) {
 	pre, err := preprocess(t)
 	if err != nil {
 		return nil, fmt.Errorf("preprocess settings: %w", err)
@@ -86,13 +101,14 @@ func predict(p *infer.Program, t *ModelTask, data *labeledImages, start, end int
 		return nil, err
 	}
 	bs := batchSize(in)
-	preds := make([]int, 0, end-start)
-	for b := start; b < end; b += bs {
-		e := min(b+bs, end)
-		n := e - b
-		x, err := pre.Tensor(data.images, b, e)
+	preds := make([]int, 0, len(idx))
+	for b := 0; b < len(idx); b += bs {
+		batch := idx[b:min(b+bs, len(idx))]
+		n := len(batch)
+		label := fmt.Sprintf("samples %s..%s", data.id(batch[0]), data.id(batch[n-1]))
+		x, err := batchTensor(pre, data, batch)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", label, err)
 		}
 		if n < bs && bs > 1 && in.Shape != nil && in.Shape[0].Param == "" && in.Shape[0].Value > 0 {
 			return nil, fmt.Errorf("input %q has a fixed batch of %d", in.Name, bs)
@@ -108,7 +124,7 @@ func predict(p *infer.Program, t *ModelTask, data *labeledImages, start, end int
 			res, err = p.Run(feeds)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("samples [%d,%d): %w", b, e, err)
+			return nil, fmt.Errorf("%s: %w", label, err)
 		}
 		y := res[out]
 		if y == nil || y.DType != tensor.Float32 {
@@ -118,12 +134,30 @@ func predict(p *infer.Program, t *ModelTask, data *labeledImages, start, end int
 			return nil, fmt.Errorf("output %q has shape %v for a batch of %d", out, y.Shape, n)
 		}
 		k := len(y.F32) / n
-		if k < t.Classes {
-			return nil, fmt.Errorf("output %q has %d scores per sample for %d classes", out, k, t.Classes)
+		if k < t.Classes+t.LabelOffset {
+			return nil, fmt.Errorf("output %q has %d scores per sample for %d classes (label offset %d)", out, k, t.Classes, t.LabelOffset)
 		}
 		for i := 0; i < n; i++ {
-			preds = append(preds, tensor.ArgMax(y.F32[i*k:(i+1)*k]))
+			preds = append(preds, tensor.ArgMax(y.F32[i*k:(i+1)*k])-t.LabelOffset)
 		}
 	}
 	return preds, nil
+}
+
+// batchTensor decodes and preprocesses the samples idx into one input
+// tensor. Encoded images are decoded here, one batch at a time, so a
+// worker never holds more decoded pixels than a batch needs.
+func batchTensor(pre dataset.Preprocess, data *labeledImages, idx []int) (*tensor.Tensor, error) {
+	imgs := make([]*dataset.Image, len(idx))
+	for i, j := range idx {
+		if j < 0 || j >= data.len() {
+			return nil, fmt.Errorf("sample %d out of range [0,%d)", j, data.len())
+		}
+		im, err := data.image(j)
+		if err != nil {
+			return nil, err
+		}
+		imgs[i] = im
+	}
+	return pre.Batch(imgs)
 }

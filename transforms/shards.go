@@ -2,9 +2,15 @@ package transforms
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/eightbitml/eightbit/dataset"
 )
 
 func init() {
@@ -17,14 +23,21 @@ type planShardsFn struct {
 }
 
 func (f *planShardsFn) ProcessElement(ctx context.Context, t ModelTask, emit func(Shard)) {
-	data, err := split(ctx, &t, f.Split)
+	planShards(ctx, &t, f.Split, nil, emit)
+}
+
+// planShards emits the work items of one split of a task's dataset: shards
+// of ModelTask.ShardSize samples, each carrying pass1 (nil in the first
+// calibration pass and in evaluation).
+func planShards(ctx context.Context, t *ModelTask, which string, pass1 []byte, emit func(Shard)) {
+	data, err := split(ctx, t, which)
 	if err != nil {
-		emit(Shard{Task: t, Split: f.Split, Err: err.Error()})
+		emit(Shard{Task: *t, Split: which, Err: err.Error()})
 		return
 	}
 	n := data.images.N
 	limit := t.CalibSamples
-	if f.Split == SplitEvaluation {
+	if which == SplitEvaluation {
 		limit = t.EvalSamples
 	}
 	if limit > 0 && limit < n {
@@ -35,7 +48,7 @@ func (f *planShardsFn) ProcessElement(ctx context.Context, t ModelTask, emit fun
 		size = 250
 	}
 	for start := 0; start < n; start += size {
-		emit(Shard{Task: t, Split: f.Split, Start: start, End: min(start+size, n)})
+		emit(Shard{Task: *t, Split: which, Start: start, End: min(start+size, n), Pass1: pass1})
 	}
 }
 
@@ -44,4 +57,85 @@ func (f *planShardsFn) ProcessElement(ctx context.Context, t ModelTask, emit fun
 func PlanShards(s beam.Scope, tasks beam.PCollection, split string) beam.PCollection {
 	s = s.Scope("transforms.PlanShards")
 	return beam.Reshuffle(s, beam.ParDo(s, &planShardsFn{Split: split}, tasks))
+}
+
+// selections memoizes, per process, the samples a capped calibration split
+// uses.
+var selections flight[[]int]
+
+// selectSamples returns the indices of the limit samples of a split whose
+// ids have the smallest SHA-256 (first 8 bytes, ties broken by id and
+// index), in increasing index order. The choice depends only on the ids and
+// limit: it is the same on every run, worker and sharding, and adding
+// samples to a split only ever displaces chosen samples by better-ranked
+// new ones.
+func selectSamples(t *ModelTask, which string, data *labeledImages, limit int) []int {
+	imagesKey := t.CalibImages
+	if which == SplitEvaluation {
+		imagesKey = t.EvalImages
+	}
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", t.RunID, t.ZooURL, imagesKey, limit)
+	sel, _ := selections.get(key, func() ([]int, error) {
+		n := data.images.N
+		type ranked struct {
+			h  uint64
+			id string
+			i  int
+		}
+		rs := make([]ranked, n)
+		for i := range rs {
+			id := data.id(i)
+			sum := sha256.Sum256([]byte(id))
+			rs[i] = ranked{binary.BigEndian.Uint64(sum[:8]), id, i}
+		}
+		sort.Slice(rs, func(a, b int) bool {
+			x, y := &rs[a], &rs[b]
+			if x.h != y.h {
+				return x.h < y.h
+			}
+			if x.id != y.id {
+				return x.id < y.id
+			}
+			return x.i < y.i
+		})
+		out := make([]int, min(limit, n))
+		for k := range out {
+			out[k] = rs[k].i
+		}
+		sort.Ints(out)
+		return out, nil
+	})
+	return sel
+}
+
+// calibrationSamples returns the samples of a calibration shard as a split
+// and a range of it: the split itself when it is not capped, otherwise the
+// chosen samples of the shard gathered into a small split of their own.
+func calibrationSamples(ctx context.Context, sh *Shard) (*labeledImages, int, int, error) {
+	data, err := split(ctx, &sh.Task, sh.Split)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	limit := sh.Task.CalibSamples
+	if limit <= 0 || limit >= data.images.N {
+		return data, sh.Start, sh.End, nil
+	}
+	sel := selectSamples(&sh.Task, sh.Split, data, limit)
+	if sh.Start < 0 || sh.End > len(sel) || sh.Start > sh.End {
+		return nil, 0, 0, fmt.Errorf("shard [%d,%d) outside the %d chosen samples", sh.Start, sh.End, len(sel))
+	}
+	idx := sel[sh.Start:sh.End]
+	im := data.images
+	sz := im.H * im.W * im.C
+	g := &labeledImages{
+		images: &dataset.Images{N: len(idx), H: im.H, W: im.W, C: im.C, Pix: make([]uint8, 0, len(idx)*sz)},
+		labels: make([]int, len(idx)),
+		ids:    make([]string, len(idx)),
+	}
+	for k, i := range idx {
+		g.images.Pix = append(g.images.Pix, im.Image(i)...)
+		g.labels[k] = data.labels[i]
+		g.ids[k] = data.id(i)
+	}
+	return g, 0, len(idx), nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
-	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/internal/demozoo"
 )
 
@@ -56,39 +55,6 @@ func TestCalibrateShardingInvariant(t *testing.T) {
 	passert.Equals(s, fa, fb)
 	if err := ptest.Run(p); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestMergeRanges(t *testing.T) {
-	r1, r2 := calibrate.NewRanges(), calibrate.NewRanges()
-	r1.ObserveValues("x", []float32{-1, 2})
-	r2.ObserveValues("x", []float32{3})
-	r2.ObserveValues("y", []float32{5})
-	j1, _ := r1.MarshalJSON()
-	j2, _ := r2.MarshalJSON()
-	f := &mergeRangesFn{}
-	ab, err := f.MergeAccumulators(RangeSet{Ranges: j1, Samples: 1}, RangeSet{Ranges: j2, Samples: 2, Err: "boom", ErrShard: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ba, err := f.MergeAccumulators(RangeSet{Ranges: j2, Samples: 2, Err: "boom", ErrShard: 10}, RangeSet{Ranges: j1, Samples: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(ab.Ranges) != string(ba.Ranges) || ab.Samples != 3 || ab.Err != "boom" || ba.Err != "boom" {
-		t.Fatalf("%+v vs %+v", ab, ba)
-	}
-	got, _ := decodeRanges(ab.Ranges)
-	if r := got.Result()["x"]; r.Min != -1 || r.Max != 3 {
-		t.Fatalf("x range %v", r)
-	}
-	// The lowest failing shard wins whatever the order.
-	e1 := RangeSet{Err: "late", ErrShard: 500}
-	e2 := RangeSet{Err: "early", ErrShard: 0}
-	x, _ := f.MergeAccumulators(e1, e2)
-	y, _ := f.MergeAccumulators(e2, e1)
-	if x.Err != "early" || y.Err != "early" {
-		t.Fatalf("%q %q", x.Err, y.Err)
 	}
 }
 

@@ -12,6 +12,8 @@ func init() {
 	beam.RegisterType(reflect.TypeOf((*ModelTask)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*Shard)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*RangeSet)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*TensorStats)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*CalibPart)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*EvalCounts)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*Row)(nil)).Elem())
 }
@@ -48,11 +50,38 @@ type ModelTask struct {
 	Params     int64
 	Opset      int64
 
+	// Set by Calibrate: the calibration cache key (see CalibFile) and the
+	// digest of the calibration split's files.
+	CalibKey, CalibDatasetDigest string
+
 	// Set by QuantizeModels.
-	CalibUsed  int64  // calibration samples observed
-	Int8Key    string // key of the quantized model under OutURL
-	Int8Bytes  int64
-	Int8Digest string
+	CalibUsed int64 // calibration samples observed
+	// CalibMethod, CalibPercentile, CalibBins and CalibSymmetric are the
+	// calibration settings behind the ranges; CalibFile is the range file's
+	// key under OutURL.
+	CalibMethod     string
+	CalibPercentile float64
+	CalibBins       int
+	CalibSymmetric  bool
+	CalibFile       string
+	Int8Key         string // key of the quantized model under OutURL
+	Int8Bytes       int64
+	Int8Digest      string
+
+	// Dataset reading, set by ReadZoo (issue 7). DatasetURL is the folder of
+	// the dataset's files (the keys in the specs are relative to it);
+	// CalibSpec and EvalSpec are JSON dataset.Spec values naming each
+	// split's source, and [CalibFrom, CalibTo) / [EvalFrom, EvalTo) the
+	// part of the source's canonical order the split uses (To 0: the end).
+	// LabelOffset is added to dataset labels to get model classes.
+	// FileLocation is the model's location as resolved from the manifest
+	// (differs from ZooURL/File for models outside the zoo).
+	DatasetURL          string
+	CalibSpec, EvalSpec []byte
+	CalibFrom, CalibTo  int
+	EvalFrom, EvalTo    int
+	LabelOffset         int
+	FileLocation        string
 }
 
 // Int8Name returns the output key of the model's quantized file.
@@ -61,13 +90,18 @@ func (t *ModelTask) Int8Name() string {
 }
 
 // Shard is a work item: a range [Start, End) of one split of the model's
-// dataset.
+// dataset. When a calibration split is capped (ModelTask.CalibSamples), the
+// range indexes the samples chosen by the hash of their ids, in index order
+// (see selectSamples), not the split itself.
 type Shard struct {
 	Task       ModelTask
 	Split      string // "calibration" or "evaluation"
 	Start, End int
 	// Err is set instead of a range when the split could not be read.
 	Err string
+	// Pass1 is the first calibration pass's result (canonical JSON of
+	// calibrate.Ranges) that second-pass shards lay their histograms over.
+	Pass1 []byte
 }
 
 // Splits.
@@ -76,12 +110,38 @@ const (
 	SplitEvaluation  = "evaluation"
 )
 
-// RangeSet is the observed range of every float tensor of a model (the
-// canonical JSON of calibrate.Ranges) as it travels between workers. Merging
-// is exact and independent of order. Err records the failure of the failing
-// shard with the lowest start, so the result does not depend on sharding.
+// RangeSet is a model's calibration result: Ranges holds the bytes of its
+// range file (canonical JSON of CalibFile). Err records the failure of the
+// failing shard with the lowest start, so the result does not depend on
+// sharding.
 type RangeSet struct {
 	Ranges   []byte
+	Samples  int64
+	Err      string
+	ErrShard int64
+	// File is the range file's key under the output folder; Cached is set
+	// when it was reused from an earlier run instead of computed.
+	File   string
+	Cached bool
+}
+
+// TensorStats is the state of one tensor's observer (the JSON of a
+// calibrate.MinMax in the first pass, of a calibrate.Histogram in the
+// second), keyed by model and tensor between workers. The entry with an
+// empty Tensor carries the model's sample count and failure instead.
+type TensorStats struct {
+	Model, Tensor string
+	State         []byte
+	Samples       int64
+	Err           string
+	ErrShard      int64
+}
+
+// CalibPart is part of a model's calibration table: chosen ranges of some
+// tensors (JSON of []calibrate.TensorResult, sorted by name), and the
+// sample count or failure.
+type CalibPart struct {
+	Tensors  []byte
 	Samples  int64
 	Err      string
 	ErrShard int64
