@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/eightbitml/eightbit/pipeline"
 	"github.com/eightbitml/eightbit/report"
 	"github.com/eightbitml/eightbit/transforms"
+	"github.com/eightbitml/eightbit/zoo"
 )
 
 // ErrConfig is wrapped by errors in a job's configuration (bad flags, a
@@ -41,6 +43,12 @@ type QuantizeZoo struct {
 	Percentile float64
 	// Recalibrate ignores the range files of earlier runs under Out.
 	Recalibrate bool
+	// MaxTop1Drop and MinAgreement are quality gates (fractions; nil: no
+	// gate). A model failing one is marked in the report's gates field;
+	// Result.GateFailures lists them.
+	MaxTop1Drop, MinAgreement *float64
+	// AllowOutside accepts manifest locations outside the zoo folder.
+	AllowOutside bool
 }
 
 // calibOptions returns the validated calibration settings.
@@ -64,6 +72,8 @@ type Result struct {
 	// ReportKey is the report's key under the output folder.
 	ReportKey  string
 	OK, Failed int
+	// GateFailures are the gates models failed (empty without gates).
+	GateFailures []report.GateFailure
 }
 
 func (j *QuantizeZoo) validate(ctx context.Context) error {
@@ -82,7 +92,12 @@ func (j *QuantizeZoo) validate(ctx context.Context) error {
 	if err := pipeline.CheckRunner(j.Runner); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	if _, _, err := transforms.ReadManifest(ctx, j.Zoo); err != nil {
+	for _, g := range []*float64{j.MaxTop1Drop, j.MinAgreement} {
+		if g != nil && !(*g >= 0 && *g <= 1) {
+			return fmt.Errorf("%w: gate %v is not a fraction in [0,1]", ErrConfig, *g)
+		}
+	}
+	if _, _, err := transforms.ReadManifestWith(ctx, j.Zoo, zoo.Options{AllowOutside: j.AllowOutside}); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	return nil
@@ -97,6 +112,7 @@ func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 		CalibSamples: j.CalibSamples,
 		EvalSamples:  j.EvalSamples,
 		ShardSize:    j.ShardSize,
+		AllowOutside: j.AllowOutside,
 	})
 	loaded, loadFailed := transforms.LoadModels(s, tasks)
 	co, err := j.calibOptions()
@@ -107,7 +123,8 @@ func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 	quantized, quantFailed := transforms.QuantizeModels(s, loaded, ranges)
 	rows := transforms.Evaluate(s, quantized)
 	all := beam.Flatten(s, rows, loadFailed, quantFailed)
-	transforms.WriteReport(s, all, j.Out, transforms.ReportInfo{Job: "quantize-zoo", Zoo: j.Zoo})
+	transforms.WriteReport(s, all, j.Out, transforms.ReportInfo{Job: "quantize-zoo", Zoo: j.Zoo,
+		MaxTop1Drop: j.MaxTop1Drop, MinAgreement: j.MinAgreement})
 }
 
 // Run validates the configuration, runs the job and reads its report back.
@@ -130,6 +147,12 @@ func (j *QuantizeZoo) Run(ctx context.Context) (*Result, error) {
 			res.OK++
 		} else {
 			res.Failed++
+		}
+		if g := m.Gates; g != nil && !g.Passed {
+			for _, msg := range g.Failures {
+				gate, _, _ := strings.Cut(msg, ":")
+				res.GateFailures = append(res.GateFailures, report.GateFailure{Model: m.Name, Gate: gate, Message: msg})
+			}
 		}
 	}
 	return res, nil

@@ -153,8 +153,10 @@ func TestQuantizeZooDemo(t *testing.T) {
 			t.Errorf("%s differs between two runs", k)
 		}
 	}
-	if _, ok := first["report.md"]; !ok {
-		t.Error("no report.md")
+	for _, k := range []string{"report.md", "summary.csv", "index.html"} {
+		if _, ok := first[k]; !ok {
+			t.Errorf("no %s", k)
+		}
 	}
 }
 
@@ -234,7 +236,7 @@ func TestQuantizeZooS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"calibration/mnist-dws-folded.json", "calibration/mnist-mlp.json", "models/mnist-dws-folded.int8.onnx", "models/mnist-mlp.int8.onnx", "report.json", "report.md"}
+	want := []string{"calibration/mnist-dws-folded.json", "calibration/mnist-mlp.json", "index.html", "models/mnist-dws-folded.int8.onnx", "models/mnist-mlp.int8.onnx", "report.json", "report.md", "summary.csv"}
 	if strings.Join(keys, ",") != strings.Join(want, ",") {
 		t.Fatalf("outputs %v, want %v", keys, want)
 	}

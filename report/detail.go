@@ -45,6 +45,12 @@ type Layer struct {
 	Clipped float64 `json:"clipped"`
 	// NonFinite counts pairs skipped because a value was NaN or infinite.
 	NonFinite int64 `json:"non_finite,omitempty"`
+	// LocalSQNRDB is the SQNR of the tensor's own quantization: x against
+	// scale·(clamp(round(x/scale)+zp, qmin, qmax)−zp), the error its range
+	// adds by itself, without the error inherited from earlier layers.
+	// Absent when that error is zero (LocalExact is then true).
+	LocalSQNRDB *float64 `json:"local_sqnr_db,omitempty"`
+	LocalExact  bool     `json:"local_exact,omitempty"`
 }
 
 // PairedDiff is the top-1 difference int8 − float on paired samples with its
@@ -75,4 +81,14 @@ type GateResult struct {
 	// Failures are the messages of the gates the model failed, in the order
 	// status, max_top1_drop, min_agreement.
 	Failures []string `json:"failures,omitempty"`
+}
+
+// BadSample is a dataset sample left out of the evaluation (element of
+// Model.BadSamples): a corrupt image, a truncated or corrupt record, a label
+// out of range.
+type BadSample struct {
+	// ID is the sample's stable id in its dataset.
+	ID string `json:"id"`
+	// Error says why it could not be used.
+	Error string `json:"error"`
 }

@@ -61,6 +61,9 @@ type Model struct {
 	Layers          []Layer         `json:"layers,omitempty"`
 	Culprits        []string        `json:"culprits,omitempty"`
 	Gates           *GateResult     `json:"gates,omitempty"`
+	// BadSamples lists the evaluation samples that could not be used, in
+	// the dataset's canonical order (issue 7).
+	BadSamples []BadSample `json:"bad_samples,omitempty"`
 }
 
 // Calibration describes how activation ranges were measured.

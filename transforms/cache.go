@@ -135,23 +135,62 @@ func floatProgram(ctx context.Context, t *ModelTask) (*infer.Program, error) {
 // int8Program returns the compiled integer program of a task's quantized
 // model, read back from the job's output.
 func int8Program(ctx context.Context, t *ModelTask) (*infer.Program, error) {
-	return programs.get(t.RunID+"\x00int8\x00"+t.OutURL+"\x00"+t.Int8Key, func() (*infer.Program, error) {
-		data, err := readKey(ctx, t.OutURL, t.Int8Key)
+	return quantizedProgram(ctx, t, true)
+}
+
+// qdqProgram returns the quantized model compiled with float QDQ semantics
+// (infer.Options{Integer: false}): every DequantizeLinear output is computed
+// and observable, which the per-layer statistics need.
+func qdqProgram(ctx context.Context, t *ModelTask) (*infer.Program, error) {
+	return quantizedProgram(ctx, t, false)
+}
+
+func quantizedProgram(ctx context.Context, t *ModelTask, integer bool) (*infer.Program, error) {
+	mode := "qdq"
+	if integer {
+		mode = "int8"
+	}
+	return programs.get(t.RunID+"\x00"+mode+"\x00"+t.OutURL+"\x00"+t.Int8Key, func() (*infer.Program, error) {
+		m, err := readInt8Model(ctx, t)
 		if err != nil {
 			return nil, err
 		}
-		if t.Int8Digest != "" && digest(data) != t.Int8Digest {
-			return nil, fmt.Errorf("quantized model %s changed during the job", t.Int8Key)
-		}
-		m, err := onnx.Decode(data)
-		if err != nil {
-			return nil, fmt.Errorf("quantized model %s: %w", t.Int8Key, err)
-		}
-		p, err := infer.Compile(m, infer.Options{Integer: true})
+		p, err := infer.Compile(m, infer.Options{Integer: integer})
 		if err != nil {
 			return nil, fmt.Errorf("quantized model %s: %w", t.Int8Key, err)
 		}
 		return p, nil
+	})
+}
+
+// readInt8Model reads and decodes a task's quantized model (a fresh copy
+// per call: compiling may rewrite it).
+func readInt8Model(ctx context.Context, t *ModelTask) (*graph.Model, error) {
+	data, err := readKey(ctx, t.OutURL, t.Int8Key)
+	if err != nil {
+		return nil, err
+	}
+	if t.Int8Digest != "" && digest(data) != t.Int8Digest {
+		return nil, fmt.Errorf("quantized model %s changed during the job", t.Int8Key)
+	}
+	m, err := onnx.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("quantized model %s: %w", t.Int8Key, err)
+	}
+	return m, nil
+}
+
+var activations flight[[]quantize.Activation]
+
+// int8Activations returns the quantized activations of a task's quantized
+// model and the float tensors they stand for, once per process and run.
+func int8Activations(ctx context.Context, t *ModelTask) ([]quantize.Activation, error) {
+	return activations.get(t.RunID+"\x00"+t.OutURL+"\x00"+t.Int8Key, func() ([]quantize.Activation, error) {
+		m, err := readInt8Model(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		return quantize.Activations(m)
 	})
 }
 

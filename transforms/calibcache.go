@@ -91,9 +91,39 @@ func (k CalibKey) hash() string {
 // datasetDigests memoizes, per process, the digest of a split's files.
 var datasetDigests flight[string]
 
-// calibDatasetDigest hashes the bytes of a task's calibration split (images
-// then labels, each preceded by its key and length).
+// calibDatasetDigest hashes a task's calibration split. Tasks with a
+// dataset spec (every format) hash the spec (format, file keys relative to
+// the dataset folder, ...), the split's range of the canonical order and the
+// split's samples (ids, labels, bytes and bad samples:
+// dataset.Samples.Digest). The folder URL is left out on purpose: the
+// content is hashed, and the same dataset read from another store or
+// folder must give the same range file (tests check this). Tasks from
+// before specs existed hash their IDX files (images then labels, each
+// preceded by its key and length).
 func calibDatasetDigest(ctx context.Context, t *ModelTask) (string, error) {
+	if len(t.CalibSpec) > 0 {
+		return datasetDigests.get("split\x00"+splitKey(t, SplitCalibration), func() (string, error) {
+			spec, _, from, to, err := splitSource(t, SplitCalibration)
+			if err != nil {
+				return "", err
+			}
+			data, err := split(ctx, t, SplitCalibration)
+			if err != nil {
+				return "", err
+			}
+			h := sha256.New()
+			fmt.Fprintf(h, "%d\x00%s\x00%d:%d\x00", len(spec), spec, from, to)
+			if data.samples != nil {
+				fmt.Fprintf(h, "samples\x00%s", data.samples.Digest())
+			} else {
+				for i := 0; i < data.len(); i++ {
+					fmt.Fprintf(h, "%s\x00%d\x00", data.id(i), data.labels[i])
+				}
+				h.Write(data.images.Pix)
+			}
+			return hex.EncodeToString(h.Sum(nil)), nil
+		})
+	}
 	return datasetDigests.get(t.RunID+"\x00"+t.ZooURL+"\x00"+t.CalibImages+"\x00"+t.CalibLabels, func() (string, error) {
 		h := sha256.New()
 		for _, key := range []string{t.CalibImages, t.CalibLabels} {

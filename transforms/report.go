@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/eightbitml/eightbit/dataset"
 	"github.com/eightbitml/eightbit/report"
 )
 
@@ -25,6 +26,8 @@ func init() {
 const (
 	ReportJSON     = "report.json"
 	ReportMarkdown = "report.md"
+	ReportCSV      = "summary.csv"
+	ReportHTML     = "index.html"
 )
 
 // Version is written into reports as eightbit_version.
@@ -34,6 +37,9 @@ const Version = "0.1.0-dev"
 type ReportInfo struct {
 	Job string
 	Zoo string
+	// MaxTop1Drop and MinAgreement are the quality gates (report.Gates);
+	// nil disables a gate.
+	MaxTop1Drop, MinAgreement *float64
 }
 
 // Quantization scheme of this version.
@@ -87,17 +93,47 @@ func fraction(n, d int64) *float64 {
 	return &v
 }
 
-// okRow is the report row of a model that went through every stage.
-func okRow(t *ModelTask, c *EvalCounts) Row {
+// okRow is the report row of a model that went through every stage, with
+// its per-layer statistics in graph order and the ranked culprits. Speed (ms_per_image,
+// images_per_sec) is not filled in: report.json must be byte-identical
+// across identical runs, and a measured time never is.
+func okRow(t *ModelTask, c *EvalCounts, layers []report.Layer, culprits []string) Row {
 	m := baseModel(t)
 	m.Status = report.StatusOK
 	m.Format = formatName
 	m.Scheme = schemeName
 	m.Calibration = calibrationInfo(t)
-	m.Float = &report.Float{Bytes: t.FloatBytes, Top1: fraction(c.FloatCorrect, c.Samples), Samples: int(c.Samples)}
-	m.Int8 = &report.Int8{Bytes: t.Int8Bytes, Top1: fraction(c.Int8Correct, c.Samples), Samples: int(c.Samples), Model: t.Int8Key}
+	m.Float = &report.Float{Bytes: t.FloatBytes, Top1: fraction(c.FloatCorrect, c.Samples), Samples: int(c.Samples),
+		Top5: fraction(c.FloatTop5, c.Top5Samples)}
+	m.Int8 = &report.Int8{Bytes: t.Int8Bytes, Top1: fraction(c.Int8Correct, c.Samples), Samples: int(c.Samples), Model: t.Int8Key,
+		Top5: fraction(c.Int8Top5, c.Top5Samples)}
 	m.Agreement = fraction(c.Agree, c.Samples)
 	m.SizeRatio = report.Ratio(t.FloatBytes, t.Int8Bytes)
+	m.Top1Diff = report.Top1Diff(c.Samples, c.FloatOnly, c.Int8Only)
+	m.Params = t.Params
+	m.MACsPerImage = c.MACs
+	m.IntegerMACShare = int8MACShare(c)
+	for k, n := range c.ClassSamples {
+		if n == 0 {
+			continue
+		}
+		ca := report.ClassAccuracy{Class: k + t.LabelOffset, Samples: int(n)}
+		if k < len(c.ClassFloat) {
+			ca.FloatTop1 = fraction(c.ClassFloat[k], n)
+		}
+		if k < len(c.ClassInt8) {
+			ca.Int8Top1 = fraction(c.ClassInt8[k], n)
+		}
+		m.PerClass = append(m.PerClass, ca)
+	}
+	m.Layers, m.Culprits = layers, culprits
+	var bad []dataset.BadSample
+	if len(c.Bad) > 0 && json.Unmarshal(c.Bad, &bad) == nil {
+		for _, b := range bad {
+			m.BadSamples = append(m.BadSamples, report.BadSample{ID: b.ID, Error: b.Err})
+		}
+		m.Float.Failed, m.Int8.Failed = len(bad), len(bad)
+	}
 	return encodeRow(m)
 }
 
@@ -144,6 +180,7 @@ func (f *writeReportFn) ProcessElement(ctx context.Context, rows RowList) error 
 		}
 		rep.Models = append(rep.Models, m)
 	}
+	report.Evaluate(rep, report.Gates{MaxTop1Drop: f.Info.MaxTop1Drop, MinAgreement: f.Info.MinAgreement})
 	js, err := rep.JSON()
 	if err != nil {
 		return err
@@ -152,14 +189,25 @@ func (f *writeReportFn) ProcessElement(ctx context.Context, rows RowList) error 
 	if err != nil {
 		return err
 	}
-	if err := b.WriteAtomic(ctx, ReportJSON, js, "application/json"); err != nil {
-		return err
+	files := []struct {
+		key, typ string
+		data     []byte
+	}{
+		{ReportJSON, "application/json", js},
+		{ReportMarkdown, "text/markdown; charset=utf-8", rep.Markdown()},
+		{ReportCSV, "text/csv; charset=utf-8", rep.CSV()},
+		{ReportHTML, "text/html; charset=utf-8", rep.HTML()},
 	}
-	return b.WriteAtomic(ctx, ReportMarkdown, rep.Markdown(), "text/markdown; charset=utf-8")
+	for _, f := range files {
+		if err := b.WriteAtomic(ctx, f.key, f.data, f.typ); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// WriteReport gathers every report row and writes report.json and report.md
-// atomically under out.
+// WriteReport gathers every report row, checks the gates of info and writes
+// report.json, report.md, summary.csv and index.html atomically under out.
 func WriteReport(s beam.Scope, rows beam.PCollection, out string, info ReportInfo) {
 	s = s.Scope("transforms.WriteReport")
 	all := beam.Combine(s, &collectRowsFn{}, rows)

@@ -88,6 +88,44 @@ func predict(p *infer.Program, t *ModelTask, data *labeledImages, start, end int
 // batches, and returns the top-1 class of each in the dataset's label space
 // (the model's class index minus the task's label offset).
 func predictSamples(p *infer.Program, t *ModelTask, data *labeledImages, idx []int, obs func(string, *tensor.Tensor)) ([]int, error) {
+	bt, err := newBatcher(p, t)
+	if err != nil {
+		return nil, err
+	}
+	preds := make([]int, 0, len(idx))
+	err = bt.each(data, idx, func(batch []int, feeds map[string]*tensor.Tensor) error {
+		var res map[string]*tensor.Tensor
+		var err error
+		if obs != nil {
+			res, err = p.RunObserved(feeds, obs)
+		} else {
+			res, err = p.Run(feeds)
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := bt.scores(res, len(batch))
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			preds = append(preds, tensor.ArgMax(r)-t.LabelOffset)
+		}
+		return nil
+	})
+	return preds, err
+}
+
+// batcher feeds the samples of a split to a program in batches.
+type batcher struct {
+	t   *ModelTask
+	pre dataset.Preprocess
+	in  graph.ValueInfo
+	out string
+	bs  int
+}
+
+func newBatcher(p *infer.Program, t *ModelTask) (*batcher, error) {
 	pre, err := preprocess(t)
 	if err != nil {
 		return nil, fmt.Errorf("preprocess settings: %w", err)
@@ -100,48 +138,54 @@ func predictSamples(p *infer.Program, t *ModelTask, data *labeledImages, idx []i
 	if err != nil {
 		return nil, err
 	}
-	bs := batchSize(in)
-	preds := make([]int, 0, len(idx))
-	for b := 0; b < len(idx); b += bs {
-		batch := idx[b:min(b+bs, len(idx))]
+	return &batcher{t: t, pre: pre, in: in, out: out, bs: batchSize(in)}, nil
+}
+
+// each calls fn with the feeds of every batch of the samples idx; errors
+// are labeled with the batch's sample ids.
+func (b *batcher) each(data *labeledImages, idx []int, fn func(batch []int, feeds map[string]*tensor.Tensor) error) error {
+	in, bs := b.in, b.bs
+	for s := 0; s < len(idx); s += bs {
+		batch := idx[s:min(s+bs, len(idx))]
 		n := len(batch)
 		label := fmt.Sprintf("samples %s..%s", data.id(batch[0]), data.id(batch[n-1]))
-		x, err := batchTensor(pre, data, batch)
+		x, err := batchTensor(b.pre, data, batch)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", label, err)
+			return fmt.Errorf("%s: %w", label, err)
 		}
 		if n < bs && bs > 1 && in.Shape != nil && in.Shape[0].Param == "" && in.Shape[0].Value > 0 {
-			return nil, fmt.Errorf("input %q has a fixed batch of %d", in.Name, bs)
+			return fmt.Errorf("input %q has a fixed batch of %d", in.Name, bs)
 		}
 		if err := checkShape(in, x); err != nil {
-			return nil, err
+			return err
 		}
-		feeds := map[string]*tensor.Tensor{in.Name: x}
-		var res map[string]*tensor.Tensor
-		if obs != nil {
-			res, err = p.RunObserved(feeds, obs)
-		} else {
-			res, err = p.Run(feeds)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", label, err)
-		}
-		y := res[out]
-		if y == nil || y.DType != tensor.Float32 {
-			return nil, fmt.Errorf("output %q is missing or not float32", out)
-		}
-		if len(y.F32)%n != 0 || len(y.F32) == 0 {
-			return nil, fmt.Errorf("output %q has shape %v for a batch of %d", out, y.Shape, n)
-		}
-		k := len(y.F32) / n
-		if k < t.Classes+t.LabelOffset {
-			return nil, fmt.Errorf("output %q has %d scores per sample for %d classes (label offset %d)", out, k, t.Classes, t.LabelOffset)
-		}
-		for i := 0; i < n; i++ {
-			preds = append(preds, tensor.ArgMax(y.F32[i*k:(i+1)*k])-t.LabelOffset)
+		if err := fn(batch, map[string]*tensor.Tensor{in.Name: x}); err != nil {
+			return fmt.Errorf("%s: %w", label, err)
 		}
 	}
-	return preds, nil
+	return nil
+}
+
+// scores splits the class scores of a batch of n samples into one row per
+// sample (rows alias the output tensor).
+func (b *batcher) scores(res map[string]*tensor.Tensor, n int) ([][]float32, error) {
+	t, out := b.t, b.out
+	y := res[out]
+	if y == nil || y.DType != tensor.Float32 {
+		return nil, fmt.Errorf("output %q is missing or not float32", out)
+	}
+	if len(y.F32)%n != 0 || len(y.F32) == 0 {
+		return nil, fmt.Errorf("output %q has shape %v for a batch of %d", out, y.Shape, n)
+	}
+	k := len(y.F32) / n
+	if k < t.Classes+t.LabelOffset {
+		return nil, fmt.Errorf("output %q has %d scores per sample for %d classes (label offset %d)", out, k, t.Classes, t.LabelOffset)
+	}
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = y.F32[i*k : (i+1)*k]
+	}
+	return rows, nil
 }
 
 // batchTensor decodes and preprocesses the samples idx into one input

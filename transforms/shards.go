@@ -9,8 +9,6 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-
-	"github.com/eightbitml/eightbit/dataset"
 )
 
 func init() {
@@ -35,7 +33,7 @@ func planShards(ctx context.Context, t *ModelTask, which string, pass1 []byte, e
 		emit(Shard{Task: *t, Split: which, Err: err.Error()})
 		return
 	}
-	n := data.images.N
+	n := data.len()
 	limit := t.CalibSamples
 	if which == SplitEvaluation {
 		limit = t.EvalSamples
@@ -70,13 +68,9 @@ var selections flight[[]int]
 // samples to a split only ever displaces chosen samples by better-ranked
 // new ones.
 func selectSamples(t *ModelTask, which string, data *labeledImages, limit int) []int {
-	imagesKey := t.CalibImages
-	if which == SplitEvaluation {
-		imagesKey = t.EvalImages
-	}
-	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", t.RunID, t.ZooURL, imagesKey, limit)
+	key := fmt.Sprintf("%s\x00%d", splitKey(t, which), limit)
 	sel, _ := selections.get(key, func() ([]int, error) {
-		n := data.images.N
+		n := data.len()
 		type ranked struct {
 			h  uint64
 			id string
@@ -117,25 +111,13 @@ func calibrationSamples(ctx context.Context, sh *Shard) (*labeledImages, int, in
 		return nil, 0, 0, err
 	}
 	limit := sh.Task.CalibSamples
-	if limit <= 0 || limit >= data.images.N {
+	if limit <= 0 || limit >= data.len() {
 		return data, sh.Start, sh.End, nil
 	}
 	sel := selectSamples(&sh.Task, sh.Split, data, limit)
 	if sh.Start < 0 || sh.End > len(sel) || sh.Start > sh.End {
 		return nil, 0, 0, fmt.Errorf("shard [%d,%d) outside the %d chosen samples", sh.Start, sh.End, len(sel))
 	}
-	idx := sel[sh.Start:sh.End]
-	im := data.images
-	sz := im.H * im.W * im.C
-	g := &labeledImages{
-		images: &dataset.Images{N: len(idx), H: im.H, W: im.W, C: im.C, Pix: make([]uint8, 0, len(idx)*sz)},
-		labels: make([]int, len(idx)),
-		ids:    make([]string, len(idx)),
-	}
-	for k, i := range idx {
-		g.images.Pix = append(g.images.Pix, im.Image(i)...)
-		g.labels[k] = data.labels[i]
-		g.ids[k] = data.id(i)
-	}
-	return g, 0, len(idx), nil
+	g := data.subset(sel[sh.Start:sh.End])
+	return g, 0, g.len(), nil
 }

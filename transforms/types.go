@@ -16,6 +16,7 @@ func init() {
 	beam.RegisterType(reflect.TypeOf((*CalibPart)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*EvalCounts)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*Row)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*LayerPart)(nil)).Elem())
 }
 
 // ModelTask is one model of a zoo as it moves through the job. Stages fill
@@ -148,14 +149,49 @@ type CalibPart struct {
 }
 
 // EvalCounts are the per-model evaluation tallies. Agree counts samples
-// whose int8 top-1 class equals the float one.
+// whose int8 top-1 class equals the float one. Every field merges by
+// addition except MACs and IntegerMACs (per image, equal on every shard:
+// the larger wins) and Err.
 type EvalCounts struct {
 	Samples      int64
 	FloatCorrect int64
 	Int8Correct  int64
 	Agree        int64
-	Err          string
-	ErrShard     int64
+	// FloatOnly (b) counts samples the float model got right and int8
+	// wrong, Int8Only (c) the reverse.
+	FloatOnly, Int8Only int64
+	// Top5Samples counts samples whose top-5 was checked (outputs of at
+	// least five classes); FloatTop5 and Int8Top5 those with the label
+	// among the five highest scores.
+	Top5Samples, FloatTop5, Int8Top5 int64
+	// ClassSamples, ClassFloat and ClassInt8 are per-class totals and
+	// top-1 hits, indexed by dataset label (length ModelTask.Classes).
+	ClassSamples, ClassFloat, ClassInt8 []int64
+	// MACs and IntegerMACs are the int8 program's multiply-accumulates per
+	// image, all and integer ones.
+	MACs, IntegerMACs int64
+	// Bad is the JSON of the evaluation split's bad samples
+	// ([]dataset.BadSample), sent by the shard starting at 0 only.
+	Bad      []byte
+	Err      string
+	ErrShard int64
+}
+
+// LayerPart is the per-layer error statistics of one quantized tensor over
+// some samples: the JSON of a report.LayerStats, keyed by model and tensor
+// between workers. Index is the tensor's position in the quantized graph.
+// Stats compares the float activations with the int8 model's; Local
+// compares them with their own quantization (DequantizeLinear of
+// QuantizeLinear of the float values), the error the tensor adds by itself.
+type LayerPart struct {
+	Model string
+	Index int
+	// RangeOf is the tensor whose range the quantization parameters come
+	// from (quantize.Activation.RangeOf).
+	RangeOf string
+	Stats   []byte
+	Local   []byte
+	Err     string
 }
 
 // Row is one model's finished report entry, JSON-encoded.

@@ -3,6 +3,9 @@
 //
 //	eightbit demo [--out DIR]
 //	eightbit quantize-zoo --zoo URL --out URL [--runner NAME] [Beam options]
+//	eightbit evaluate --zoo URL --out URL
+//	eightbit calibrate --zoo URL --out URL
+//	eightbit run SPEC.yaml [flags]
 //
 // Run `eightbit help` or `eightbit <command> --help` for details.
 package main
@@ -38,6 +41,9 @@ func init() {
 	commands = []command{
 		{"demo", "[--out DIR]", "quantize the embedded demo zoo (4 MNIST models) and write a report", runDemo},
 		{"quantize-zoo", "--zoo URL --out URL", "calibrate, quantize and evaluate every model of a zoo", runQuantizeZoo},
+		{"evaluate", "--zoo URL --out URL", "evaluate every model of a zoo as stored (float or 8-bit)", runEvaluate},
+		{"calibrate", "--zoo URL --out URL", "measure activation ranges into the calibration cache", runCalibrate},
+		{"run", "SPEC.yaml [flags]", "run the job a spec file describes; flags override it", runRun},
 		{"inspect", "MODEL_URL [--json]", "describe a model: shapes, ops, parameters, MACs, unsupported ops", runInspect},
 		{"report", reportArgs, "compare two report.json files and print what changed", runReport},
 	}

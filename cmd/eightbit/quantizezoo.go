@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/eightbitml/eightbit/jobs"
@@ -18,6 +19,31 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) {
 	fs.StringVar(&j.Calibration, "calibration", "minmax", "activation range `method`: minmax, percentile, entropy or mse")
 	fs.Float64Var(&j.Percentile, "percentile", 0, "share of values the percentile method keeps, in `percent` (default 99.99)")
 	fs.BoolVar(&j.Recalibrate, "recalibrate", false, "ignore range files of earlier runs under the output folder")
+	fs.Var(gateFlag{&j.MaxTop1Drop}, "max-top1-drop", "gate: fail a model whose int8 top-1 is more than `F` (a fraction, 0.01 = 1 point) below float; exit 1")
+	fs.Var(gateFlag{&j.MinAgreement}, "min-agreement", "gate: fail a model whose int8 and float predictions agree on less than a fraction `F` of samples; exit 1")
+	fs.BoolVar(&j.AllowOutside, "allow-outside", false, "accept manifest locations outside the zoo folder (URLs, absolute paths, ..)")
+}
+
+// gateFlag is an optional fraction: unset leaves the pointer nil.
+type gateFlag struct{ p **float64 }
+
+func (g gateFlag) String() string {
+	if g.p == nil || *g.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(**g.p, 'g', -1, 64)
+}
+
+func (g gateFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return err
+	}
+	if !(v >= 0 && v <= 1) {
+		return fmt.Errorf("%v is not a fraction in [0,1]", v)
+	}
+	*g.p = &v
+	return nil
 }
 
 func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -30,7 +56,7 @@ func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer
 	help, err := parseFlags(fs, args, stderr)
 	if help {
 		printHelp(stdout, "quantize-zoo", "--zoo URL --out URL [flags]",
-			"Calibrates activation ranges on each model's calibration split, quantizes every\nmodel of the zoo to 8 bits (QDQ ONNX), evaluates float and int8 on the evaluation\nsplit, and writes models/<name>.int8.onnx, report.json and report.md under --out.", fs)
+			"Calibrates activation ranges on each model's calibration split, quantizes every\nmodel of the zoo to 8 bits (QDQ ONNX), evaluates float and int8 on the evaluation\nsplit, and writes models/<name>.int8.onnx, report.json, report.md,\nsummary.csv and index.html under --out.", fs)
 		return exitOK
 	}
 	if err == nil && (j.Zoo == "" || j.Out == "") {
@@ -54,7 +80,10 @@ func runJob(ctx context.Context, j *jobs.QuantizeZoo, stdout, stderr io.Writer) 
 	stdout.Write(res.Report.Markdown())
 	fmt.Fprintf(stderr, "eightbit: %d models ok, %d failed in %.1fs; report: %s\n",
 		res.OK, res.Failed, time.Since(start).Seconds(), joinOut(j.Out, res.ReportKey))
-	if res.Failed > 0 {
+	for _, g := range res.GateFailures {
+		fmt.Fprintf(stderr, "eightbit: gate failed: %s\n", g)
+	}
+	if res.Failed > 0 || len(res.GateFailures) > 0 {
 		return exitFailed
 	}
 	return exitOK

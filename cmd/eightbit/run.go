@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/eightbitml/eightbit/jobs"
+	"github.com/eightbitml/eightbit/pipeline"
+)
+
+// specFlags binds the command-line flags that override a spec file; their
+// defaults are the file's values.
+func specFlags(fs *flag.FlagSet, s *jobs.Spec) *bool {
+	fs.StringVar(&s.Job, "job", s.Job, "the `job`: quantize-zoo, evaluate or calibrate")
+	fs.StringVar(&s.Zoo, "zoo", s.Zoo, "zoo folder `URL` holding zoo.yaml, or the manifest's URL")
+	fs.StringVar(&s.Out, "out", s.Out, "output folder `URL`")
+	fs.IntVar(&s.Calibration.Samples, "calib-samples", s.Calibration.Samples, "use at most `N` calibration samples per model (0: the whole split)")
+	fs.IntVar(&s.Evaluation.Samples, "eval-samples", s.Evaluation.Samples, "use at most `N` evaluation samples per model (0: the whole split)")
+	fs.IntVar(&s.ShardSize, "shard-size", s.ShardSize, "samples per work item (0: 250)")
+	fs.StringVar(&s.Calibration.Method, "calibration", s.Calibration.Method, "activation range `method`: minmax, percentile, entropy or mse")
+	fs.Float64Var(&s.Calibration.Percentile, "percentile", s.Calibration.Percentile, "share of values the percentile method keeps, in `percent`")
+	fs.BoolVar(&s.Calibration.Recalibrate, "recalibrate", s.Calibration.Recalibrate, "ignore range files of earlier runs under the output folder")
+	fs.BoolVar(&s.Verbose, "verbose", s.Verbose, "show the Beam runner's log lines (hidden by default)")
+	return &s.Verbose
+}
+
+const runText = `Runs the job a spec file describes (YAML; see docs/scheduling.md): the job
+(quantize-zoo, evaluate or calibrate), zoo, out, runner, Beam options,
+calibration and sample settings. Flags override the file. SPEC is a local
+path or a URL (gs://, s3://, ...).`
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		var s jobs.Spec
+		fs := flag.NewFlagSet("run", flag.ContinueOnError)
+		specFlags(fs, &s)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			printHelp(stdout, "run", "SPEC.yaml [flags]", runText, fs)
+			return exitOK
+		}
+		fmt.Fprintln(stderr, "eightbit run: a spec file is required (see eightbit run --help)")
+		return exitUsage
+	}
+	s, err := jobs.ReadSpec(ctx, args[0])
+	if err == nil {
+		err = s.ApplyBeamOptions()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "eightbit run: %v\n", err)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	verbose := specFlags(fs, s)
+	help, err := parseFlags(fs, args[1:], stderr)
+	if help {
+		printHelp(stdout, "run", "SPEC.yaml [flags]", runText, fs)
+		return exitOK
+	}
+	var j jobs.Job
+	if err == nil {
+		j, err = s.NewJob("")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "eightbit run: %v\n", err)
+		return exitUsage
+	}
+	pipeline.Init(logLevel(*verbose))
+	return runNamed(ctx, s.Job, s.Zoo, s.Out, j, stdout, stderr)
+}
+
+func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var j jobs.Evaluate
+	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
+	fs.StringVar(&j.Zoo, "zoo", "", "zoo folder `URL` holding zoo.yaml, or the manifest's URL")
+	fs.StringVar(&j.Out, "out", "", "output folder `URL` for report.json and report.md")
+	fs.IntVar(&j.EvalSamples, "eval-samples", 0, "use at most `N` evaluation samples per model (0: the whole split)")
+	fs.IntVar(&j.ShardSize, "shard-size", 250, "samples per work item")
+	verbose := verboseFlag(fs)
+	help, err := parseFlags(fs, args, stderr)
+	if help {
+		printHelp(stdout, "evaluate", "--zoo URL --out URL [flags]",
+			"Evaluates every model of a zoo as stored (float ONNX, or 8-bit QDQ or QOperator\nONNX from eightbit or another tool) on its evaluation split and writes\nreport.json and report.md under --out.", fs)
+		return exitOK
+	}
+	if err == nil && (j.Zoo == "" || j.Out == "") {
+		err = fmt.Errorf("--zoo and --out are required")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "eightbit evaluate: %v (see eightbit evaluate --help)\n", err)
+		return exitUsage
+	}
+	pipeline.Init(logLevel(*verbose))
+	return runNamed(ctx, jobs.JobEvaluate, j.Zoo, j.Out, &j, stdout, stderr)
+}
+
+func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var j jobs.Calibrate
+	fs := flag.NewFlagSet("calibrate", flag.ContinueOnError)
+	fs.StringVar(&j.Zoo, "zoo", "", "zoo folder `URL` holding zoo.yaml, or the manifest's URL")
+	fs.StringVar(&j.Out, "out", "", "output folder `URL`: calibration/<model>.json, report.json, report.md")
+	fs.IntVar(&j.CalibSamples, "calib-samples", 0, "use at most `N` calibration samples per model, chosen by a hash of their ids (0: the whole split)")
+	fs.IntVar(&j.ShardSize, "shard-size", 250, "samples per work item")
+	fs.StringVar(&j.Calibration, "calibration", "minmax", "activation range `method`: minmax, percentile, entropy or mse")
+	fs.Float64Var(&j.Percentile, "percentile", 0, "share of values the percentile method keeps, in `percent` (default 99.99)")
+	fs.BoolVar(&j.Recalibrate, "recalibrate", false, "ignore range files of earlier runs under the output folder")
+	verbose := verboseFlag(fs)
+	help, err := parseFlags(fs, args, stderr)
+	if help {
+		printHelp(stdout, "calibrate", "--zoo URL --out URL [flags]",
+			"Measures the activation ranges of every model of a zoo on its calibration split\nand writes them to the calibration cache, calibration/<model>.json under --out,\nwhich a later quantize-zoo run with the same --out and settings reuses.", fs)
+		return exitOK
+	}
+	if err == nil && (j.Zoo == "" || j.Out == "") {
+		err = fmt.Errorf("--zoo and --out are required")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "eightbit calibrate: %v (see eightbit calibrate --help)\n", err)
+		return exitUsage
+	}
+	pipeline.Init(logLevel(*verbose))
+	return runNamed(ctx, jobs.JobCalibrate, j.Zoo, j.Out, &j, stdout, stderr)
+}
+
+// runNamed runs a job, prints its Markdown report on stdout and a summary
+// on stderr, and returns the exit code.
+func runNamed(ctx context.Context, name, zoo, out string, j jobs.Job, stdout, stderr io.Writer) int {
+	start := time.Now()
+	fmt.Fprintf(stderr, "eightbit: %s %s -> %s on %s\n", name, zoo, out, pipeline.RunnerName(""))
+	res, err := j.Run(ctx)
+	if err != nil {
+		return exitFor(err, stderr)
+	}
+	stdout.Write(res.Report.Markdown())
+	fmt.Fprintf(stderr, "eightbit: %d models ok, %d failed in %.1fs; report: %s\n",
+		res.OK, res.Failed, time.Since(start).Seconds(), joinOut(out, res.ReportKey))
+	if res.Failed > 0 {
+		return exitFailed
+	}
+	return exitOK
+}

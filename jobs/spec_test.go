@@ -1,0 +1,108 @@
+package jobs
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseSpec(t *testing.T) {
+	full := `
+job: quantize-zoo
+zoo: gs://models/zoo
+out: gs://models/runs/nightly
+runner: dataflow
+beam:
+  project: my-project
+  region: europe-west1
+  staging_location: gs://models/staging
+calibration: {method: percentile, percentile: 99.99, samples: 1000, recalibrate: true}
+evaluation: {samples: 2000}
+shard_size: 100
+`
+	s, err := ParseSpec([]byte(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.NewJob("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, ok := j.(*QuantizeZoo)
+	if !ok || q.Zoo != "gs://models/zoo" || q.CalibSamples != 1000 || q.EvalSamples != 2000 || q.ShardSize != 100 ||
+		q.Calibration != "percentile" || q.Percentile != 99.99 || !q.Recalibrate {
+		t.Fatalf("job %#v", j)
+	}
+	if s.Beam["region"] != "europe-west1" {
+		t.Errorf("beam %v", s.Beam)
+	}
+	for _, tc := range []struct{ spec, job string }{
+		{"job: evaluate\nzoo: z\nout: o\nevaluation: {samples: 5}\n", "*jobs.Evaluate"},
+		{"job: calibrate\nzoo: z\nout: o\ncalibration: {method: mse}\n", "*jobs.Calibrate"},
+	} {
+		s, err := ParseSpec([]byte(tc.spec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := s.NewJob("prism")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch j := j.(type) {
+		case *Evaluate:
+			if tc.job != "*jobs.Evaluate" || j.EvalSamples != 5 || j.Runner != "prism" {
+				t.Errorf("%q: %#v", tc.spec, j)
+			}
+		case *Calibrate:
+			if tc.job != "*jobs.Calibrate" || j.Calibration != "mse" {
+				t.Errorf("%q: %#v", tc.spec, j)
+			}
+		}
+	}
+}
+
+func TestSpecErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec, want string
+		validate         bool // the error comes from Validate, not ParseSpec
+	}{
+		{"empty", "", "empty file", false},
+		{"unknown field", "job: evaluate\nzooo: z\n", "field zooo not found", false},
+		{"unknown nested field", "job: calibrate\ncalibration: {methd: mse}\n", "field methd not found", false},
+		{"no job", "zoo: z\nout: o\n", "job: missing", false},
+		{"bad job", "job: train\n", `job: "train"`, false},
+		{"bad runner", "job: evaluate\nrunner: Prism\n", "runner: unknown runner", false},
+		{"beam runner", "job: evaluate\nbeam: {runner: prism}\n", "beam.runner:", false},
+		{"unknown beam option", "job: evaluate\nbeam: {projcet: p}\n", "beam.projcet: not a Beam pipeline option", false},
+		{"bad method", "job: calibrate\ncalibration: {method: median}\n", `calibration.method: "median"`, false},
+		{"percentile without method", "job: calibrate\ncalibration: {percentile: 99}\n", "calibration.percentile: needs method", false},
+		{"percentile range", "job: calibrate\ncalibration: {method: percentile, percentile: 120}\n", "calibration.percentile: 120", false},
+		{"negative calib", "job: calibrate\ncalibration: {samples: -1}\n", "calibration.samples: -1", false},
+		{"negative eval", "job: evaluate\nevaluation: {samples: -1}\n", "evaluation.samples: -1", false},
+		{"negative shard", "job: evaluate\nshard_size: -5\n", "shard_size: -5", false},
+		{"bad type", "job: evaluate\nshard_size: many\n", "cannot unmarshal", false},
+		{"calibration on evaluate", "job: evaluate\ncalibration: {method: mse}\n", "calibration: not used by the evaluate job", false},
+		{"evaluation on calibrate", "job: calibrate\nevaluation: {samples: 3}\n", "evaluation: not used by the calibrate job", false},
+		{"two documents", "job: evaluate\n---\njob: calibrate\n", "more than one YAML document", false},
+		{"no zoo", "job: evaluate\nout: o\n", "zoo: missing", true},
+		{"no out", "job: evaluate\nzoo: z\n", "out: missing", true},
+		{"dataflow without project", "job: evaluate\nzoo: gs://b/z\nout: gs://b/o\nrunner: dataflow\nbeam: {region: r, staging_location: gs://b/s}\n", "beam.project: required by the dataflow runner", true},
+		{"dataflow local zoo", "job: evaluate\nzoo: ./z\nout: gs://b/o\nrunner: dataflow\nbeam: {project: p, region: r, staging_location: gs://b/s}\n", "zoo: \"./z\": the dataflow runner needs a gs:// URL", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := ParseSpec([]byte(tc.spec))
+			if tc.validate {
+				if err != nil {
+					t.Fatalf("ParseSpec: %v", err)
+				}
+				err = s.Validate()
+			}
+			if err == nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want ErrConfig containing %q", err, tc.want)
+			}
+		})
+	}
+}
