@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/pipeline"
+	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
 	"github.com/eightbitml/eightbit/transforms"
 	"github.com/eightbitml/eightbit/zoo"
@@ -49,6 +51,10 @@ type QuantizeZoo struct {
 	MaxTop1Drop, MinAgreement *float64
 	// AllowOutside accepts manifest locations outside the zoo folder.
 	AllowOutside bool
+	// Quantize holds the quantizer settings: scheme (quantize.Schemes()),
+	// output format (quantize.Formats()), nodes and op types kept float,
+	// and whether the QOperator format may use com.microsoft ops.
+	Quantize transforms.QuantizeOptions
 }
 
 // calibOptions returns the validated calibration settings.
@@ -97,6 +103,12 @@ func (j *QuantizeZoo) validate(ctx context.Context) error {
 			return fmt.Errorf("%w: gate %v is not a fraction in [0,1]", ErrConfig, *g)
 		}
 	}
+	if q := j.Quantize.Scheme; q != "" && !slices.Contains(quantize.Schemes(), q) {
+		return fmt.Errorf("%w: scheme %q, want one of %v", ErrConfig, q, quantize.Schemes())
+	}
+	if f := j.Quantize.Format; f != "" && !slices.Contains(quantize.Formats(), f) {
+		return fmt.Errorf("%w: format %q, want one of %v", ErrConfig, f, quantize.Formats())
+	}
 	if _, _, err := transforms.ReadManifestWith(ctx, j.Zoo, zoo.Options{AllowOutside: j.AllowOutside}); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
@@ -113,6 +125,7 @@ func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 		EvalSamples:  j.EvalSamples,
 		ShardSize:    j.ShardSize,
 		AllowOutside: j.AllowOutside,
+		Quantize:     j.Quantize,
 	})
 	loaded, loadFailed := transforms.LoadModels(s, tasks)
 	co, err := j.calibOptions()

@@ -18,6 +18,7 @@ import (
 	"github.com/eightbitml/eightbit/storage"
 	"github.com/eightbitml/eightbit/storage/storagetest"
 	"github.com/eightbitml/eightbit/tensor"
+	"github.com/eightbitml/eightbit/transforms"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
@@ -247,6 +248,45 @@ func TestQuantizeZooS3(t *testing.T) {
 	}
 }
 
+// TestQuantizeZooSchemeAndFormat runs the job with a non-default scheme and
+// output format and checks that the quantized files and the report follow.
+func TestQuantizeZooSchemeAndFormat(t *testing.T) {
+	zooDir := filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(zooDir); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	job := &QuantizeZoo{Zoo: zooDir, Out: out, CalibSamples: 200, EvalSamples: 300, ShardSize: 100,
+		Quantize: transforms.QuantizeOptions{Scheme: "u8s8-tensor", Format: "qoperator", AllowContribOps: true}}
+	res, err := job.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 4 || res.Failed != 0 {
+		t.Fatalf("%d ok, %d failed", res.OK, res.Failed)
+	}
+	for _, m := range res.Report.Models {
+		if m.Scheme != "u8s8-tensor" || m.Format != "qoperator" {
+			t.Errorf("%s: scheme %q format %q", m.Name, m.Scheme, m.Format)
+		}
+		if d := *m.Float.Top1 - *m.Int8.Top1; d > 0.01 {
+			t.Errorf("%s: int8 top-1 %.2f points below float", m.Name, 100*d)
+		}
+		data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(m.Int8.Model)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		qm, err := onnx.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := qm.Graph.OpCounts()
+		if ops["QLinearConv"]+ops["QLinearMatMul"] == 0 || ops["Conv"]+ops["Gemm"]+ops["MatMul"] != 0 {
+			t.Errorf("%s: not a QOperator model: %v", m.Name, ops)
+		}
+	}
+}
+
 func TestQuantizeZooConfigErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -259,6 +299,8 @@ func TestQuantizeZooConfigErrors(t *testing.T) {
 		{"no zoo", QuantizeZoo{Out: dir}, "no zoo"},
 		{"no out", QuantizeZoo{Zoo: dir}, "no output"},
 		{"bad runner", QuantizeZoo{Zoo: dir, Out: dir, Runner: "Prism"}, "unknown runner"},
+		{"bad scheme", QuantizeZoo{Zoo: dir, Out: dir, Quantize: transforms.QuantizeOptions{Scheme: "u4"}}, `scheme "u4"`},
+		{"bad format", QuantizeZoo{Zoo: dir, Out: dir, Quantize: transforms.QuantizeOptions{Format: "tflite"}}, `format "tflite"`},
 		{"missing manifest", QuantizeZoo{Zoo: filepath.Join(dir, "nowhere"), Out: dir}, "nowhere"},
 		{"bad manifest", QuantizeZoo{Zoo: dir, Out: dir}, "escapes the zoo"},
 		{"bad method", QuantizeZoo{Zoo: dir, Out: dir, Calibration: "median"}, "unknown method"},

@@ -49,7 +49,7 @@ func (f *quantizeFn) ProcessElement(ctx context.Context, name string, taskIter f
 		failed(failureRow(&t, "quantize", err))
 		return nil
 	}
-	q, _, err := quantize.Quantize(lm.prepared, ranges, quantize.Options{})
+	q, _, err := quantize.Quantize(lm.prepared, ranges, t.Quantize.options())
 	if err != nil {
 		failed(failureRow(&t, "quantize", err))
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/storage"
 	"github.com/eightbitml/eightbit/zoo"
 )
@@ -30,6 +31,44 @@ type ZooOptions struct {
 	// AllowOutside accepts manifest locations outside the zoo folder (URLs,
 	// absolute paths, ".."); see zoo.Options.
 	AllowOutside bool
+	// Quantize are the quantizer settings applied to every model.
+	Quantize QuantizeOptions
+}
+
+// QuantizeOptions are the quantizer settings of a job (see
+// quantize.Options); empty values mean the quantizer's defaults.
+type QuantizeOptions struct {
+	Scheme          string
+	Format          string
+	ExcludeNodes    []string
+	ExcludeOpTypes  []string
+	AllowContribOps bool
+}
+
+// options converts the settings for the quantize package.
+func (o QuantizeOptions) options() quantize.Options {
+	return quantize.Options{
+		Scheme:          quantize.Scheme(o.Scheme),
+		Format:          quantize.Format(o.Format),
+		ExcludeNodes:    o.ExcludeNodes,
+		ExcludeOpTypes:  o.ExcludeOpTypes,
+		AllowContribOps: o.AllowContribOps,
+	}
+}
+
+// scheme and format name the settings in reports.
+func (o QuantizeOptions) scheme() string {
+	if o.Scheme == "" {
+		return string(quantize.SchemeU8S8Channel)
+	}
+	return o.Scheme
+}
+
+func (o QuantizeOptions) format() string {
+	if o.Format == "" {
+		return string(quantize.FormatQDQ)
+	}
+	return o.Format
 }
 
 // SplitZooURL splits a zoo location into the folder URL and the manifest
@@ -130,6 +169,7 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 			EvalSamples:  opt.EvalSamples,
 			ShardSize:    shard,
 			OutURL:       opt.OutURL,
+			Quantize:     opt.Quantize,
 			DatasetURL:   dsURL,
 			CalibSpec:    calibJS,
 			EvalSpec:     evalJS,

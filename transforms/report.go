@@ -42,12 +42,6 @@ type ReportInfo struct {
 	MaxTop1Drop, MinAgreement *float64
 }
 
-// Quantization scheme of this version.
-const (
-	schemeName = "u8s8-channel"
-	formatName = "qdq"
-)
-
 func baseModel(t *ModelTask) report.Model {
 	m := report.Model{
 		Name:    t.Name,
@@ -100,8 +94,8 @@ func fraction(n, d int64) *float64 {
 func okRow(t *ModelTask, c *EvalCounts, layers []report.Layer, culprits []string) Row {
 	m := baseModel(t)
 	m.Status = report.StatusOK
-	m.Format = formatName
-	m.Scheme = schemeName
+	m.Format = t.Quantize.format()
+	m.Scheme = t.Quantize.scheme()
 	m.Calibration = calibrationInfo(t)
 	m.Float = &report.Float{Bytes: t.FloatBytes, Top1: fraction(c.FloatCorrect, c.Samples), Samples: int(c.Samples),
 		Top5: fraction(c.FloatTop5, c.Top5Samples)}

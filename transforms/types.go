@@ -43,6 +43,8 @@ type ModelTask struct {
 	ShardSize int
 	// OutURL is the output folder of the job.
 	OutURL string
+	// Quantize are the quantizer settings.
+	Quantize QuantizeOptions
 
 	// Set by LoadModels.
 	Digest     string // hex SHA-256 of the model file

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/pipeline"
+	"github.com/eightbitml/eightbit/quantize"
 )
 
 func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) {
@@ -22,6 +24,30 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) {
 	fs.Var(gateFlag{&j.MaxTop1Drop}, "max-top1-drop", "gate: fail a model whose int8 top-1 is more than `F` (a fraction, 0.01 = 1 point) below float; exit 1")
 	fs.Var(gateFlag{&j.MinAgreement}, "min-agreement", "gate: fail a model whose int8 and float predictions agree on less than a fraction `F` of samples; exit 1")
 	fs.BoolVar(&j.AllowOutside, "allow-outside", false, "accept manifest locations outside the zoo folder (URLs, absolute paths, ..)")
+	fs.StringVar(&j.Quantize.Scheme, "scheme", "", "quantization `scheme`: "+strings.Join(quantize.Schemes(), ", ")+" (default "+quantize.Schemes()[0]+")")
+	fs.StringVar(&j.Quantize.Format, "format", "", "output `format`: "+strings.Join(quantize.Formats(), ", ")+" (default "+quantize.Formats()[0]+")")
+	fs.Var(listFlag{&j.Quantize.ExcludeNodes}, "exclude-nodes", "comma-separated node `names` to keep in float")
+	fs.Var(listFlag{&j.Quantize.ExcludeOpTypes}, "exclude-op-types", "comma-separated op `types` to keep in float")
+	fs.BoolVar(&j.Quantize.AllowContribOps, "allow-contrib-ops", false, "let the qoperator format use com.microsoft QLinearAdd and QLinearGlobalAveragePool")
+}
+
+// listFlag is a comma-separated list of names.
+type listFlag struct{ p *[]string }
+
+func (l listFlag) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l.p = append(*l.p, s)
+		}
+	}
+	return nil
 }
 
 // gateFlag is an optional fraction: unset leaves the pointer nil.
