@@ -495,40 +495,12 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 			return one(kernels.Where(c, x, y))
 		}, nil
 	case "Expand":
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "input")
-			if err != nil {
-				return nil, err
-			}
-			st, err := need(in, 1, "shape")
-			if err != nil {
-				return nil, err
-			}
-			shape, err := intsInput(st, "shape")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.Expand(x, shape))
-		}, nil
+		return tensorAndInts("shape", kernels.Expand), nil
 	case "Tile":
 		if opset < 6 {
 			return nil, unsupportedf("Tile before opset 6")
 		}
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "input")
-			if err != nil {
-				return nil, err
-			}
-			rt, err := need(in, 1, "repeats")
-			if err != nil {
-				return nil, err
-			}
-			rep, err := intsInput(rt, "repeats")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.Tile(x, rep))
-		}, nil
+		return tensorAndInts("repeats", kernels.Tile), nil
 	case "ConstantOfShape":
 		value := tensor.ScalarFloat32(0)
 		if t := n.AttrTensor("value"); t != nil {
@@ -860,4 +832,24 @@ func buildResize(n *graph.Node, opset int64) (kernelFunc, error) {
 		}
 		return one(kernels.Resize(x, out, scales, p))
 	}, nil
+}
+
+// tensorAndInts builds the kernel of an op whose inputs are a tensor and
+// an integer list named what (Expand's shape, Tile's repeats).
+func tensorAndInts(what string, f func(*tensor.Tensor, []int64) (*tensor.Tensor, error)) kernelFunc {
+	return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x, err := need(in, 0, "input")
+		if err != nil {
+			return nil, err
+		}
+		t, err := need(in, 1, what)
+		if err != nil {
+			return nil, err
+		}
+		v, err := intsInput(t, what)
+		if err != nil {
+			return nil, err
+		}
+		return one(f(x, v))
+	}
 }
