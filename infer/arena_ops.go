@@ -17,11 +17,7 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 	case "Conv":
 		p := convParams(n)
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			w, err := need(in, 1, "W")
+			x, w, err := need2(in, "X", "W")
 			if err != nil {
 				return nil, err
 			}
@@ -55,11 +51,7 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 		ta, tb := n.AttrInt("transA", 0) != 0, n.AttrInt("transB", 0) != 0
 		alpha, beta := n.AttrFloat("alpha", 1), n.AttrFloat("beta", 1)
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
+			a, b, err := need2(in, "A", "B")
 			if err != nil {
 				return nil, err
 			}
@@ -67,11 +59,7 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 		}, true, nil
 	case "MatMul":
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
+			a, b, err := need2(in, "A", "B")
 			if err != nil {
 				return nil, err
 			}
@@ -88,11 +76,7 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 		}
 		op := map[string]kernels.BinaryOp{"Add": kernels.OpAdd, "Sub": kernels.OpSub, "Mul": kernels.OpMul, "Div": kernels.OpDiv}[n.OpType]
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
+			a, b, err := need2(in, "A", "B")
 			if err != nil {
 				return nil, err
 			}
@@ -190,11 +174,7 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 		}
 		q := n.OpType == "QuantizeLinear"
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "x")
-			if err != nil {
-				return nil, err
-			}
-			s, err := need(in, 1, "scale")
+			x, s, err := need2(in, "x", "scale")
 			if err != nil {
 				return nil, err
 			}

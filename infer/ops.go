@@ -40,6 +40,19 @@ func need(in []*tensor.Tensor, i int, what string) (*tensor.Tensor, error) {
 	return in[i], nil
 }
 
+// need2 returns the required inputs 0 and 1, named for errors.
+func need2(in []*tensor.Tensor, name0, name1 string) (*tensor.Tensor, *tensor.Tensor, error) {
+	a, err := need(in, 0, name0)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := need(in, 1, name1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
 func opt(in []*tensor.Tensor, i int) *tensor.Tensor {
 	if i < len(in) {
 		return in[i]
@@ -315,11 +328,7 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 	case "Gather":
 		axis := int(n.AttrInt("axis", 0))
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "data")
-			if err != nil {
-				return nil, err
-			}
-			idx, err := need(in, 1, "indices")
+			x, idx, err := need2(in, "data", "indices")
 			if err != nil {
 				return nil, err
 			}

@@ -137,11 +137,7 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 			Group:         int(n.AttrInt("group", 1)),
 		}
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			w, err := need(in, 1, "W")
+			x, w, err := need2(in, "X", "W")
 			if err != nil {
 				return nil, err
 			}
@@ -150,11 +146,7 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 	case "InstanceNormalization":
 		eps := n.AttrFloat("epsilon", 1e-5)
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "input")
-			if err != nil {
-				return nil, err
-			}
-			s, err := need(in, 1, "scale")
+			x, s, err := need2(in, "input", "scale")
 			if err != nil {
 				return nil, err
 			}
@@ -187,11 +179,7 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 		}, nil
 	case "Pow":
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			y, err := need(in, 1, "Y")
+			x, y, err := need2(in, "X", "Y")
 			if err != nil {
 				return nil, err
 			}
@@ -254,11 +242,7 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 	case "Mod":
 		fmod := n.AttrInt("fmod", 0) != 0
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
+			a, b, err := need2(in, "A", "B")
 			if err != nil {
 				return nil, err
 			}
@@ -282,11 +266,7 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 		}, nil
 	case "PRelu":
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			s, err := need(in, 1, "slope")
+			x, s, err := need2(in, "X", "slope")
 			if err != nil {
 				return nil, err
 			}
@@ -446,11 +426,7 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 		}[n.OpType]
 		logic := n.OpType == "And" || n.OpType == "Or" || n.OpType == "Xor"
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
+			a, b, err := need2(in, "A", "B")
 			if err != nil {
 				return nil, err
 			}
@@ -480,11 +456,7 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 		}, nil
 	case "Where":
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			c, err := need(in, 0, "condition")
-			if err != nil {
-				return nil, err
-			}
-			x, err := need(in, 1, "X")
+			c, x, err := need2(in, "condition", "X")
 			if err != nil {
 				return nil, err
 			}

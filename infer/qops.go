@@ -42,11 +42,7 @@ func buildQuantOp(n *graph.Node, opset int64) (kernelFunc, error) {
 	case "ConvInteger":
 		p := convParams(n)
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "x")
-			if err != nil {
-				return nil, err
-			}
-			w, err := need(in, 1, "w")
+			x, w, err := need2(in, "x", "w")
 			if err != nil {
 				return nil, err
 			}
@@ -63,11 +59,7 @@ func buildQuantOp(n *graph.Node, opset int64) (kernelFunc, error) {
 		return buildQLinearMatMul(), nil
 	case "MatMulInteger":
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 1, "B")
+			a, b, err := need2(in, "A", "B")
 			if err != nil {
 				return nil, err
 			}
