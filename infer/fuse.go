@@ -329,8 +329,8 @@ func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, qdt tensor.D
 		bias = bq.I32
 	}
 	label := core.Label() + " (integer)"
-	// The plans allocate their output from the heap (kernels/qconv.go,
-	// qgemm.go): fresh, never a view of the input.
+	// The plans take their output from the Run's arena (RunWith): fresh,
+	// never a view of the input.
 	st := step{label: label, op: core.OpType, kind: kindInteger, fresh: true}
 	xName := dqx.Input(0)
 	switch core.OpType {
@@ -340,8 +340,8 @@ func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, qdt tensor.D
 		if err != nil {
 			return nil, nil, nil
 		}
-		st.run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			return one(plan.Run(in[0]))
+		st.runA = func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
+			return one(plan.RunWith(a, in[0]))
 		}
 		k := int64(wq.Shape[1:].Size())
 		st.macs = func(_, out []*tensor.Tensor) int64 { return int64(out[0].Len()) * k }
@@ -352,15 +352,16 @@ func (c *compiler) fuseCompute(q, src *graph.Node, qp qmath.Params, qdt tensor.D
 		if err != nil {
 			return nil, nil, nil
 		}
-		st.run = func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		st.runA = func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
 			if gemm && len(in[0].Shape) != 2 {
 				return nil, fmt.Errorf("Gemm wants 2-D A, have %v", in[0].Shape)
 			}
-			return one(plan.Run(in[0]))
+			return one(plan.RunWith(a, in[0]))
 		}
 		k := int64(wq.Len() / n)
 		st.macs = func(_, out []*tensor.Tensor) int64 { return int64(out[0].Len()) * k }
 	}
+	st.run = st.runA.heap()
 	nodes := []*graph.Node{q, core}
 	if act != nil {
 		nodes = append(nodes, act)

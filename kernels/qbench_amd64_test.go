@@ -22,3 +22,20 @@ func BenchmarkVNNIPeak(b *testing.B) {
 	}
 	done(iters * 24 * 64)
 }
+
+// BenchmarkVNNIPeakParallel runs the peak loop on GOMAXPROCS goroutines at
+// once: its GOPS with -cpu 2 over BenchmarkVNNIPeak's is the most any kernel
+// can scale from one core to two on this machine.
+func BenchmarkVNNIPeakParallel(b *testing.B) {
+	if !cpu.AVX512VNNI {
+		b.Skip("no AVX-512 VNNI")
+	}
+	const iters = 10000
+	done := benchStart(b)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			vnniPeakLoop(iters)
+		}
+	})
+	done(iters * 24 * 64)
+}

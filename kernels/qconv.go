@@ -104,15 +104,21 @@ func NewQConvPlan(w *tensor.Tensor, bias []int32, p QConvParams) (*QConvPlan, er
 
 // Run computes the requantized convolution of x (see QConvReference).
 func (pl *QConvPlan) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
-	return pl.run(x, false, active)
+	return pl.run(nil, x, false, active)
+}
+
+// RunWith is Run taking its output tensor from a (see Alloc); every output
+// element is written.
+func (pl *QConvPlan) RunWith(a Alloc, x *tensor.Tensor) (*tensor.Tensor, error) {
+	return pl.run(a, x, false, active)
 }
 
 // RunInt32 computes the int32 accumulators (ConvInteger; bias included).
 func (pl *QConvPlan) RunInt32(x *tensor.Tensor) (*tensor.Tensor, error) {
-	return pl.run(x, true, active)
+	return pl.run(nil, x, true, active)
 }
 
-func (pl *QConvPlan) run(x *tensor.Tensor, int32Out bool, ks *kernelSet) (*tensor.Tensor, error) {
+func (pl *QConvPlan) run(a Alloc, x *tensor.Tensor, int32Out bool, ks *kernelSet) (*tensor.Tensor, error) {
 	p := pl.p
 	g, _, err := qconvSetup(x, pl.w, pl.bias, &p, false)
 	if err != nil {
@@ -120,9 +126,9 @@ func (pl *QConvPlan) run(x *tensor.Tensor, int32Out bool, ks *kernelSet) (*tenso
 	}
 	var y *tensor.Tensor
 	if int32Out {
-		y = tensor.New(tensor.Int32, g.OutShape(pl.M))
+		y = newOut(a, tensor.Int32, g.OutShape(pl.M))
 	} else {
-		y = tensor.New(p.outType(), g.OutShape(pl.M))
+		y = newOut(a, p.outType(), g.OutShape(pl.M))
 	}
 	if y.Len() == 0 {
 		return y, nil
@@ -151,15 +157,62 @@ func (pl *QConvPlan) run(x *tensor.Tensor, int32Out bool, ks *kernelSet) (*tenso
 		rowAdd[m] = b - zxu*pl.wsum[m] + int32(pl.K)*zxu*pl.zws[m]
 		rowMul[m] = -pl.zws[m]
 	}
-	Hp, Wp := g.H+g.PadT+g.PadB, g.W+g.PadL+g.PadR
-	flat := g.SH == 1 && g.SW == 1 && g.OH == Hp-(g.KH-1)*g.DH && g.OW == Wp-(g.KW-1)*g.DW
-	plane := Hp * Wp
+	// The work is cut into bands of output rows of one image and group.
+	// Each band pads the input rows it reads into a buffer of its own
+	// (the few rows a 3×3 kernel shares with the next band are padded
+	// twice), so the buffer stays in the cache of the core that runs the
+	// band and no core waits for another's padding.
+	bands := pl.bands(g)
+	jobs := g.N * pl.group * bands
+	parallelForChunks(jobs, g.N*pl.M*g.OH*g.OW*pl.K, threads(), func(j0, j1 int) {
+		for j := j0; j < j1; j++ {
+			n, gr, band := j/(pl.group*bands), j/bands%pl.group, j%bands
+			oh0, oh1 := band*g.OH/bands, (band+1)*g.OH/bands
+			pl.runBand(g, xb, xflip, zxu, sk, ks, n, gr, oh0, oh1, rowAdd, rowMul)
+		}
+	})
+	return y, nil
+}
+
+// convBandBytes bounds the padded input of one band, so that it stays in a
+// core's L2 cache.
+const convBandBytes = 256 << 10
+
+// bands returns how many bands of output rows each image and group is cut
+// into: one per thread when the convolution is split across goroutines
+// (fewer bands pad fewer shared rows twice and waste less of the last tile
+// of each band), and small enough for convBandBytes.
+func (pl *QConvPlan) bands(g *Geometry) int {
+	Wp := g.W + g.PadL + g.PadR
+	b := 1
+	if nt := threads(); nt > 1 && g.N*pl.M*g.OH*g.OW*pl.K >= gemmParallelWork {
+		jobs := g.N * pl.group
+		b = (nt + jobs - 1) / jobs
+	}
+	rowBytes := pl.C4 * Wp * 4 * g.SH
+	if r := max(convBandBytes/rowBytes, 1); (g.OH+b-1)/b > r {
+		b = (g.OH + r - 1) / r
+	}
+	return max(min(b, g.OH), 1)
+}
+
+// runBand computes output rows [oh0, oh1) of image n and group gr.
+func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *sink, ks *kernelSet, n, gr, oh0, oh1 int, rowAdd, rowMul []int32) {
+	Wp := g.W + g.PadL + g.PadR
+	flat := g.SH == 1 && g.SW == 1 && g.OW == Wp-(g.KW-1)*g.DW
+	OHb := oh1 - oh0
+	Hb := (OHb-1)*g.SH + (g.KH-1)*g.DH + 1 // padded input rows read
+	plane := Hb * Wp
 	buf := getBytes((pl.C4*plane + tileNR) * 4)
 	defer putBytes(buf)
+	src := xb[(n*g.C+gr*pl.cg)*g.H*g.W:]
+	pl.pad(g, src, buf, oh0*g.SH, Hb, byte(zxu), xflip, ks)
+
 	P := g.OH * g.OW
-	Q := P
+	Pb := OHb * g.OW
+	Q := Pb
 	if flat {
-		Q = (g.OH-1)*Wp + g.OW
+		Q = (OHb-1)*Wp + g.OW
 	}
 	offs := make([]int64, pl.K4)
 	if flat {
@@ -175,107 +228,97 @@ func (pl *QConvPlan) run(x *tensor.Tensor, int32Out bool, ks *kernelSet) (*tenso
 			offs[k4] = int64(k4 * tileNR * 4)
 		}
 	}
-	nt := (Q + tileNR - 1) / tileNR
+	var acc, cs [tileMR * tileNR]int32
+	var zeros [tileNR]int32
+	var panel []byte
+	base := &buf[0]
+	if !flat {
+		panel = getBytes(pl.K4*tileNR*4 + 64)
+		defer putBytes(panel)
+		base = &panel[0]
+	}
+	e := epiArgs{accStride: tileNR, outStride: int64(P)}
+	if !pl.anyZw {
+		e.plain = 1
+	}
 	blk := pl.K4 * tileMR * 4
-	zeros := make([]int32, tileNR)
-	for n := 0; n < g.N; n++ {
-		for gr := 0; gr < pl.group; gr++ {
-			src := xb[(n*g.C+gr*pl.cg)*g.H*g.W:]
-			pl.pad(g, src, buf, byte(zxu), xflip, ks)
-			parallelFor(nt, pl.mg*P*pl.K, func(t0, t1 int) {
-				var acc, cs [tileMR * tileNR]int32
-				var panel []byte
-				base := &buf[0]
-				if !flat {
-					panel = make([]byte, pl.K4*tileNR*4+64)
-					base = &panel[0]
+	for q0 := 0; q0 < Q; q0 += tileNR {
+		if flat {
+			base = &buf[q0*4]
+		} else {
+			pl.gather(g, buf, panel, q0, min(tileNR, Pb-q0), Wp, plane)
+		}
+		colMul := zeros[:]
+		if pl.anyZw {
+			ks.tile(&pl.ones[0], base, &offs[0], pl.K4, &cs, 0)
+			colMul = cs[:tileNR]
+		}
+		for b := 0; b < pl.nb; b++ {
+			m0 := gr*pl.mg + b*tileMR
+			ks.tile(&pl.blocks[(gr*pl.nb+b)*blk], base, &offs[0], pl.K4, &acc, 0)
+			e.rows = int64(min(tileMR, pl.mg-b*tileMR))
+			e.rowAdd, e.rowMul = &rowAdd[m0], &rowMul[m0]
+			yoff := (n*pl.M+m0)*P + oh0*g.OW
+			if !flat {
+				e.acc, e.n = &acc[0], int64(min(tileNR, Pb-q0))
+				e.colAdd, e.colMul = &zeros[0], &colMul[0]
+				sk.emit(&e, yoff+q0, m0, pl.mult[m0:])
+				continue
+			}
+			// Flat tile: emit each output row segment it covers.
+			for oh := q0 / Wp; oh < OHb && oh*Wp < q0+tileNR; oh++ {
+				s, end := max(q0, oh*Wp), min(q0+tileNR, oh*Wp+g.OW)
+				if s >= end {
+					continue
 				}
-				e := epiArgs{accStride: tileNR}
-				if !pl.anyZw {
-					e.plain = 1
-				}
-				for qt := t0; qt < t1; qt++ {
-					q0 := qt * tileNR
-					if flat {
-						base = &buf[q0*4]
-					} else {
-						pl.gather(g, buf, panel, q0, min(tileNR, P-q0), Wp, plane)
-					}
-					colMul := zeros
-					if pl.anyZw {
-						ks.tile(&pl.ones[0], base, &offs[0], pl.K4, &cs, 0)
-						colMul = cs[:tileNR]
-					}
-					for b := 0; b < pl.nb; b++ {
-						m0 := gr*pl.mg + b*tileMR
-						rows := min(tileMR, pl.mg-b*tileMR)
-						ks.tile(&pl.blocks[(gr*pl.nb+b)*blk], base, &offs[0], pl.K4, &acc, 0)
-						e.rows = int64(rows)
-						e.rowAdd, e.rowMul = &rowAdd[m0], &rowMul[m0]
-						e.outStride = int64(P)
-						yoff := (n*pl.M + m0) * P
-						if !flat {
-							e.acc, e.n = &acc[0], int64(min(tileNR, P-q0))
-							e.colAdd, e.colMul = &zeros[0], &colMul[0]
-							sk.emit(&e, yoff+q0, m0, pl.mult[m0:])
-							continue
-						}
-						// Flat tile: emit each output row segment it covers.
-						for oh := q0 / Wp; oh < g.OH && oh*Wp < q0+tileNR; oh++ {
-							s, end := max(q0, oh*Wp), min(q0+tileNR, oh*Wp+g.OW)
-							if s >= end {
-								continue
-							}
-							e.acc, e.n = &acc[s-q0], int64(end-s)
-							e.colAdd, e.colMul = &zeros[0], &colMul[s-q0]
-							sk.emit(&e, yoff+oh*g.OW+s-oh*Wp, m0, pl.mult[m0:])
-						}
-					}
-				}
-			})
+				e.acc, e.n = &acc[s-q0], int64(end-s)
+				e.colAdd, e.colMul = &zeros[0], &colMul[s-q0]
+				sk.emit(&e, yoff+oh*g.OW+s-oh*Wp, m0, pl.mult[m0:])
+			}
 		}
 	}
-	return y, nil
 }
 
-// pad writes the cg channels of one image and group into buf as a padded,
-// channel-quad interleaved image [C4][Hp][Wp][4] (bytes flipped by xflip):
-// padding reads the (flipped) zero point zxu, channels past cg read 0, and
-// tileNR dwords of slack follow.
-func (pl *QConvPlan) pad(g *Geometry, src, buf []byte, zxu, xflip byte, ks *kernelSet) {
-	Hp, Wp := g.H+g.PadT+g.PadB, g.W+g.PadL+g.PadR
-	plane := Hp * Wp * 4
+// pad writes padded input rows [r0, r0+rows) (row 0 is the first top
+// padding row) of the cg channels of one image and group into buf as a
+// channel-quad interleaved image [C4][rows][Wp][4], bytes flipped by
+// xflip: padding reads the (flipped) zero point zxu, channels past cg read
+// 0, and tileNR dwords of slack follow.
+func (pl *QConvPlan) pad(g *Geometry, src, buf []byte, r0, rows int, zxu, xflip byte, ks *kernelSet) {
+	Wp := g.W + g.PadL + g.PadR
+	plane := rows * Wp * 4
 	HW := g.H * g.W
-	parallelFor(pl.C4, pl.C4*plane*16, func(c0, c1 int) {
-		for c4 := c0; c4 < c1; c4++ {
-			dst := buf[c4*plane : (c4+1)*plane]
-			var zrow [4]byte
-			for j := range zrow {
-				if c4*4+j < pl.cg {
-					zrow[j] = zxu
-				}
-			}
-			fill := func(b []byte) {
-				for i := 0; i+4 <= len(b); i += 4 {
-					copy(b[i:i+4], zrow[:])
-				}
-			}
-			fill(dst[:g.PadT*Wp*4])
-			fill(dst[(g.PadT+g.H)*Wp*4:])
-			for h := 0; h < g.H; h++ {
-				row := dst[(g.PadT+h)*Wp*4 : (g.PadT+h+1)*Wp*4]
-				fill(row[:g.PadL*4])
-				fill(row[(g.PadL+g.W)*4:])
-				var rs [4][]byte
-				for j := 0; j < 4; j++ {
-					if c := c4*4 + j; c < pl.cg {
-						rs[j] = src[c*HW+h*g.W : c*HW+(h+1)*g.W]
-					}
-				}
-				ks.interleave(row[g.PadL*4:], rs[0], rs[1], rs[2], rs[3], g.W, xflip)
+	for c4 := 0; c4 < pl.C4; c4++ {
+		dst := buf[c4*plane : (c4+1)*plane]
+		var zrow [4]byte
+		for j := range zrow {
+			if c4*4+j < pl.cg {
+				zrow[j] = zxu
 			}
 		}
-	})
+		fill := func(b []byte) {
+			for i := 0; i+4 <= len(b); i += 4 {
+				copy(b[i:i+4], zrow[:])
+			}
+		}
+		for r := 0; r < rows; r++ {
+			row := dst[r*Wp*4 : (r+1)*Wp*4]
+			h := r0 + r - g.PadT
+			if h < 0 || h >= g.H {
+				fill(row)
+				continue
+			}
+			fill(row[:g.PadL*4])
+			fill(row[(g.PadL+g.W)*4:])
+			var rs [4][]byte
+			for j := 0; j < 4; j++ {
+				if c := c4*4 + j; c < pl.cg {
+					rs[j] = src[c*HW+h*g.W : c*HW+(h+1)*g.W]
+				}
+			}
+			ks.interleave(row[g.PadL*4:], rs[0], rs[1], rs[2], rs[3], g.W, xflip)
+		}
+	}
 	clear(buf[pl.C4*plane : pl.C4*plane+tileNR*4])
 }
 

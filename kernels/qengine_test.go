@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -294,4 +295,73 @@ func TestCPUDisable(t *testing.T) {
 	if got := run("avx512,avx2"); !slices.Equal(got, []string{"go"}) {
 		t.Errorf("EIGHTBIT_CPU_DISABLE=avx512,avx2: implementations %q, want [go]", got)
 	}
+}
+
+// poisonAlloc hands out output tensors filled with a nonzero byte pattern,
+// so a kernel that leaves an element unwritten is caught.
+type poisonAlloc struct{}
+
+func (poisonAlloc) Tensor(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
+	t := tensor.New(dt, shape)
+	for i := range t.U8 {
+		t.U8[i] = 0xA5
+	}
+	for i := range t.I8 {
+		t.I8[i] = -91
+	}
+	for i := range t.I32 {
+		t.I32[i] = -0x5A5A5A5B
+	}
+	return t
+}
+func (poisonAlloc) Float32s(n int) []float32 { return make([]float32, n) }
+func (poisonAlloc) PutFloat32s([]float32)    {}
+
+// TestQConvBands runs convolutions large enough to be cut into bands of
+// output rows (by thread count, and by convBandBytes on a tall image) on
+// 1, 2 and 3 goroutines, and requires the reference's answer, written to
+// every element of an output taken from an Alloc.
+func TestQConvBands(t *testing.T) {
+	type tc struct {
+		n, c, h, w, m, kh, kw, group int
+		p                            ConvParams
+	}
+	cases := []tc{
+		{1, 32, 30, 30, 40, 3, 3, 1, ConvParams{Pads: []int{1, 1, 1, 1}}},
+		{2, 16, 25, 31, 24, 3, 3, 2, ConvParams{Strides: []int{2, 2}, Pads: []int{1, 0, 1, 2}}},
+		{1, 24, 47, 33, 18, 3, 3, 1, ConvParams{Dilations: []int{2, 2}, Pads: []int{2, 2, 2, 2}}},
+		{3, 8, 17, 19, 16, 5, 5, 1, ConvParams{Pads: []int{2, 2, 2, 2}}},
+		{1, 8, 300, 300, 6, 3, 3, 1, ConvParams{Pads: []int{1, 1, 1, 1}}},
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	old := MaxThreads
+	defer func() { MaxThreads = old }()
+	withKernels(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(2))
+		for i, c := range cases {
+			x := rand8(r, tensor.Uint8, tensor.Shape{c.n, c.c, c.h, c.w}, false)
+			w := rand8(r, tensor.Int8, tensor.Shape{c.m, c.c / c.group, c.kh, c.kw}, false)
+			p := QConvParams{ConvParams: c.p, XZeroPoint: randZP(r, tensor.Uint8), WZeroPoint: []int32{int32(i % 2)}}
+			p.Group = c.group
+			p.Requant = Requant{Multiplier: []float32{0.0007}, ZeroPoint: 3}
+			ref, err := QConvReference(x, w, nil, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := NewQConvPlan(w, nil, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, nt := range []int{1, 2, 3} {
+				MaxThreads = nt
+				got, err := plan.RunWith(poisonAlloc{}, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !got.Equal(ref) {
+					t.Fatalf("case %d on %d threads: %s", i, nt, firstDiff(ref, got))
+				}
+			}
+		}
+	})
 }

@@ -98,15 +98,21 @@ func NewQGemmPlan(b *tensor.Tensor, transB bool, bias []int32, p QGemmParams) (*
 // Run computes the requantized product of A [..., K] with B (see
 // QMatMulReference).
 func (pl *QGemmPlan) Run(a *tensor.Tensor) (*tensor.Tensor, error) {
-	return pl.run(a, false, active)
+	return pl.run(nil, a, false, active)
+}
+
+// RunWith is Run taking its output tensor from al (see Alloc); every
+// output element is written.
+func (pl *QGemmPlan) RunWith(al Alloc, a *tensor.Tensor) (*tensor.Tensor, error) {
+	return pl.run(al, a, false, active)
 }
 
 // RunInt32 computes the int32 accumulators (MatMulInteger; bias included).
 func (pl *QGemmPlan) RunInt32(a *tensor.Tensor) (*tensor.Tensor, error) {
-	return pl.run(a, true, active)
+	return pl.run(nil, a, true, active)
 }
 
-func (pl *QGemmPlan) run(a *tensor.Tensor, int32Out bool, ks *kernelSet) (*tensor.Tensor, error) {
+func (pl *QGemmPlan) run(al Alloc, a *tensor.Tensor, int32Out bool, ks *kernelSet) (*tensor.Tensor, error) {
 	p := pl.p
 	m, K, N, out, err := qgemmSetup(a, pl.b, pl.transB, pl.bias, &p, false)
 	if err != nil {
@@ -114,9 +120,9 @@ func (pl *QGemmPlan) run(a *tensor.Tensor, int32Out bool, ks *kernelSet) (*tenso
 	}
 	var y *tensor.Tensor
 	if int32Out {
-		y = tensor.New(tensor.Int32, out)
+		y = newOut(al, tensor.Int32, out)
 	} else {
-		y = tensor.New(p.outType(), out)
+		y = newOut(al, p.outType(), out)
 	}
 	if y.Len() == 0 {
 		return y, nil

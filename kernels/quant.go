@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
@@ -397,27 +396,6 @@ func ConvInteger(x, w *tensor.Tensor, p QConvParams) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return plan.RunInt32(x)
-}
-
-// parallelFor splits [0, n) into contiguous chunks run on up to threads()
-// goroutines when work (multiply-adds) is large enough.
-func parallelFor(n, work int, fn func(lo, hi int)) {
-	nt := threads()
-	if work < gemmParallelWork || n < 2 || nt < 2 {
-		fn(0, n)
-		return
-	}
-	nt = min(nt, n)
-	var wg sync.WaitGroup
-	for t := 0; t < nt; t++ {
-		lo, hi := t*n/nt, (t+1)*n/nt
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
 }
 
 // QGemmParams are the quantization of an integer matrix product

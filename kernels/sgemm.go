@@ -2,8 +2,6 @@ package kernels
 
 import (
 	"os"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -116,40 +114,22 @@ func sgemm(impl *sgemmImpl, transA, transB bool, m, n, k int, a []float32, lda i
 	// Cut the output into strips of whole tiles along the dimension with
 	// more tiles (N on a tie: the strips then share A and read disjoint
 	// parts of B), about sgemmChunksPerThread per goroutine, and let the
-	// goroutines claim them in turn. A goroutine that starts late (the OS
-	// thread behind it was not running) then leaves its share to the
-	// others instead of delaying the whole product.
+	// goroutines share them out (runChunks): a goroutine that starts late
+	// leaves its share to the others instead of delaying the whole product.
 	overN := npan >= mpan
 	pan := mpan
 	if overN {
 		pan = npan
 	}
 	chunks := min(pan, sgemmChunksPerThread*nt)
-	var next atomic.Int64
-	work := func() {
-		for {
-			t := int(next.Add(1)) - 1
-			if t >= chunks {
-				return
-			}
-			p0, p1 := t*pan/chunks, (t+1)*pan/chunks
-			if overN {
-				j.run(0, m, p0*nr, min(p1*nr, n))
-			} else {
-				j.run(p0*mr, min(p1*mr, m), 0, n)
-			}
+	runChunks(nt, chunks, func(t int) {
+		p0, p1 := t*pan/chunks, (t+1)*pan/chunks
+		if overN {
+			j.run(0, m, p0*nr, min(p1*nr, n))
+		} else {
+			j.run(p0*mr, min(p1*mr, m), 0, n)
 		}
-	}
-	var wg sync.WaitGroup
-	for t := 1; t < nt; t++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	work()
-	wg.Wait()
+	})
 }
 
 type sgemmJob struct {
