@@ -86,8 +86,14 @@ type kernelSet struct {
 	// written row to sums (the A side of a GEMM).
 	prep func(dst, src []byte, rows, k, ld int, flip byte, sums []int32)
 	// dw is the vector depthwise kernel over one channel plane (see
-	// qdepthwise.go); nil runs the Go stencil.
+	// qdepthwise.go); nil runs the stencil form.
 	dw func(a *dwArgs)
+	// dwRow is one output row of the stencil form (see dwRowGo); nil runs
+	// dwRowGo.
+	dwRow func(acc []int32, plane []int16, offs []int64, coefs []int32)
+	// centre writes dst[i] = (src[i] ^ flip) − zx for i < len(src) (the
+	// stencil form's input); nil runs centreGo.
+	centre func(dst []int16, src []byte, flip byte, zx int32)
 }
 
 // goKernels is the pure-Go implementation, the reference for the others.

@@ -34,7 +34,42 @@ func prepRows512(dst, src []byte, rows, k, ld int, flip byte, sums []int32) {
 	prepRowsAVX512(&dst[0], &src[0], rows, k, ld, uint32(flip)*0x01010101, &sums[0])
 }
 
-var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512}
+//go:noescape
+func dwRowAVX2(acc *int32, plane *int16, offs *int64, coefs *int32, ntaps, n int)
+
+// dwRow2 runs dwRowAVX2 on the first multiple of 8 outputs and dwRowGo on
+// the rest.
+func dwRow2(acc []int32, plane []int16, offs []int64, coefs []int32) {
+	n8 := len(acc) &^ 7
+	if n8 > 0 && len(offs) > 0 {
+		for _, o := range offs {
+			_ = plane[int(o)+n8-1] // the kernel reads plane[o : o+n8]
+		}
+		_ = coefs[len(offs)-1]
+		dwRowAVX2(&acc[0], &plane[0], &offs[0], &coefs[0], len(offs), n8)
+	} else {
+		clear(acc[:n8])
+	}
+	if n8 < len(acc) {
+		dwRowGo(acc[n8:], plane[n8:], offs, coefs)
+	}
+}
+
+//go:noescape
+func centreAVX2(dst *int16, src *byte, n int, flip, zx int)
+
+// centre2 runs centreAVX2 on the first multiple of 16 values and
+// centreGo on the rest.
+func centre2(dst []int16, src []byte, flip byte, zx int32) {
+	n16 := len(src) &^ 15
+	if n16 > 0 {
+		_ = dst[n16-1]
+		centreAVX2(&dst[0], &src[0], n16, int(flip), int(zx))
+	}
+	centreGo(dst[n16:], src[n16:], flip, zx)
+}
+
+var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512, dwRow: dwRow2, centre: centre2}
 
 func init() {
 	if cpu.AVX512VBMI {
@@ -73,7 +108,7 @@ func tileAVX2(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int
 //go:noescape
 func epilogueAVX2(e *epiArgs, n8 int)
 
-var avx2Kernels = &kernelSet{name: "avx2", tile: tileAVX2Chunks, epi: epilogue2, interleave: interleaveGo, prep: prepRowsGo}
+var avx2Kernels = &kernelSet{name: "avx2", tile: tileAVX2Chunks, epi: epilogue2, interleave: interleaveGo, prep: prepRowsGo, dwRow: dwRow2, centre: centre2}
 
 // avx2Chunk is the number of k4 groups tileAVX2 widens at a time (into a
 // 6 KB stack buffer).

@@ -129,7 +129,7 @@ func (d *depthwisePlan) run(g *Geometry, xb []byte, xflip byte, zxu int32, sk *s
 		d.runVector(g, xb, xflip, zxu, sk, ks)
 		return
 	}
-	d.runGo(g, xb, xflip, zxu, sk)
+	d.runGo(g, xb, xflip, zxu, sk, ks)
 }
 
 // vectorFits reports whether the 16 pixels × 4 taps of one load lie in
@@ -245,58 +245,108 @@ func (d *depthwisePlan) runVector(g *Geometry, xb []byte, xflip byte, zxu int32,
 	})
 }
 
-func (d *depthwisePlan) runGo(g *Geometry, xb []byte, xflip byte, zxu int32, sk *sink) {
+// runGo is the stencil form. Each channel is centred (x − zx) into int16
+// phase planes: with column stride SW, plane p holds the padded columns
+// p, p+SW, p+2·SW, ..., so every tap of every output row reads a
+// contiguous run of a plane, whatever the stride. An output row is then
+//
+//	acc[ow] = Σ_t c_t · plane[off_t + ow]
+//
+// over the nonzero taps t (c_t = w_t − zw), computed by ks.dwRow
+// (dwRowGo, the reference, or a vector kernel).
+func (d *depthwisePlan) runGo(g *Geometry, xb []byte, xflip byte, zxu int32, sk *sink, ks *kernelSet) {
 	pl := d.pl
 	Hp, Wp := g.H+g.PadT+g.PadB, g.W+g.PadL+g.PadR
+	SW := g.SW
+	Wq := (Wp + SW - 1) / SW // columns of a phase plane
 	P := g.OH * g.OW
+	dwRow, centre := ks.dwRow, ks.centre
+	if dwRow == nil {
+		dwRow = dwRowGo
+	}
+	if centre == nil {
+		centre = centreGo
+	}
 	jobs := g.N * pl.M
 	parallelFor(jobs, jobs*P*pl.T, func(j0, j1 int) {
-		plane := make([]int16, Hp*Wp+tileNR)
+		planes := make([]int16, SW*Hp*Wq)
 		acc := make([]int32, g.OW)
 		zeros := make([]int32, g.OW)
-		var rowMul int32
+		offs := make([]int64, pl.T)
+		coefs := make([]int32, pl.T)
+		var rowMul, bias int32
+		var e epiArgs
 		for job := j0; job < j1; job++ {
 			n, m := job/pl.M, job%pl.M
 			src := xb[(n*g.C+m)*g.H*g.W:]
 			// Centre the input: padding becomes 0.
-			clear(plane)
+			clear(planes)
 			for h := 0; h < g.H; h++ {
-				row := plane[(g.PadT+h)*Wp+g.PadL:]
-				for i, v := range src[h*g.W : (h+1)*g.W] {
-					row[i] = int16(int32(v^xflip) - zxu)
+				in := src[h*g.W : (h+1)*g.W]
+				if SW == 1 {
+					centre(planes[(g.PadT+h)*Wq+g.PadL:][:g.W], in, xflip, zxu)
+					continue
+				}
+				for ph := 0; ph < SW; ph++ {
+					// Input columns i with (PadL+i) mod SW = ph, from i0.
+					i0 := ((ph-g.PadL)%SW + SW) % SW
+					if i0 >= g.W {
+						continue
+					}
+					row := planes[ph*Hp*Wq+(g.PadT+h)*Wq+(g.PadL+i0)/SW:]
+					k := 0
+					for i := i0; i < g.W; i += SW {
+						row[k] = int16(int32(in[i]^xflip) - zxu)
+						k++
+					}
 				}
 			}
-			var bias int32
+			bias = 0
 			if pl.bias != nil {
 				bias = pl.bias[m]
 			}
 			wt := d.w[m*pl.T : (m+1)*pl.T]
-			for oh := 0; oh < g.OH; oh++ {
-				clear(acc)
-				for kh := 0; kh < g.KH; kh++ {
-					ih := oh*g.SH + kh*g.DH
-					for kw := 0; kw < g.KW; kw++ {
-						c := int32(wt[kh*g.KW+kw])
-						if c == 0 {
-							continue
-						}
-						row := plane[ih*Wp+kw*g.DW:]
-						if g.SW == 1 {
-							row = row[:len(acc)]
-							for ow := range acc {
-								acc[ow] += c * int32(row[ow])
-							}
-							continue
-						}
-						for ow := range acc {
-							acc[ow] += c * int32(row[ow*g.SW])
-						}
+			nt := 0
+			for kh := 0; kh < g.KH; kh++ {
+				for kw := 0; kw < g.KW; kw++ {
+					c := int32(wt[kh*g.KW+kw])
+					if c == 0 {
+						continue
 					}
+					col := kw * g.DW
+					offs[nt] = int64((col%SW)*Hp*Wq + kh*g.DH*Wq + col/SW)
+					coefs[nt] = c
+					nt++
 				}
-				e := epiArgs{acc: &acc[0], accStride: int64(g.OW), outStride: int64(P), rows: 1, n: int64(g.OW),
+			}
+			for oh := 0; oh < g.OH; oh++ {
+				dwRow(acc, planes[oh*g.SH*Wq:], offs[:nt], coefs[:nt])
+				e = epiArgs{acc: &acc[0], accStride: int64(g.OW), outStride: int64(P), rows: 1, n: int64(g.OW),
 					rowAdd: &bias, rowMul: &rowMul, colAdd: &zeros[0], colMul: &zeros[0]}
 				sk.emit(&e, (n*pl.M+m)*P+oh*g.OW, m, pl.mult[m:])
 			}
 		}
 	})
+}
+
+// centreGo writes dst[i] = (src[i] ^ flip) − zx for i < len(src).
+func centreGo(dst []int16, src []byte, flip byte, zx int32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = int16(int32(v^flip) - zx)
+	}
+}
+
+// dwRowGo sets acc[i] = Σ_t coefs[t]·plane[offs[t]+i] for i < len(acc)
+// (0 when there are no taps). Products and sums wrap in int32, as in the
+// vector kernels.
+func dwRowGo(acc []int32, plane []int16, offs []int64, coefs []int32) {
+	clear(acc)
+	for t, o := range offs {
+		c := coefs[t]
+		row := plane[o : int(o)+len(acc)]
+		for i := range acc {
+			acc[i] += c * int32(row[i])
+		}
+	}
 }
