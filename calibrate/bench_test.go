@@ -25,7 +25,7 @@ func BenchmarkResult(b *testing.B) {
 }
 
 func BenchmarkAdd(b *testing.B) {
-	data := synthetic("relu-gaussian", 16384, nil, 1)
+	data := synthetic("relu-gaussian", 1<<20, nil, 1)
 	var mm MinMax
 	mm.Add(data)
 	b.Run("minmax", func(b *testing.B) {

@@ -93,7 +93,7 @@ func (h *Histogram) Add(vs []float32) {
 // parallelChunk is the smallest share of a slice that Add gives a
 // goroutine of its own: binning is memory-bound and cheap, so only large
 // activations are worth splitting.
-const parallelChunk = 1 << 13
+const parallelChunk = 1 << 16
 
 // addParallel bins vs in parts on separate goroutines into private
 // histograms and adds them up; integer counts make the result identical to
@@ -122,7 +122,39 @@ func (h *Histogram) addParallel(vs []float32, parts int) {
 // bin adds d to the bin of every value of vs. With d = 1 it also records
 // the values' min, max, count and zeros, unless vs holds NaN or ±Inf: then
 // it returns false and records nothing but the bins.
+//
+// The bin of a value v is
+//
+//	trunc(min(max(float64(v)·inv + neg, 0), Bins−1))   (|v| when absolute)
+//
+// with the product rounded to float64 before the addition (never fused),
+// and NaN in bin 0, so every implementation (binGo, the vector kernels)
+// puts every value in the same bin.
 func (h *Histogram) bin(vs []float32, d int64) bool {
+	var st binStats
+	if d == 1 && binVector != nil {
+		h.binBlocks(vs, &st)
+	} else {
+		h.binGo(vs, d, &st)
+	}
+	if d < 0 || st.nan || st.min < -math.MaxFloat32 || st.max > math.MaxFloat32 {
+		return false
+	}
+	h.mm.merge(st.min+0, st.max+0, int64(len(vs))) // +0: −0 becomes +0
+	h.zeros += st.zeros
+	return true
+}
+
+// binStats is what a binning pass learns about its values.
+type binStats struct {
+	min, max float32
+	zeros    int64
+	nan      bool
+}
+
+// binGo is the reference binning pass: it adds d to the bin of every value
+// of vs and returns their stats in st.
+func (h *Histogram) binGo(vs []float32, d int64, st *binStats) {
 	counts := h.counts
 	top := float64(len(counts) - 1)
 	off, inv := float64(h.neg), h.inv
@@ -146,21 +178,123 @@ func (h *Histogram) bin(vs []float32, d int64) bool {
 		if h.abs {
 			x = math.Abs(x)
 		}
-		f := x*inv + off
-		if !(f >= 0) { // also NaN
+		f := float64(x*inv) + off // the conversion forbids a fused multiply-add
+		if !(f >= 0) {            // also NaN
 			f = 0
 		} else if f > top {
 			f = top
 		}
 		counts[int(f)] += d
 	}
-	if d < 0 || nan || mn < -math.MaxFloat32 || mx > math.MaxFloat32 {
-		return false
-	}
-	h.mm.merge(mn+0, mx+0, int64(len(vs))) // +0: −0 becomes +0
-	h.zeros += zeros
-	return true
+	st.min, st.max, st.zeros, st.nan = mn, mx, zeros, nan
 }
+
+// binBlock is how many values binBlocks hands binVector at a time.
+const binBlock = 512
+
+// binParams is the state binVector carries from block to block; the
+// assembly reads it by offset.
+type binParams struct {
+	inv, off, top float64    // 0, 8, 16
+	absMask       uint64     // 24: clears the sign bit of an absolute histogram
+	min, max      [8]float32 // 32, 64: per lane
+	nan           [8]uint32  // 96: nonzero in a lane that saw a NaN
+	zeros         [8]int32   // 128: per lane
+}
+
+// newBinParams returns the kernels' starting state: every lane's min and
+// max at v (a value of the slice), no NaN, no zeros.
+func newBinParams(v float32) binParams {
+	var p binParams
+	for i := range p.min {
+		p.min[i], p.max[i] = v, v
+	}
+	return p
+}
+
+// stats folds the lanes of p.
+func (p *binParams) stats() binStats {
+	st := binStats{min: p.min[0], max: p.max[0]}
+	for i := range p.min {
+		st.min, st.max = min(st.min, p.min[i]), max(st.max, p.max[i])
+		st.zeros += int64(p.zeros[i])
+		st.nan = st.nan || p.nan[i] != 0
+	}
+	return st
+}
+
+// add folds b into a.
+func (a *binStats) add(b binStats) {
+	a.min, a.max = min(a.min, b.min), max(a.max, b.max)
+	a.zeros += b.zeros
+	a.nan = a.nan || b.nan
+}
+
+// binBlocks is binGo(vs, 1, st) with the bin indices, min, max, NaN and
+// zero counts of each block's first multiple of 8 values computed by
+// binVector, the rest by binGo, and the counts added in Go.
+func (h *Histogram) binBlocks(vs []float32, st *binStats) {
+	p := newBinParams(vs[0])
+	p.inv, p.off, p.top, p.absMask = h.inv, float64(h.neg), float64(len(h.counts)-1), ^uint64(0)
+	if h.abs {
+		p.absMask = 1<<63 - 1
+	}
+	var idx [binBlock]int32
+	// Four sets of counts, each value's going to set i mod 4: runs of
+	// values in one bin (the zeros after a ReLU) would otherwise wait on
+	// each other's increment.
+	nb := len(h.counts)
+	sp := binScratch.Get().(*[]int32)
+	if cap(*sp) < 4*nb {
+		*sp = make([]int32, 4*nb)
+	}
+	sets := (*sp)[:4*nb]
+	c0, c1, c2, c3 := sets[:nb], sets[nb:2*nb], sets[2*nb:3*nb], sets[3*nb:]
+	tail := binStats{min: vs[0], max: vs[0]}
+	for run := 0; len(vs) > 0; run += binBlock {
+		if run >= maxBinRun {
+			flushSets(h.counts, sets)
+			run = 0
+		}
+		blk := vs[:min(binBlock, len(vs))]
+		vs = vs[len(blk):]
+		n8 := len(blk) &^ 7
+		if n8 > 0 {
+			binVector(&blk[0], n8, &idx[0], &p)
+			for i := 0; i < n8; i += 4 {
+				c0[idx[i]]++
+				c1[idx[i+1]]++
+				c2[idx[i+2]]++
+				c3[idx[i+3]]++
+			}
+		}
+		if n8 < len(blk) {
+			var t binStats
+			h.binGo(blk[n8:], 1, &t)
+			tail.add(t)
+		}
+	}
+	flushSets(h.counts, sets)
+	binScratch.Put(sp)
+	*st = p.stats()
+	st.add(tail)
+}
+
+// maxBinRun is how many values binBlocks counts in its int32 sets before
+// it adds them to the histogram, far below their overflow.
+const maxBinRun = 1 << 28
+
+// flushSets adds the four sets of counts to counts and clears them.
+func flushSets(counts []int64, sets []int32) {
+	nb := len(counts)
+	for k := range counts {
+		counts[k] += int64(sets[k]) + int64(sets[nb+k]) + int64(sets[2*nb+k]) + int64(sets[3*nb+k])
+	}
+	clear(sets)
+}
+
+// binScratch holds binBlocks' four sets of int32 counts.
+var binScratch = sync.Pool{New: func() any { return new([]int32) }}
 
 // chunk is what scan learns about a slice of finite values.
 type chunk struct {
@@ -171,6 +305,26 @@ type chunk struct {
 // scan returns the min, max and zero count of vs, and false when vs holds
 // a NaN or an infinity (then the caller takes the checked path).
 func scan(vs []float32) (chunk, bool) {
+	var st binStats
+	if n8 := len(vs) &^ 7; scanVector != nil && n8 > 0 {
+		p := newBinParams(vs[0])
+		scanVector(&vs[0], n8, &p)
+		st = p.stats()
+		if n8 < len(vs) {
+			st.add(scanGo(vs[n8:]))
+		}
+	} else {
+		st = scanGo(vs)
+	}
+	if st.nan || st.min < -math.MaxFloat32 || st.max > math.MaxFloat32 {
+		return chunk{}, false
+	}
+	return chunk{min: st.min + 0, max: st.max + 0, zeros: st.zeros}, true // +0: −0 becomes +0
+}
+
+// scanGo is the reference of scan's vector kernel: the min, max, zero count
+// and NaN presence of vs (not empty).
+func scanGo(vs []float32) binStats {
 	mn, mx := vs[0], vs[0]
 	nan := false
 	var zeros int64
@@ -188,10 +342,7 @@ func scan(vs []float32) (chunk, bool) {
 		}
 		zeros += z
 	}
-	if nan || mn < -math.MaxFloat32 || mx > math.MaxFloat32 {
-		return chunk{}, false
-	}
-	return chunk{min: mn + 0, max: mx + 0, zeros: zeros}, true // +0: −0 becomes +0
+	return binStats{min: mn, max: mx, zeros: zeros, nan: nan}
 }
 
 // addChecked is Add for slices holding NaN or ±Inf.
