@@ -95,12 +95,22 @@ func (h *Histogram) window(m int) (a, b int) {
 	return a, a + m
 }
 
+// entropyMaxClip is the largest share of the (nonzero) values an Entropy
+// window may clip. The divergence rewards windows that keep point masses
+// (constant outputs, such as a convolution over a uniform background, land
+// in one bin) apart from each other, and on tensors made mostly of such
+// masses it picks a window that cuts off the spread-out values that carry
+// the signal: one such tensor of a MNIST CNN lost 9% of its values and the
+// model half its accuracy. Entropy is meant to trim outliers, so windows
+// that clip more than this are not considered.
+const entropyMaxClip = 0.01
+
 // entropyEps smooths zero probabilities so that the divergence stays finite
 // (the value used by TensorRT-style calibrators).
 const entropyEps = 1e-4
 
-// entropy searches the window whose clipped distribution P and its
-// quantized approximation Q (the window's bins merged into as many groups as
+// entropy searches, over the values other than exact zeros, the window
+// whose clipped distribution P and its quantized approximation Q (the window's bins merged into as many groups as
 // the target type has levels on that side, then spread evenly over the bins
 // that were not empty) have the smallest KL divergence KL(P‖Q), P getting
 // the clipped values added to its outermost bins.
@@ -113,16 +123,26 @@ func (h *Histogram) entropy(o Options) (lo, hi float64) {
 	if n <= levels {
 		return math.Inf(-1), math.Inf(1)
 	}
+	// Exact zeros (ReLU outputs are often half zeros) are left out: zero is
+	// exactly representable whatever the range, and as a spike in one bin
+	// they would dominate the divergence of every window wider than the
+	// number of levels, pulling the choice down to the narrowest window.
+	counts := append([]int64(nil), h.counts...)
+	counts[h.zeroBin()] -= min(h.zeros, counts[h.zeroBin()])
 	prefix := make([]int64, n+1)
-	for i, c := range h.counts {
+	for i, c := range counts {
 		prefix[i+1] = prefix[i] + c
 	}
 	p := make([]float64, n)
 	q := make([]float64, n)
 	best, bestA, bestB := math.Inf(1), 0, n
+	maxClip := entropyMaxClip * float64(prefix[n])
 	for m := levels; m <= n; m++ {
 		a, b := h.window(m)
-		win := h.counts[a:b]
+		if m < n && float64(prefix[a]+prefix[n]-prefix[b]) > maxClip {
+			continue
+		}
+		win := counts[a:b]
 		for i, c := range win {
 			p[i] = float64(c)
 		}

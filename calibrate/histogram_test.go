@@ -584,3 +584,43 @@ func TestHistogramParallelAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestEntropyPointMasses covers the two shapes that made the KL search
+// collapse onto its narrowest window: exact zeros (half of a ReLU output)
+// and point masses (a convolution's constant output over a uniform
+// background, one value per channel) holding most of the values below a
+// spread-out tail that carries the signal.
+func TestEntropyPointMasses(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	var vs []float32
+	for i := 0; i < 200000; i++ {
+		switch {
+		case i%2 == 0:
+			vs = append(vs, 0) // ReLU zeros
+		case i%10 < 9:
+			vs = append(vs, []float32{0.11, 0.23, 0.38, 0.52, 0.61}[i%5]) // constants
+		default:
+			vs = append(vs, float32(math.Min(6, rng.ExpFloat64()*1.5))) // signal, clamped at 6
+		}
+	}
+	var mm MinMax
+	mm.Add(vs)
+	for _, sym := range []bool{false, true} {
+		h := NewHistogram(mm.Range(), DefaultBins, sym)
+		h.Add(vs)
+		r := h.Result(Options{Method: MethodEntropy})
+		var clipped int
+		for _, v := range vs {
+			if v > r.Max {
+				clipped++
+			}
+		}
+		nonzero := len(vs) / 2
+		if share := float64(clipped) / float64(nonzero); share > entropyMaxClip+0.001 {
+			t.Errorf("symmetric=%v: entropy range %v clips %.1f%% of the nonzero values", sym, r, 100*share)
+		}
+		if r.Max < 2 {
+			t.Errorf("symmetric=%v: entropy range %v collapsed onto the point masses", sym, r)
+		}
+	}
+}

@@ -109,6 +109,11 @@ func (j *QuantizeZoo) validate(ctx context.Context) error {
 	if f := j.Quantize.Format; f != "" && !slices.Contains(quantize.Formats(), f) {
 		return fmt.Errorf("%w: format %q, want one of %v", ErrConfig, f, quantize.Formats())
 	}
+	switch w := j.Quantize.WeightRanges; w {
+	case "", quantize.WeightRangesMinMax, quantize.WeightRangesMSE:
+	default:
+		return fmt.Errorf("%w: weight ranges %q, want %s or %s", ErrConfig, w, quantize.WeightRangesMinMax, quantize.WeightRangesMSE)
+	}
 	if _, _, err := transforms.ReadManifestWith(ctx, j.Zoo, zoo.Options{AllowOutside: j.AllowOutside}); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,7 +15,9 @@ import (
 
 	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/pipeline"
+	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/storage"
+	"github.com/eightbitml/eightbit/transforms"
 )
 
 // Job names of a spec file.
@@ -40,6 +43,7 @@ var JobNames = []string{JobQuantizeZoo, JobEvaluate, JobCalibrate}
 //	  staging_location: gs://models/staging
 //	calibration: {method: percentile, percentile: 99.99, samples: 1000, recalibrate: false}
 //	evaluation: {samples: 2000}
+//	quantize: {scheme: u8s8-channel, format: qdq, weight_ranges: minmax, exclude_op_types: [Softmax]}
 //	shard_size: 250
 //	verbose: false
 //
@@ -54,6 +58,7 @@ type Spec struct {
 	Beam        map[string]string `yaml:"beam"`
 	Calibration CalibrationSpec   `yaml:"calibration"`
 	Evaluation  EvaluationSpec    `yaml:"evaluation"`
+	Quantize    QuantizeSpec      `yaml:"quantize"`
 	ShardSize   int               `yaml:"shard_size"`
 	Verbose     bool              `yaml:"verbose"`
 }
@@ -66,6 +71,21 @@ type CalibrationSpec struct {
 	// Samples caps the calibration samples per model (0: all).
 	Samples     int  `yaml:"samples"`
 	Recalibrate bool `yaml:"recalibrate"`
+}
+
+// QuantizeSpec is the quantize block of a spec file (quantize-zoo only);
+// empty fields take the quantizer's defaults.
+type QuantizeSpec struct {
+	Scheme          string   `yaml:"scheme"`
+	Format          string   `yaml:"format"`
+	ExcludeNodes    []string `yaml:"exclude_nodes"`
+	ExcludeOpTypes  []string `yaml:"exclude_op_types"`
+	AllowContribOps bool     `yaml:"allow_contrib_ops"`
+	WeightRanges    string   `yaml:"weight_ranges"`
+}
+
+func (q QuantizeSpec) empty() bool {
+	return q.Scheme == "" && q.Format == "" && len(q.ExcludeNodes) == 0 && len(q.ExcludeOpTypes) == 0 && !q.AllowContribOps && q.WeightRanges == ""
 }
 
 // EvaluationSpec is the evaluation block of a spec file.
@@ -174,6 +194,21 @@ func (s *Spec) check() error {
 	if s.ShardSize < 0 {
 		return fieldErr("shard_size", "%d, want >= 0", s.ShardSize)
 	}
+	if s.Job != "" && s.Job != JobQuantizeZoo && !s.Quantize.empty() {
+		return fieldErr("quantize", "only used by the quantize-zoo job")
+	}
+	q := s.Quantize
+	if q.Scheme != "" && !slices.Contains(quantize.Schemes(), q.Scheme) {
+		return fieldErr("quantize.scheme", "%q, want one of %v", q.Scheme, quantize.Schemes())
+	}
+	if q.Format != "" && !slices.Contains(quantize.Formats(), q.Format) {
+		return fieldErr("quantize.format", "%q, want one of %v", q.Format, quantize.Formats())
+	}
+	switch q.WeightRanges {
+	case "", quantize.WeightRangesMinMax, quantize.WeightRangesMSE:
+	default:
+		return fieldErr("quantize.weight_ranges", "%q, want %s or %s", q.WeightRanges, quantize.WeightRangesMinMax, quantize.WeightRangesMSE)
+	}
 	switch s.Job {
 	case JobEvaluate:
 		if c != (CalibrationSpec{}) {
@@ -267,7 +302,10 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 		return &Calibrate{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, ShardSize: s.ShardSize,
 			Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate}, nil
 	default:
+		q := s.Quantize
 		return &QuantizeZoo{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
-			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate}, nil
+			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate,
+			Quantize: transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,
+				ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges}}, nil
 	}
 }

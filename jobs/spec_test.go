@@ -18,6 +18,7 @@ beam:
   staging_location: gs://models/staging
 calibration: {method: percentile, percentile: 99.99, samples: 1000, recalibrate: true}
 evaluation: {samples: 2000}
+quantize: {scheme: s8s8-channel, format: qoperator, weight_ranges: mse, exclude_nodes: [a, b], exclude_op_types: [Softmax], allow_contrib_ops: true}
 shard_size: 100
 `
 	s, err := ParseSpec([]byte(full))
@@ -35,6 +36,10 @@ shard_size: 100
 	if !ok || q.Zoo != "gs://models/zoo" || q.CalibSamples != 1000 || q.EvalSamples != 2000 || q.ShardSize != 100 ||
 		q.Calibration != "percentile" || q.Percentile != 99.99 || !q.Recalibrate {
 		t.Fatalf("job %#v", j)
+	}
+	if qo := q.Quantize; qo.Scheme != "s8s8-channel" || qo.Format != "qoperator" || qo.WeightRanges != "mse" ||
+		len(qo.ExcludeNodes) != 2 || len(qo.ExcludeOpTypes) != 1 || !qo.AllowContribOps {
+		t.Fatalf("quantize settings %#v", qo)
 	}
 	if s.Beam["region"] != "europe-west1" {
 		t.Errorf("beam %v", s.Beam)
@@ -84,6 +89,9 @@ func TestSpecErrors(t *testing.T) {
 		{"negative eval", "job: evaluate\nevaluation: {samples: -1}\n", "evaluation.samples: -1", false},
 		{"negative shard", "job: evaluate\nshard_size: -5\n", "shard_size: -5", false},
 		{"bad type", "job: evaluate\nshard_size: many\n", "cannot unmarshal", false},
+		{"quantize on evaluate", "job: evaluate\nquantize: {format: qdq}\n", "quantize: only used by the quantize-zoo job", false},
+		{"bad scheme", "job: quantize-zoo\nquantize: {scheme: u4}\n", `quantize.scheme: "u4"`, false},
+		{"bad weight ranges", "job: quantize-zoo\nquantize: {weight_ranges: median}\n", `quantize.weight_ranges: "median"`, false},
 		{"calibration on evaluate", "job: evaluate\ncalibration: {method: mse}\n", "calibration: not used by the evaluate job", false},
 		{"evaluation on calibrate", "job: calibrate\nevaluation: {samples: 3}\n", "evaluation: not used by the calibrate job", false},
 		{"two documents", "job: evaluate\n---\njob: calibrate\n", "more than one YAML document", false},

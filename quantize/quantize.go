@@ -55,7 +55,19 @@ type Options struct {
 	// DequantizeLinear and a QuantizeLinear. It has no effect on the other
 	// formats.
 	AllowContribOps bool
+	// WeightRanges chooses the per-channel ranges of int8 weights (schemes
+	// with per-channel weights): "" or WeightRangesMinMax keeps every
+	// channel's extremes, WeightRangesMSE the symmetric range that minimizes
+	// the expected squared error of the quantized channel (it may clip a
+	// few outlying weights; see calibrate.WeightRanges).
+	WeightRanges string
 }
+
+// Weight range methods (Options.WeightRanges).
+const (
+	WeightRangesMinMax = "minmax"
+	WeightRangesMSE    = "mse"
+)
 
 // Summary describes what Quantize did.
 type Summary struct {
@@ -88,6 +100,11 @@ type Summary struct {
 // name. m is not changed. The result is the same, byte for byte once
 // encoded, for the same inputs.
 func Quantize(m *graph.Model, ranges map[string]qmath.Range, opts Options) (*graph.Model, *Summary, error) {
+	switch opts.WeightRanges {
+	case "", WeightRangesMinMax, WeightRangesMSE:
+	default:
+		return nil, nil, fmt.Errorf("quantize: unknown weight range method %q (have %s, %s)", opts.WeightRanges, WeightRangesMinMax, WeightRangesMSE)
+	}
 	sch, err := schemeFor(opts.Scheme)
 	if err != nil {
 		return nil, nil, err
@@ -117,6 +134,7 @@ func Quantize(m *graph.Model, ranges map[string]qmath.Range, opts Options) (*gra
 	sum.OpsetAfter = p.Opset()
 	g := p.Graph
 	sum.WeightBytesBefore = initializerBytes(g)
+	sch.weightMSE = opts.WeightRanges == WeightRangesMSE
 	q := &quantizer{g: g, ranges: ranges, sch: sch, sum: sum, weightsOnly: format == FormatWeightsOnly, excl: newExclusions(opts)}
 	if err := q.run(); err != nil {
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -48,6 +49,9 @@ type scheme struct {
 	perChannel bool
 	// weightUint8 selects asymmetric uint8 weights (else symmetric int8).
 	weightUint8 bool
+	// weightMSE chooses int8 weight ranges by minimum expected squared
+	// error (Options.WeightRanges) instead of min/max.
+	weightMSE bool
 }
 
 func schemeFor(s Scheme) (*scheme, error) {
@@ -86,7 +90,20 @@ func qrange(dt tensor.DType) (int32, int32) {
 // per channel, or a single one.
 func (s *scheme) weight(w *tensor.Tensor, axis int) (*tensor.Tensor, []qmath.Params) {
 	if s.perChannel {
-		return quantizeInt8PerChannel(w, axis)
+		return quantizeInt8PerChannel(w, axis, s.weightMSE)
+	}
+	if s.weightMSE && !s.weightUint8 && w.Len() > 0 {
+		// One channel holding every weight.
+		whole := &tensor.Tensor{DType: tensor.Float32, Shape: tensor.Shape{1, w.Len()}, F32: w.F32}
+		rs, err := calibrate.WeightRanges(whole, 0, true, 0)
+		if err == nil {
+			p := qmath.SymmetricParams(rs[0], qmath.Int8SymMax)
+			q := tensor.New(tensor.Int8, w.Shape)
+			for i, v := range w.F32 {
+				q.I8[i] = qmath.QuantizeInt8(v, p)
+			}
+			return q, []qmath.Params{p}
+		}
 	}
 	r := qmath.Range{Min: float32(math.Inf(1)), Max: float32(math.Inf(-1))}
 	for _, v := range w.F32 {
@@ -129,8 +146,13 @@ func forEachChannel(s tensor.Shape, axis int, f func(c, i int)) {
 // quantizeInt8PerChannel quantizes a float32 tensor symmetrically per
 // channel along axis: scale[c] = max|w[c]| / 127, q = round_half_even(w /
 // scale[c]) in [-127, 127], zero point 0.
-func quantizeInt8PerChannel(w *tensor.Tensor, axis int) (*tensor.Tensor, []qmath.Params) {
+func quantizeInt8PerChannel(w *tensor.Tensor, axis int, mse bool) (*tensor.Tensor, []qmath.Params) {
 	n := w.Shape[axis]
+	if mse {
+		if ranges, err := calibrate.WeightRanges(w, axis, true, 0); err == nil {
+			return quantizeInt8Channels(w, axis, ranges)
+		}
+	}
 	ranges := make([]qmath.Range, n)
 	seen := make([]bool, n)
 	forEachChannel(w.Shape, axis, func(c, i int) {
@@ -147,7 +169,13 @@ func quantizeInt8PerChannel(w *tensor.Tensor, axis int) (*tensor.Tensor, []qmath
 			ranges[c].Max = v
 		}
 	})
-	params := make([]qmath.Params, n)
+	return quantizeInt8Channels(w, axis, ranges)
+}
+
+// quantizeInt8Channels quantizes w symmetrically per channel along axis
+// over the given ranges.
+func quantizeInt8Channels(w *tensor.Tensor, axis int, ranges []qmath.Range) (*tensor.Tensor, []qmath.Params) {
+	params := make([]qmath.Params, len(ranges))
 	for c := range params {
 		params[c] = qmath.SymmetricParams(ranges[c], qmath.Int8SymMax)
 	}

@@ -1,6 +1,7 @@
 package quantize
 
 import (
+	"math/rand"
 	"testing"
 
 	"github.com/eightbitml/eightbit/graph"
@@ -157,4 +158,61 @@ func TestPrepareFoldsMatMulAddAndConvAdd(t *testing.T) {
 		}
 	}
 	_ = qmath.Range{}
+}
+
+// TestWeightRangesMSE checks Options.WeightRanges. With 8-bit levels
+// clipping pays only when many weights gain finer steps: on a channel of
+// 256 K Gaussian weights plus one outlier at 20σ, "mse" saturates the
+// outlier (scale at most half of min/max) and the summed squared error of
+// the quantized channel falls; a channel without the outlier keeps
+// (nearly) its min/max scale; per-tensor int8 weights are covered too; an
+// unknown method is an error.
+func TestWeightRangesMSE(t *testing.T) {
+	const n = 1 << 18
+	w := tensor.New(tensor.Float32, tensor.Shape{2, n})
+	r := rand.New(rand.NewSource(3))
+	for i := range w.F32 {
+		w.F32[i] = float32(r.NormFloat64() * 0.05)
+	}
+	w.F32[7] = 1 // channel 0's outlier
+	sse := func(q *tensor.Tensor, ps []qmath.Params, lo, hi int) float64 {
+		var e float64
+		for i := lo; i < hi; i++ {
+			p := ps[0]
+			if len(ps) > 1 {
+				p = ps[i/n]
+			}
+			d := float64(w.F32[i]) - float64(p.Scale)*float64(int32(q.I8[i])-p.ZeroPoint)
+			e += d * d
+		}
+		return e
+	}
+	qmm, minmax := quantizeInt8PerChannel(w, 0, false)
+	qmse, mse := quantizeInt8PerChannel(w, 0, true)
+	if !(mse[0].Scale <= minmax[0].Scale/2) {
+		t.Errorf("channel with an outlier: mse scale %g, min/max %g", mse[0].Scale, minmax[0].Scale)
+	}
+	if a, b := sse(qmse, mse, 0, n), sse(qmm, minmax, 0, n); !(a < b) {
+		t.Errorf("channel with an outlier: squared error %g with mse ranges, %g with min/max", a, b)
+	}
+	if mse[1].Scale > minmax[1].Scale || mse[1].Scale < minmax[1].Scale/2 {
+		t.Errorf("Gaussian channel: mse scale %g, min/max %g", mse[1].Scale, minmax[1].Scale)
+	}
+	sch, _ := schemeFor(SchemeU8S8Tensor)
+	qw, whole := sch.weight(w, 0)
+	sch.weightMSE = true
+	qwm, wholeMSE := sch.weight(w, 0)
+	if !(wholeMSE[0].Scale <= whole[0].Scale/2) {
+		t.Errorf("per-tensor: mse scale %g, min/max %g", wholeMSE[0].Scale, whole[0].Scale)
+	}
+	if a, b := sse(qwm, wholeMSE, 0, 2*n), sse(qw, whole, 0, 2*n); !(a < b) {
+		t.Errorf("per-tensor: squared error %g with mse range, %g with min/max", a, b)
+	}
+	b := newBuilder(13, "x")
+	b.randInit("w", 4, 3)
+	b.node("MatMul", "n", []string{"x", "w"}, []string{"y"}, nil)
+	m := b.output("y")
+	if _, _, err := Quantize(m, map[string]qmath.Range{"x": {Min: -1, Max: 1}, "y": {Min: -1, Max: 1}}, Options{WeightRanges: "median"}); err == nil {
+		t.Error("unknown weight range method accepted")
+	}
 }

@@ -36,20 +36,23 @@ type Report struct {
 
 // Model is one row of the report: one model of the zoo.
 type Model struct {
-	Name        string         `json:"name"`
-	Status      Status         `json:"status"`
-	Error       string         `json:"error,omitempty"`
-	File        string         `json:"file,omitempty"`
-	Format      string         `json:"format,omitempty"`
-	Dataset     string         `json:"dataset,omitempty"`
-	Scheme      string         `json:"scheme,omitempty"`
-	Calibration *Calibration   `json:"calibration,omitempty"`
-	Float       *Float         `json:"float,omitempty"`
-	Int8        *Int8          `json:"int8,omitempty"`
-	Agreement   *float64       `json:"agreement,omitempty"`
-	SizeRatio   *float64       `json:"size_ratio,omitempty"`
-	Ops         map[string]int `json:"ops,omitempty"`
-	FailedOps   []string       `json:"failed_ops,omitempty"`
+	Name    string `json:"name"`
+	Status  Status `json:"status"`
+	Error   string `json:"error,omitempty"`
+	File    string `json:"file,omitempty"`
+	Format  string `json:"format,omitempty"`
+	Dataset string `json:"dataset,omitempty"`
+	Scheme  string `json:"scheme,omitempty"`
+	// WeightRanges names the weight range method when it is not min/max
+	// ("mse").
+	WeightRanges string         `json:"weight_ranges,omitempty"`
+	Calibration  *Calibration   `json:"calibration,omitempty"`
+	Float        *Float         `json:"float,omitempty"`
+	Int8         *Int8          `json:"int8,omitempty"`
+	Agreement    *float64       `json:"agreement,omitempty"`
+	SizeRatio    *float64       `json:"size_ratio,omitempty"`
+	Ops          map[string]int `json:"ops,omitempty"`
+	FailedOps    []string       `json:"failed_ops,omitempty"`
 
 	// Evaluation detail, size, speed, per-layer attribution and gates
 	// (issue 9; types in detail.go, fields in docs/report-schema.md).

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ func TestCalibrationMemory(t *testing.T) {
 		t.Skip("set EIGHTBIT_CALIB_MEM=1 to measure calibration memory")
 	}
 	train := zootest.Path(t, "data", "mnist")
-	peak := map[int]int64{}
+	peak, live := map[int]int64{}, map[int]int64{}
 	for _, n := range []int{6000, 60000} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCalibrationMemoryChild$", "-test.v")
 		// GOGC=25 keeps the garbage slack small so that the peak tracks
@@ -50,6 +51,9 @@ func TestCalibrationMemory(t *testing.T) {
 				peak[n], _ = strconv.ParseInt(f[1], 10, 64)
 				t.Logf("%d samples: %s", n, strings.TrimSpace(line[i:]))
 			}
+			if i := strings.Index(line, "LIVE "); i >= 0 {
+				live[n], _ = strconv.ParseInt(strings.Fields(line[i:])[1], 10, 64)
+			}
 		}
 	}
 	if peak[6000] == 0 || peak[60000] == 0 {
@@ -59,6 +63,11 @@ func TestCalibrationMemory(t *testing.T) {
 	t.Logf("peak RSS 60,000 / 6,000 samples = %.3f", ratio)
 	if ratio > 1.10 {
 		t.Errorf("peak memory grew %.1f%% from 6,000 to 60,000 samples", 100*(ratio-1))
+	}
+	lr := float64(live[60000]) / float64(live[6000])
+	t.Logf("peak live heap 60,000 / 6,000 samples = %.3f (%d / %d kB)", lr, live[60000]>>10, live[6000]>>10)
+	if live[6000] == 0 || lr > 1.10 {
+		t.Errorf("peak live heap grew %.1f%% from 6,000 to 60,000 samples", 100*(lr-1))
 	}
 }
 
@@ -114,9 +123,31 @@ models:
 	p, s := beam.NewPipelineWithRoot()
 	CalibrateWith(s, beam.CreateList(s, tasks), CalibOptions{Calibrate: calibrate.Options{Method: calibrate.MethodEntropy}})
 	start := time.Now()
-	if _, err := pipeline.Run(context.Background(), "prism", p); err != nil {
+	// The live heap after each collection, sampled every 2 ms: the memory
+	// the run needs, whatever the collector's pacing.
+	var peakLive uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		sm := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			metrics.Read(sm)
+			peakLive = max(peakLive, sm[0].Value.Uint64())
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	_, err = pipeline.Run(context.Background(), "prism", p)
+	close(stop)
+	<-sampled
+	if err != nil {
 		t.Fatal(err)
 	}
+	fmt.Printf("LIVE %d bytes\n", peakLive)
 	cf, err := DecodeCalibFile(mustRead(t, filepath.Join(dir, "out", "calibration", "mnist-mlp.json")))
 	if err != nil || cf.Samples != int64(n) {
 		t.Fatalf("range file: %v, %d samples", err, cf.Samples)

@@ -43,6 +43,8 @@ type QuantizeOptions struct {
 	ExcludeNodes    []string
 	ExcludeOpTypes  []string
 	AllowContribOps bool
+	// WeightRanges is quantize.Options.WeightRanges ("minmax" or "mse").
+	WeightRanges string
 }
 
 // options converts the settings for the quantize package.
@@ -53,6 +55,7 @@ func (o QuantizeOptions) options() quantize.Options {
 		ExcludeNodes:    o.ExcludeNodes,
 		ExcludeOpTypes:  o.ExcludeOpTypes,
 		AllowContribOps: o.AllowContribOps,
+		WeightRanges:    o.WeightRanges,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/eightbitml/eightbit/dataset"
+	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
 )
 
@@ -96,6 +97,9 @@ func okRow(t *ModelTask, c *EvalCounts, layers []report.Layer, culprits []string
 	m.Status = report.StatusOK
 	m.Format = t.Quantize.format()
 	m.Scheme = t.Quantize.scheme()
+	if t.Quantize.WeightRanges != "" && t.Quantize.WeightRanges != quantize.WeightRangesMinMax {
+		m.WeightRanges = t.Quantize.WeightRanges
+	}
 	m.Calibration = calibrationInfo(t)
 	m.Float = &report.Float{Bytes: t.FloatBytes, Top1: fraction(c.FloatCorrect, c.Samples), Samples: int(c.Samples),
 		Top5: fraction(c.FloatTop5, c.Top5Samples)}
