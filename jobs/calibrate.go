@@ -56,7 +56,7 @@ func (j *Calibrate) Build(s beam.Scope, runID string) {
 	loaded, loadFailed := transforms.LoadModels(s, tasks)
 	ranges := transforms.CalibrateWith(s, loaded, transforms.CalibOptions{Calibrate: co, Recalibrate: j.Recalibrate})
 	rows := transforms.CalibrationRows(s, loaded, ranges)
-	transforms.WriteReport(s, beam.Flatten(s, rows, loadFailed), j.Out, transforms.ReportInfo{Job: JobCalibrate, Zoo: j.Zoo})
+	transforms.WriteReport(s, beam.Flatten(s, rows, loadFailed), j.Out, transforms.ReportInfo{Job: JobCalibrate, Zoo: j.Zoo, RunID: runID})
 }
 
 // Run validates the configuration, runs the job and reads its report back.

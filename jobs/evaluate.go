@@ -43,7 +43,7 @@ func (j *Evaluate) Build(s beam.Scope, runID string) {
 		ShardSize:   j.ShardSize,
 	})
 	rows := transforms.EvaluateAsGiven(s, tasks)
-	transforms.WriteReport(s, rows, j.Out, transforms.ReportInfo{Job: JobEvaluate, Zoo: j.Zoo})
+	transforms.WriteReport(s, rows, j.Out, transforms.ReportInfo{Job: JobEvaluate, Zoo: j.Zoo, RunID: runID})
 }
 
 // Run validates the configuration, runs the job and reads its report back.

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"path"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -18,22 +19,39 @@ type Job interface {
 // runAndReport builds a pipeline with build, runs it and reads the report
 // it wrote under out back.
 func runAndReport(ctx context.Context, runner, out string, build func(s beam.Scope, runID string)) (*Result, error) {
+	runID := newRunID()
 	p, s := beam.NewPipelineWithRoot()
-	build(s, newRunID())
+	build(s, runID)
 	if _, err := pipeline.Run(ctx, runner, p); err != nil {
 		return nil, err
 	}
-	rep, err := transforms.ReadReport(ctx, out)
+	res, err := readResult(ctx, out, runID)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Report: rep, ReportKey: transforms.ReportJSON}
-	for _, m := range rep.Models {
+	for _, m := range res.Report.Models {
 		if m.Status == report.StatusOK {
 			res.OK++
 		} else {
 			res.Failed++
 		}
 	}
+	return res, nil
+}
+
+// readResult reads back the report and run.json that run runID wrote under
+// out (the run's own copies under runs/<runID>/).
+func readResult(ctx context.Context, out, runID string) (*Result, error) {
+	dir := path.Join(transforms.RunsDir, runID)
+	rep, err := transforms.ReadReportKey(ctx, out, path.Join(dir, transforms.ReportJSON))
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Report: rep, ReportKey: transforms.ReportJSON, RunID: runID}
+	info, err := transforms.ReadRunInfo(ctx, out, runID)
+	if err != nil {
+		return nil, err
+	}
+	res.Reused = info.Reused
 	return res, nil
 }

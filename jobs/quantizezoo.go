@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -55,6 +56,10 @@ type QuantizeZoo struct {
 	// output format (quantize.Formats()), nodes and op types kept float,
 	// and whether the QOperator format may use com.microsoft ops.
 	Quantize transforms.QuantizeOptions
+	// Force runs every model again; by default a model whose result file
+	// under Out matches its model bytes, datasets and settings is reused
+	// (see transforms.SkipDone).
+	Force bool
 }
 
 // calibOptions returns the validated calibration settings.
@@ -78,6 +83,10 @@ type Result struct {
 	// ReportKey is the report's key under the output folder.
 	ReportKey  string
 	OK, Failed int
+	// RunID names the run (its report files are also under runs/<RunID>/);
+	// Reused lists the models whose rows came from an earlier run.
+	RunID  string
+	Reused []string
 	// GateFailures are the gates models failed (empty without gates).
 	GateFailures []report.GateFailure
 }
@@ -132,16 +141,17 @@ func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 		AllowOutside: j.AllowOutside,
 		Quantize:     j.Quantize,
 	})
-	loaded, loadFailed := transforms.LoadModels(s, tasks)
 	co, err := j.calibOptions()
 	if err != nil {
 		panic(err) // Run validates first
 	}
+	todo, done := transforms.SkipDone(s, tasks, transforms.CalibOptions{Calibrate: co}, j.Force)
+	loaded, loadFailed := transforms.LoadModels(s, todo)
 	ranges := transforms.CalibrateWith(s, loaded, transforms.CalibOptions{Calibrate: co, Recalibrate: j.Recalibrate})
 	quantized, quantFailed := transforms.QuantizeModels(s, loaded, ranges)
 	rows := transforms.Evaluate(s, quantized)
-	all := beam.Flatten(s, rows, loadFailed, quantFailed)
-	transforms.WriteReport(s, all, j.Out, transforms.ReportInfo{Job: "quantize-zoo", Zoo: j.Zoo,
+	all := beam.Flatten(s, rows, loadFailed, quantFailed, done)
+	transforms.WriteReport(s, all, j.Out, transforms.ReportInfo{Job: "quantize-zoo", Zoo: j.Zoo, RunID: runID,
 		MaxTop1Drop: j.MaxTop1Drop, MinAgreement: j.MinAgreement})
 }
 
@@ -150,16 +160,17 @@ func (j *QuantizeZoo) Run(ctx context.Context) (*Result, error) {
 	if err := j.validate(ctx); err != nil {
 		return nil, err
 	}
+	runID := newRunID()
 	p, s := beam.NewPipelineWithRoot()
-	j.Build(s, newRunID())
+	j.Build(s, runID)
 	if _, err := pipeline.Run(ctx, j.Runner, p); err != nil {
 		return nil, err
 	}
-	rep, err := transforms.ReadReport(ctx, j.Out)
+	res, err := readResult(ctx, j.Out, runID)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Report: rep, ReportKey: transforms.ReportJSON}
+	rep := res.Report
 	for _, m := range rep.Models {
 		if m.Status == report.StatusOK {
 			res.OK++
@@ -176,10 +187,12 @@ func (j *QuantizeZoo) Run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
-// newRunID names one execution; it only keeps worker caches of different
-// runs in one process apart and never reaches the outputs.
+// newRunID names one execution: UTC time to the second and 4 random hex
+// digits (20261126T091500Z-3fa2), so that runs sort by start time. It names
+// the run's folder runs/<id>/ and keeps worker caches of different runs in
+// one process apart; it never reaches report.json.
 func newRunID() string {
-	var b [8]byte
+	var b [2]byte
 	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,16 +145,64 @@ func TestQuantizeZooDemo(t *testing.T) {
 		t.Errorf("unsupported-op model: %+v", f)
 	}
 
-	// Reports are on disk and a rerun gives byte-identical outputs.
+	// Reports are on disk, also under the run's folder.
 	first := readOutputs(t, out)
-	if _, err := (&QuantizeZoo{Zoo: zooDir, Out: out}).Run(context.Background()); err != nil {
+	if run := first[path.Join("runs", res.RunID, "report.json")]; !bytes.Equal(run, first["report.json"]) {
+		t.Errorf("runs/%s/report.json differs from report.json", res.RunID)
+	}
+	same := func(what string) {
+		t.Helper()
+		again := readOutputs(t, out)
+		for k, v := range first {
+			if !bytes.Equal(v, again[k]) {
+				t.Errorf("%s: %s differs from the first run's", what, k)
+			}
+		}
+	}
+	// A rerun with nothing changed reuses every complete model (the failed
+	// ones run again) and gives byte-identical outputs.
+	res2, err := (&QuantizeZoo{Zoo: zooDir, Out: out}).Run(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	second := readOutputs(t, out)
-	for k, v := range first {
-		if !bytes.Equal(v, second[k]) {
-			t.Errorf("%s differs between two runs", k)
-		}
+	if want := []string{"mnist-dws", "mnist-dws-folded", "mnist-lenet", "mnist-mlp"}; !slices.Equal(res2.Reused, want) {
+		t.Errorf("second run reused %v, want %v", res2.Reused, want)
+	}
+	same("second run")
+	if latest, _ := os.ReadFile(filepath.Join(out, "LATEST")); string(latest) != res2.RunID+"\n" {
+		t.Errorf("LATEST %q, want run %s", latest, res2.RunID)
+	}
+	// --force runs everything again, to the same bytes.
+	res3, err := (&QuantizeZoo{Zoo: zooDir, Out: out, Force: true}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res3.Reused) != 0 {
+		t.Errorf("forced run reused %v", res3.Reused)
+	}
+	same("forced run")
+	// A quantized model that changed since its row was measured is
+	// measured again; the others are still reused.
+	mlp := filepath.Join(out, "models", "mnist-mlp.int8.onnx")
+	if err := os.WriteFile(mlp, []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res4, err := (&QuantizeZoo{Zoo: zooDir, Out: out}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"mnist-dws", "mnist-dws-folded", "mnist-lenet"}; !slices.Equal(res4.Reused, want) {
+		t.Errorf("run after changing a quantized model reused %v, want %v", res4.Reused, want)
+	}
+	same("run after changing a quantized model")
+	// Other settings are other results: nothing is reused.
+	res5, err := (&QuantizeZoo{Zoo: zooDir, Out: t.TempDir(), EvalSamples: 500}).Run(context.Background())
+	if err != nil || len(res5.Reused) != 0 {
+		t.Errorf("fresh folder: reused %v (%v)", res5.Reused, err)
+	}
+	res6, err := (&QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 500}).Run(context.Background())
+	if err != nil || len(res6.Reused) != 0 {
+		t.Errorf("other evaluation settings: reused %v (%v)", res6.Reused, err)
 	}
 	for _, k := range []string{"report.md", "summary.csv", "index.html"} {
 		if _, ok := first[k]; !ok {
@@ -161,10 +211,12 @@ func TestQuantizeZooDemo(t *testing.T) {
 	}
 }
 
+// readOutputs reads every file under dir except the per-run bookkeeping
+// (LATEST and runs/<id>/run.json, which name the run).
 func readOutputs(t *testing.T, dir string) map[string][]byte {
 	files := map[string][]byte{}
 	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
+		if err != nil || info.IsDir() || info.Name() == "LATEST" || info.Name() == "run.json" {
 			return err
 		}
 		b, err := os.ReadFile(p)
@@ -237,7 +289,9 @@ func TestQuantizeZooS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"calibration/mnist-dws-folded.json", "calibration/mnist-mlp.json", "index.html", "models/mnist-dws-folded.int8.onnx", "models/mnist-mlp.int8.onnx", "report.json", "report.md", "summary.csv"}
+	run := "runs/" + res.RunID + "/"
+	want := []string{"LATEST", "calibration/mnist-dws-folded.json", "calibration/mnist-mlp.json", "index.html", "models/mnist-dws-folded.int8.onnx", "models/mnist-mlp.int8.onnx", "report.json", "report.md",
+		"results/mnist-dws-folded.json", "results/mnist-mlp.json", run + "index.html", run + "report.json", run + "report.md", run + "run.json", run + "summary.csv", "summary.csv"}
 	if strings.Join(keys, ",") != strings.Join(want, ",") {
 		t.Fatalf("outputs %v, want %v", keys, want)
 	}

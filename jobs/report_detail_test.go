@@ -144,6 +144,9 @@ func TestQuantizeZooDetailGatesAndBadLayer(t *testing.T) {
 	}
 	strict := 0.0
 	job.MaxTop1Drop, job.MinAgreement = &strict, &lenient
+	// The edited range file is reused (its key still matches); Force runs
+	// the models again instead of reusing their rows.
+	job.Force = true
 	res, err = job.Run(ctx)
 	if err != nil {
 		t.Fatal(err)

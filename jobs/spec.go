@@ -46,6 +46,7 @@ var JobNames = []string{JobQuantizeZoo, JobEvaluate, JobCalibrate}
 //	quantize: {scheme: u8s8-channel, format: qdq, weight_ranges: minmax, exclude_op_types: [Softmax]}
 //	shard_size: 250
 //	verbose: false
+//	force: false
 //
 // Unknown fields are errors. Command-line flags override the file.
 type Spec struct {
@@ -61,6 +62,8 @@ type Spec struct {
 	Quantize    QuantizeSpec      `yaml:"quantize"`
 	ShardSize   int               `yaml:"shard_size"`
 	Verbose     bool              `yaml:"verbose"`
+	// Force runs every model again (quantize-zoo; see QuantizeZoo.Force).
+	Force bool `yaml:"force"`
 }
 
 // CalibrationSpec is the calibration block of a spec file.
@@ -197,6 +200,9 @@ func (s *Spec) check() error {
 	if s.Job != "" && s.Job != JobQuantizeZoo && !s.Quantize.empty() {
 		return fieldErr("quantize", "only used by the quantize-zoo job")
 	}
+	if s.Job != "" && s.Job != JobQuantizeZoo && s.Force {
+		return fieldErr("force", "only used by the quantize-zoo job")
+	}
 	q := s.Quantize
 	if q.Scheme != "" && !slices.Contains(quantize.Schemes(), q.Scheme) {
 		return fieldErr("quantize.scheme", "%q, want one of %v", q.Scheme, quantize.Schemes())
@@ -304,7 +310,7 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 	default:
 		q := s.Quantize
 		return &QuantizeZoo{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
-			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate,
+			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, Force: s.Force,
 			Quantize: transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,
 				ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges}}, nil
 	}

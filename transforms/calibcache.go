@@ -101,13 +101,22 @@ var datasetDigests flight[string]
 // before specs existed hash their IDX files (images then labels, each
 // preceded by its key and length).
 func calibDatasetDigest(ctx context.Context, t *ModelTask) (string, error) {
-	if len(t.CalibSpec) > 0 {
-		return datasetDigests.get("split\x00"+splitKey(t, SplitCalibration), func() (string, error) {
-			spec, _, from, to, err := splitSource(t, SplitCalibration)
+	return splitDigest(ctx, t, SplitCalibration)
+}
+
+// splitDigest is calibDatasetDigest for either split.
+func splitDigest(ctx context.Context, t *ModelTask, which string) (string, error) {
+	spec, images, labels := t.CalibSpec, t.CalibImages, t.CalibLabels
+	if which == SplitEvaluation {
+		spec, images, labels = t.EvalSpec, t.EvalImages, t.EvalLabels
+	}
+	if len(spec) > 0 {
+		return datasetDigests.get("split\x00"+splitKey(t, which), func() (string, error) {
+			spec, _, from, to, err := splitSource(t, which)
 			if err != nil {
 				return "", err
 			}
-			data, err := split(ctx, t, SplitCalibration)
+			data, err := split(ctx, t, which)
 			if err != nil {
 				return "", err
 			}
@@ -124,9 +133,9 @@ func calibDatasetDigest(ctx context.Context, t *ModelTask) (string, error) {
 			return hex.EncodeToString(h.Sum(nil)), nil
 		})
 	}
-	return datasetDigests.get(t.RunID+"\x00"+t.ZooURL+"\x00"+t.CalibImages+"\x00"+t.CalibLabels, func() (string, error) {
+	return datasetDigests.get(t.RunID+"\x00"+t.ZooURL+"\x00"+images+"\x00"+labels, func() (string, error) {
 		h := sha256.New()
-		for _, key := range []string{t.CalibImages, t.CalibLabels} {
+		for _, key := range []string{images, labels} {
 			b, err := readKey(ctx, t.ZooURL, key)
 			if err != nil {
 				return "", err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"reflect"
 	"sort"
 	"strconv"
@@ -31,6 +32,26 @@ const (
 	ReportHTML     = "index.html"
 )
 
+// Run bookkeeping under the output folder: runs/<run id>/ holds each run's
+// report files and run.json; LATEST names the newest run, whose report
+// files are also at the top of the folder.
+const (
+	RunsDir   = "runs"
+	RunJSON   = "run.json"
+	LatestKey = "LATEST"
+)
+
+// RunInfo is runs/<run id>/run.json: what a run did beyond its report
+// (which stays byte-identical across runs with the same inputs).
+type RunInfo struct {
+	RunID  string `json:"run_id"`
+	Job    string `json:"job"`
+	Models int    `json:"models"`
+	// Reused lists the models whose rows came from an earlier run's
+	// result files (incremental runs), sorted.
+	Reused []string `json:"reused,omitempty"`
+}
+
 // Version is written into reports as eightbit_version.
 const Version = "0.1.0-dev"
 
@@ -38,6 +59,10 @@ const Version = "0.1.0-dev"
 type ReportInfo struct {
 	Job string
 	Zoo string
+	// RunID names this run: the report files are written under
+	// runs/<RunID>/ as well as at the top of the output folder, and
+	// LATEST holds it. Empty: top level only.
+	RunID string
 	// MaxTop1Drop and MinAgreement are the quality gates (report.Gates);
 	// nil disables a gate.
 	MaxTop1Drop, MinAgreement *float64
@@ -132,7 +157,9 @@ func okRow(t *ModelTask, c *EvalCounts, layers []report.Layer, culprits []string
 		}
 		m.Float.Failed, m.Int8.Failed = len(bad), len(bad)
 	}
-	return encodeRow(m)
+	row := encodeRow(m)
+	row.Key, row.Inputs, row.Int8Digest = t.ResultKey, t.ResultInputs, t.Int8Digest
+	return row
 }
 
 // RowList is every row of a job, sorted by model name.
@@ -187,6 +214,18 @@ func (f *writeReportFn) ProcessElement(ctx context.Context, rows RowList) error 
 	if err != nil {
 		return err
 	}
+	// Result files of the rows completed in this run, for later runs.
+	var reused []string
+	for _, r := range rows.Rows {
+		switch {
+		case r.Cached:
+			reused = append(reused, r.Name)
+		case r.Key != "":
+			if err := writeResult(ctx, f.Out, r); err != nil {
+				return err
+			}
+		}
+	}
 	files := []struct {
 		key, typ string
 		data     []byte
@@ -196,8 +235,27 @@ func (f *writeReportFn) ProcessElement(ctx context.Context, rows RowList) error 
 		{ReportCSV, "text/csv; charset=utf-8", rep.CSV()},
 		{ReportHTML, "text/html; charset=utf-8", rep.HTML()},
 	}
-	for _, f := range files {
-		if err := b.WriteAtomic(ctx, f.key, f.data, f.typ); err != nil {
+	var prefixes []string
+	if f.Info.RunID != "" {
+		prefixes = append(prefixes, path.Join(RunsDir, f.Info.RunID))
+		info, err := json.MarshalIndent(RunInfo{RunID: f.Info.RunID, Job: f.Info.Job, Models: len(rows.Rows), Reused: reused}, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := b.WriteAtomic(ctx, path.Join(RunsDir, f.Info.RunID, RunJSON), append(info, '\n'), "application/json"); err != nil {
+			return err
+		}
+	}
+	prefixes = append(prefixes, "")
+	for _, prefix := range prefixes {
+		for _, f := range files {
+			if err := b.WriteAtomic(ctx, path.Join(prefix, f.key), f.data, f.typ); err != nil {
+				return err
+			}
+		}
+	}
+	if f.Info.RunID != "" {
+		if err := b.WriteAtomic(ctx, LatestKey, []byte(f.Info.RunID+"\n"), "text/plain; charset=utf-8"); err != nil {
 			return err
 		}
 	}
@@ -212,11 +270,30 @@ func WriteReport(s beam.Scope, rows beam.PCollection, out string, info ReportInf
 	beam.ParDo0(s, &writeReportFn{Out: out, Info: info}, all)
 }
 
-// ReadReport reads report.json back from an output folder.
+// ReadReport reads report.json back from an output folder (the latest
+// run's).
 func ReadReport(ctx context.Context, out string) (*report.Report, error) {
-	data, err := readKey(ctx, out, ReportJSON)
+	return ReadReportKey(ctx, out, ReportJSON)
+}
+
+// ReadReportKey reads a report.json at key under an output folder.
+func ReadReportKey(ctx context.Context, out, key string) (*report.Report, error) {
+	data, err := readKey(ctx, out, key)
 	if err != nil {
 		return nil, err
 	}
 	return report.Parse(data)
+}
+
+// ReadRunInfo reads runs/<runID>/run.json back from an output folder.
+func ReadRunInfo(ctx context.Context, out, runID string) (*RunInfo, error) {
+	data, err := readKey(ctx, out, path.Join(RunsDir, runID, RunJSON))
+	if err != nil {
+		return nil, err
+	}
+	var ri RunInfo
+	if err := json.Unmarshal(data, &ri); err != nil {
+		return nil, fmt.Errorf("%s: %w", path.Join(RunsDir, runID, RunJSON), err)
+	}
+	return &ri, nil
 }

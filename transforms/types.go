@@ -46,6 +46,11 @@ type ModelTask struct {
 	// Quantize are the quantizer settings.
 	Quantize QuantizeOptions
 
+	// Set by SkipDone (quantize-zoo): the result key (see ResultKey) and
+	// the JSON of what it hashes.
+	ResultKey    string
+	ResultInputs []byte
+
 	// Set by LoadModels.
 	Digest     string // hex SHA-256 of the model file
 	FloatBytes int64
@@ -200,6 +205,14 @@ type LayerPart struct {
 type Row struct {
 	Name string
 	JSON []byte
+	// Key is the result key of a complete row (ModelTask.ResultKey) and
+	// Inputs the JSON of what it hashes; both are empty for a row that is
+	// not to be reused. Cached marks a row read back from an earlier run.
+	Key    string
+	Inputs []byte
+	Cached bool
+	// Int8Digest is the hex SHA-256 of the row's quantized model file.
+	Int8Digest string
 }
 
 func shardLabel(s *Shard) string {

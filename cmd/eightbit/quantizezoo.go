@@ -29,6 +29,7 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) {
 	fs.Var(listFlag{&j.Quantize.ExcludeNodes}, "exclude-nodes", "comma-separated node `names` to keep in float")
 	fs.Var(listFlag{&j.Quantize.ExcludeOpTypes}, "exclude-op-types", "comma-separated op `types` to keep in float")
 	fs.BoolVar(&j.Quantize.AllowContribOps, "allow-contrib-ops", false, "let the qoperator format use com.microsoft QLinearAdd and QLinearGlobalAveragePool")
+	fs.BoolVar(&j.Force, "force", false, "run every model again, even those whose outputs under --out are complete for the same model, data and settings")
 	fs.StringVar(&j.Quantize.WeightRanges, "weight-ranges", "", "int8 weight range `method`: minmax (every weight exact to half a step) or mse (minimum expected squared error; may clip outlying weights) (default minmax)")
 }
 
@@ -105,8 +106,7 @@ func runJob(ctx context.Context, j *jobs.QuantizeZoo, stdout, stderr io.Writer) 
 		return exitFor(err, stderr)
 	}
 	stdout.Write(res.Report.Markdown())
-	fmt.Fprintf(stderr, "eightbit: %d models ok, %d failed in %.1fs; report: %s\n",
-		res.OK, res.Failed, time.Since(start).Seconds(), joinOut(j.Out, res.ReportKey))
+	printSummary(stderr, res, j.Out, start)
 	for _, g := range res.GateFailures {
 		fmt.Fprintf(stderr, "eightbit: gate failed: %s\n", g)
 	}

@@ -135,10 +135,19 @@ func runNamed(ctx context.Context, name, zoo, out string, j jobs.Job, stdout, st
 		return exitFor(err, stderr)
 	}
 	stdout.Write(res.Report.Markdown())
-	fmt.Fprintf(stderr, "eightbit: %d models ok, %d failed in %.1fs; report: %s\n",
-		res.OK, res.Failed, time.Since(start).Seconds(), joinOut(out, res.ReportKey))
+	printSummary(stderr, res, out, start)
 	if res.Failed > 0 {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// printSummary writes a job's closing line: counts, time, where the report
+// is, and the models reused from earlier runs.
+func printSummary(w io.Writer, res *jobs.Result, out string, start time.Time) {
+	fmt.Fprintf(w, "eightbit: %d models ok, %d failed in %.1fs; report: %s (run %s)\n",
+		res.OK, res.Failed, time.Since(start).Seconds(), joinOut(out, res.ReportKey), res.RunID)
+	if n := len(res.Reused); n > 0 {
+		fmt.Fprintf(w, "eightbit: %d of them reused from earlier runs with the same models, data and settings (--force runs them again)\n", n)
+	}
 }
