@@ -3,6 +3,7 @@ package infer
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/qmath"
@@ -117,13 +118,13 @@ func (c *compiler) fuseOps(q, src *graph.Node, qp qmath.Params, qdt tensor.DType
 	if relu {
 		lo = max(lo, qp.ZeroPoint)
 	}
-	add := qaddFunc(pa, pb, qp, lo, hi)
+	tab := qaddTable(qaddFunc(pa, pb, qp, lo, hi), qdt)
 	run := func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		a, b := in[0], in[1]
 		if a.DType != qdt || b.DType != qdt || !a.Shape.Equal(b.Shape) {
 			return nil, fmt.Errorf("quantized Add wants two %v tensors of one shape, have %v%v and %v%v", qdt, a.DType, a.Shape, b.DType, b.Shape)
 		}
-		return []*tensor.Tensor{qadd(a, b, a.Shape, nil, nil, add)}, nil
+		return []*tensor.Tensor{qaddLookup(a, b, a.Shape, nil, nil, tab)}, nil
 	}
 	nodes = append(nodes, src)
 	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: run}
@@ -172,10 +173,71 @@ func qaddFunc(pa, pb, pc qmath.Params, lo, hi int32) func(av, bv int32) int32 {
 	}
 }
 
+// qaddTable tabulates add over every pair of 8-bit inputs of type dt: entry
+// ua<<8 | ub is the output byte for the input bytes ua and ub (int8 values
+// as their two's-complement bytes). The table is add itself, so a lookup
+// gives exactly what add computes, at a byte load per element instead of
+// two emulated fused multiply-adds.
+func qaddTable(add func(av, bv int32) int32, dt tensor.DType) *[1 << 16]uint8 {
+	var t [1 << 16]uint8
+	for ua := 0; ua < 256; ua++ {
+		for ub := 0; ub < 256; ub++ {
+			av, bv := int32(ua), int32(ub)
+			if dt == tensor.Int8 {
+				av, bv = int32(int8(ua)), int32(int8(ub))
+			}
+			t[ua<<8|ub] = uint8(add(av, bv))
+		}
+	}
+	return &t
+}
+
+// qaddLookup is qadd through a table from qaddTable.
+func qaddLookup(a, b *tensor.Tensor, shape tensor.Shape, ia, ib []int, tab *[1 << 16]uint8) *tensor.Tensor {
+	y := tensor.New(a.DType, shape)
+	ab, bb, yb := bytesOf(a), bytesOf(b), bytesOf(y)
+	if ia == nil && ib == nil {
+		ab, bb = ab[:len(yb)], bb[:len(yb)]
+		for i := range yb {
+			yb[i] = tab[int(ab[i])<<8|int(bb[i])]
+		}
+		return y
+	}
+	for i := range yb {
+		j, k := i, i
+		if ia != nil {
+			j = ia[i]
+		}
+		if ib != nil {
+			k = ib[i]
+		}
+		yb[i] = tab[int(ab[j])<<8|int(bb[k])]
+	}
+	return y
+}
+
+// bytesOf views the elements of an 8-bit tensor as bytes.
+func bytesOf(t *tensor.Tensor) []byte {
+	if t.DType == tensor.Int8 {
+		if len(t.I8) == 0 {
+			return nil
+		}
+		return unsafe.Slice((*byte)(unsafe.Pointer(&t.I8[0])), len(t.I8))
+	}
+	return t.U8
+}
+
+// qaddTableMin is the output size from which qadd tabulates add first
+// (65,536 evaluations) rather than evaluating it per element.
+const qaddTableMin = 1 << 16
+
 // qadd applies add to the 8-bit tensors a and b (both of a's type) into a
 // new tensor of shape; ia and ib map output elements to input elements
 // (nil: the same index).
 func qadd(a, b *tensor.Tensor, shape tensor.Shape, ia, ib []int, add func(av, bv int32) int32) *tensor.Tensor {
+	if shape.Size() >= qaddTableMin {
+		return qaddLookup(a, b, shape, ia, ib, qaddTable(add, a.DType))
+	}
 	y := tensor.New(a.DType, shape)
 	at := func(idx []int, i int) int {
 		if idx == nil {

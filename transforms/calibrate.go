@@ -326,7 +326,11 @@ func CalibrateWith(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.
 	hits, misses := beam.ParDo2(s, &calibCacheFn{Opt: opt}, tasks)
 
 	shards := PlanShards(s, misses, SplitCalibration)
-	pass1 := beam.CombinePerKey(s, &mergeStatsFn{}, beam.ParDo(s, &minMaxPassFn{}, shards))
+	var stats1 []beam.PCollection
+	for _, branch := range FanOut(s, shards, fanOutWays()) {
+		stats1 = append(stats1, beam.ParDo(s, &minMaxPassFn{}, branch))
+	}
+	pass1 := beam.CombinePerKey(s, &mergeStatsFn{}, beam.Flatten(s, stats1...))
 	var parts beam.PCollection
 	if !co.NeedsHistogram() {
 		parts = beam.ParDo(s, &chooseFn{Opt: co}, pass1)
@@ -334,8 +338,11 @@ func CalibrateWith(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.
 		keyed := beam.ParDo(s, keyByName, misses)
 		joined := beam.CoGroupByKey(s, keyed, beam.ParDo(s, statsByModel, pass1))
 		shards2, failed := beam.ParDo2(s, &secondPassFn{}, joined)
-		shards2 = beam.Reshuffle(s, shards2)
-		pass2 := beam.CombinePerKey(s, &mergeStatsFn{Histogram: true}, beam.ParDo(s, &histogramPassFn{Opt: co}, shards2))
+		var stats2 []beam.PCollection
+		for _, branch := range FanOut(s, shards2, fanOutWays()) {
+			stats2 = append(stats2, beam.ParDo(s, &histogramPassFn{Opt: co}, branch))
+		}
+		pass2 := beam.CombinePerKey(s, &mergeStatsFn{Histogram: true}, beam.Flatten(s, stats2...))
 		parts = beam.Flatten(s, beam.ParDo(s, &chooseFn{Opt: co, Histogram: true}, pass2), failed)
 	}
 	tables := beam.CombinePerKey(s, &mergePartsFn{}, parts)

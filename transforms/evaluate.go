@@ -471,7 +471,12 @@ func culprits(layers []report.Layer, rangeOf map[string]string) []string {
 func Evaluate(s beam.Scope, quantized beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.Evaluate")
 	shards := PlanShards(s, quantized, SplitEvaluation)
-	partial, layerParts := beam.ParDo2(s, &evaluateFn{}, shards)
+	var partials, layerPartials []beam.PCollection
+	for _, branch := range FanOut(s, shards, fanOutWays()) {
+		p, l := beam.ParDo2(s, &evaluateFn{}, branch)
+		partials, layerPartials = append(partials, p), append(layerPartials, l)
+	}
+	partial, layerParts := beam.Flatten(s, partials...), beam.Flatten(s, layerPartials...)
 	counts := beam.CombinePerKey(s, &sumCountsFn{}, partial)
 	layers := beam.ParDo(s, layerByModel, beam.CombinePerKey(s, &mergeLayersFn{}, layerParts))
 	joined := beam.CoGroupByKey(s, beam.ParDo(s, keyByName, quantized), counts, layers)

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
+	"runtime"
 	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -14,6 +16,7 @@ import (
 func init() {
 	register.DoFn3x0[context.Context, ModelTask, func(Shard)](&planShardsFn{})
 	register.Emitter1[Shard]()
+	register.Function1x1(shardBranch)
 }
 
 type planShardsFn struct {
@@ -48,6 +51,49 @@ func planShards(ctx context.Context, t *ModelTask, which string, pass1 []byte, e
 	for start := 0; start < n; start += size {
 		emit(Shard{Task: *t, Split: which, Start: start, End: min(start+size, n), Pass1: pass1})
 	}
+}
+
+// FanOut spreads work items over ways parallel branches: a deterministic
+// Partition by (model, shard start), each branch reshuffled. prism runs one
+// bundle at a time per stage, so a single Reshuffle leaves a second core
+// idle; parallel branches are separate stages that it runs at once. The
+// caller applies its DoFn to every branch and flattens the results; every
+// combine downstream is exact, so the branching does not change any
+// output. ways ≤ 1 returns the items as they are.
+func FanOut(s beam.Scope, shards beam.PCollection, ways int) []beam.PCollection {
+	if ways <= 1 {
+		return []beam.PCollection{shards}
+	}
+	s = s.Scope("transforms.FanOut")
+	ways = min(ways, maxFanOut)
+	parts := beam.Partition(s, maxFanOut, shardBranch, shards)
+	branches := make([]beam.PCollection, ways)
+	for b := range branches {
+		var in []beam.PCollection
+		for i := b; i < maxFanOut; i += ways {
+			in = append(in, parts[i])
+		}
+		branches[b] = beam.Reshuffle(s, beam.Flatten(s, in...))
+	}
+	return branches
+}
+
+// maxFanOut is the most branches FanOut makes.
+const maxFanOut = 8
+
+// fanOutWays is how many branches the jobs' shard stages use: the cores of
+// the machine that builds the pipeline (at most 8). On a distributed runner
+// the branches only add parallel stages.
+func fanOutWays() int { return min(max(runtime.GOMAXPROCS(0), 1), maxFanOut) }
+
+// shardBranch numbers a work item's partition (of maxFanOut) from its model
+// and position, so that consecutive shards of one model go to different
+// branches.
+func shardBranch(sh Shard) int {
+	size := max(sh.End-sh.Start, 1)
+	h := fnv.New32a()
+	h.Write([]byte(sh.Task.Name))
+	return int((uint64(h.Sum32()) + uint64(sh.Start/size)) % maxFanOut)
 }
 
 // PlanShards splits each model's dataset split into work items of
