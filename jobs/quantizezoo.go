@@ -60,6 +60,10 @@ type QuantizeZoo struct {
 	// under Out matches its model bytes, datasets and settings is reused
 	// (see transforms.SkipDone).
 	Force bool
+	// MeasureSpeed times float and int8 inference during evaluation and
+	// puts ms per image and images per second in the report (which is then
+	// no longer byte-identical between runs).
+	MeasureSpeed bool
 }
 
 // calibOptions returns the validated calibration settings.
@@ -140,6 +144,7 @@ func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 		ShardSize:    j.ShardSize,
 		AllowOutside: j.AllowOutside,
 		Quantize:     j.Quantize,
+		MeasureSpeed: j.MeasureSpeed,
 	})
 	co, err := j.calibOptions()
 	if err != nil {

@@ -95,6 +95,8 @@ func (q QuantizeSpec) empty() bool {
 type EvaluationSpec struct {
 	// Samples caps the evaluation samples per model (0: all).
 	Samples int `yaml:"samples"`
+	// Speed times inference and reports it (quantize-zoo only).
+	Speed bool `yaml:"speed"`
 }
 
 // ParseSpec decodes a spec file and checks it (see Spec.Validate for what
@@ -311,6 +313,7 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 		q := s.Quantize
 		return &QuantizeZoo{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
 			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, Force: s.Force,
+			MeasureSpeed: s.Evaluation.Speed,
 			Quantize: transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,
 				ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges}}, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -145,9 +146,22 @@ func evaluateShard(ctx context.Context, sh *Shard) (EvalCounts, []*shardLayer, e
 		if err != nil {
 			return fmt.Errorf("float model: %w", err)
 		}
+		if t.MeasureSpeed {
+			// A plain float run (the observed one above copies activations).
+			t0 := time.Now()
+			if _, err := fp.Run(feeds); err != nil {
+				return fmt.Errorf("float model: %w", err)
+			}
+			c.FloatNanos += int64(time.Since(t0))
+		}
+		t0 := time.Now()
 		ires, err := ip.Run(feeds)
 		if err != nil {
 			return fmt.Errorf("int8 model: %w", err)
+		}
+		if t.MeasureSpeed {
+			c.Int8Nanos += int64(time.Since(t0))
+			c.TimedSamples += int64(n)
 		}
 		st := ip.Stats()
 		c.MACs, c.IntegerMACs = max(c.MACs, st.IntegerMACs+st.FloatMACs), max(c.IntegerMACs, st.IntegerMACs)
@@ -320,6 +334,9 @@ func (f *sumCountsFn) MergeAccumulators(a, b EvalCounts) EvalCounts {
 		MACs:         max(a.MACs, b.MACs),
 		IntegerMACs:  max(a.IntegerMACs, b.IntegerMACs),
 		Bad:          a.Bad,
+		FloatNanos:   a.FloatNanos + b.FloatNanos,
+		Int8Nanos:    a.Int8Nanos + b.Int8Nanos,
+		TimedSamples: a.TimedSamples + b.TimedSamples,
 	}
 	if len(b.Bad) > 0 && (len(out.Bad) == 0 || string(b.Bad) < string(out.Bad)) {
 		out.Bad = b.Bad // only one shard sends them; the choice is order-free anyway

@@ -48,18 +48,20 @@ type ResultFile struct {
 type ResultKey struct {
 	// Eightbit is the version (and, when the binary records it, the VCS
 	// revision) of the code that computed the row.
-	Eightbit    string          `json:"eightbit"`
-	Name        string          `json:"name"`
-	File        string          `json:"file"`
-	Dataset     string          `json:"dataset"`
-	Calibration CalibKey        `json:"calibration"`
-	EvalDigest  string          `json:"eval_digest"`
-	EvalSamples int             `json:"eval_samples,omitempty"`
-	Output      string          `json:"output,omitempty"`
-	Classes     int             `json:"classes"`
-	LabelOffset int             `json:"label_offset,omitempty"`
-	Quantize    QuantizeOptions `json:"quantize"`
-	FileVersion int             `json:"file_version"`
+	Eightbit    string   `json:"eightbit"`
+	Name        string   `json:"name"`
+	File        string   `json:"file"`
+	Dataset     string   `json:"dataset"`
+	Calibration CalibKey `json:"calibration"`
+	EvalDigest  string   `json:"eval_digest"`
+	EvalSamples int      `json:"eval_samples,omitempty"`
+	// MeasureSpeed: a row with measured speed is not a row without.
+	MeasureSpeed bool            `json:"measure_speed,omitempty"`
+	Output       string          `json:"output,omitempty"`
+	Classes      int             `json:"classes"`
+	LabelOffset  int             `json:"label_offset,omitempty"`
+	Quantize     QuantizeOptions `json:"quantize"`
+	FileVersion  int             `json:"file_version"`
 }
 
 // codeVersion is Version plus the VCS revision the binary was built from,
@@ -133,18 +135,19 @@ func resultKey(ctx context.Context, t *ModelTask, o calibrate.Options) (string, 
 		return "", nil, err
 	}
 	k := ResultKey{
-		Eightbit:    codeVersion(),
-		Name:        t.Name,
-		File:        t.File,
-		Dataset:     t.Dataset,
-		Calibration: calibKey(t, calibDigest, o),
-		EvalDigest:  evalDigest,
-		EvalSamples: t.EvalSamples,
-		Output:      t.Output,
-		Classes:     t.Classes,
-		LabelOffset: t.LabelOffset,
-		Quantize:    t.Quantize,
-		FileVersion: ResultFileVersion,
+		Eightbit:     codeVersion(),
+		Name:         t.Name,
+		File:         t.File,
+		Dataset:      t.Dataset,
+		Calibration:  calibKey(t, calibDigest, o),
+		EvalDigest:   evalDigest,
+		EvalSamples:  t.EvalSamples,
+		MeasureSpeed: t.MeasureSpeed,
+		Output:       t.Output,
+		Classes:      t.Classes,
+		LabelOffset:  t.LabelOffset,
+		Quantize:     t.Quantize,
+		FileVersion:  ResultFileVersion,
 	}
 	js, err := json.Marshal(k)
 	if err != nil {

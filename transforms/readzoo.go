@@ -28,6 +28,8 @@ type ZooOptions struct {
 	CalibSamples int
 	EvalSamples  int
 	ShardSize    int
+	// MeasureSpeed: see ModelTask.MeasureSpeed.
+	MeasureSpeed bool
 	// AllowOutside accepts manifest locations outside the zoo folder (URLs,
 	// absolute paths, ".."); see zoo.Options.
 	AllowOutside bool
@@ -170,6 +172,7 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 			Preprocess:   pre,
 			CalibSamples: opt.CalibSamples,
 			EvalSamples:  opt.EvalSamples,
+			MeasureSpeed: opt.MeasureSpeed,
 			ShardSize:    shard,
 			OutURL:       opt.OutURL,
 			Quantize:     opt.Quantize,

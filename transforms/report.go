@@ -105,6 +105,17 @@ func failureRow(t *ModelTask, stage string, err error) Row {
 	return encodeRow(m)
 }
 
+// speed turns the wall time of n timed images into ms per image and images
+// per second.
+func speed(nanos, n int64) (ms, ips *float64) {
+	if nanos <= 0 || n <= 0 {
+		return nil, nil
+	}
+	m := float64(nanos) / 1e6 / float64(n)
+	r := 1000 / m
+	return &m, &r
+}
+
 func fraction(n, d int64) *float64 {
 	if d == 0 {
 		return nil
@@ -132,6 +143,10 @@ func okRow(t *ModelTask, c *EvalCounts, layers []report.Layer, culprits []string
 		Top5: fraction(c.Int8Top5, c.Top5Samples)}
 	m.Agreement = fraction(c.Agree, c.Samples)
 	m.SizeRatio = report.Ratio(t.FloatBytes, t.Int8Bytes)
+	if t.MeasureSpeed && c.TimedSamples > 0 {
+		m.Float.MsPerImage, m.Float.ImagesPerSec = speed(c.FloatNanos, c.TimedSamples)
+		m.Int8.MsPerImage, m.Int8.ImagesPerSec = speed(c.Int8Nanos, c.TimedSamples)
+	}
 	m.Top1Diff = report.Top1Diff(c.Samples, c.FloatOnly, c.Int8Only)
 	m.Params = t.Params
 	m.MACsPerImage = c.MACs

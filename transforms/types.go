@@ -41,6 +41,10 @@ type ModelTask struct {
 	CalibSamples, EvalSamples int
 	// ShardSize is the number of samples in one work item.
 	ShardSize int
+	// MeasureSpeed times a plain float and int8 run of every evaluation
+	// batch; the report then carries ms_per_image and images_per_sec (and
+	// is no longer byte-identical between runs).
+	MeasureSpeed bool
 	// OutURL is the output folder of the job.
 	OutURL string
 	// Quantize are the quantizer settings.
@@ -179,9 +183,12 @@ type EvalCounts struct {
 	MACs, IntegerMACs int64
 	// Bad is the JSON of the evaluation split's bad samples
 	// ([]dataset.BadSample), sent by the shard starting at 0 only.
-	Bad      []byte
-	Err      string
-	ErrShard int64
+	Bad []byte
+	// FloatNanos and Int8Nanos are the wall time of the timed runs of each
+	// model over TimedSamples samples (ModelTask.MeasureSpeed only).
+	FloatNanos, Int8Nanos, TimedSamples int64
+	Err                                 string
+	ErrShard                            int64
 }
 
 // LayerPart is the per-layer error statistics of one quantized tensor over

@@ -29,6 +29,7 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) {
 	fs.Var(listFlag{&j.Quantize.ExcludeNodes}, "exclude-nodes", "comma-separated node `names` to keep in float")
 	fs.Var(listFlag{&j.Quantize.ExcludeOpTypes}, "exclude-op-types", "comma-separated op `types` to keep in float")
 	fs.BoolVar(&j.Quantize.AllowContribOps, "allow-contrib-ops", false, "let the qoperator format use com.microsoft QLinearAdd and QLinearGlobalAveragePool")
+	fs.BoolVar(&j.MeasureSpeed, "measure-speed", false, "time float and int8 inference during evaluation and report ms per image and images per second (the report is then not byte-identical between runs)")
 	fs.BoolVar(&j.Force, "force", false, "run every model again, even those whose outputs under --out are complete for the same model, data and settings")
 	fs.StringVar(&j.Quantize.WeightRanges, "weight-ranges", "", "int8 weight range `method`: minmax (every weight exact to half a step) or mse (minimum expected squared error; may clip outlying weights) (default minmax)")
 }
