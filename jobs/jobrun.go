@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"path"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -22,10 +23,12 @@ func runAndReport(ctx context.Context, runner, out string, build func(s beam.Sco
 	runID := newRunID()
 	p, s := beam.NewPipelineWithRoot()
 	build(s, runID)
-	if _, err := pipeline.Run(ctx, runner, p); err != nil {
+	start := time.Now()
+	pr, err := pipeline.Run(ctx, runner, p)
+	if err != nil {
 		return nil, err
 	}
-	res, err := readResult(ctx, out, runID)
+	res, err := finishRun(ctx, out, runID, pr, time.Since(start))
 	if err != nil {
 		return nil, err
 	}
@@ -53,5 +56,21 @@ func readResult(ctx context.Context, out, runID string) (*Result, error) {
 		return nil, err
 	}
 	res.Reused = info.Reused
+	return res, nil
+}
+
+// finishRun reads the Beam metrics of a finished run, adds them and the
+// run's wall time to runs/<runID>/run.json, and reads the run's results
+// back.
+func finishRun(ctx context.Context, out, runID string, pr beam.PipelineResult, took time.Duration) (*Result, error) {
+	ms := transforms.CollectMetrics(pr)
+	if err := transforms.AddRunMetrics(ctx, out, runID, ms, took.Seconds()); err != nil {
+		return nil, err
+	}
+	res, err := readResult(ctx, out, runID)
+	if err != nil {
+		return nil, err
+	}
+	res.Metrics = ms
 	return res, nil
 }

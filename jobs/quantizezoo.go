@@ -91,6 +91,9 @@ type Result struct {
 	// Reused lists the models whose rows came from an earlier run.
 	RunID  string
 	Reused []string
+	// Metrics are the run's Beam metrics (transforms.CollectMetrics), also
+	// in runs/<RunID>/run.json.
+	Metrics map[string]transforms.Metric
 	// GateFailures are the gates models failed (empty without gates).
 	GateFailures []report.GateFailure
 }
@@ -168,10 +171,12 @@ func (j *QuantizeZoo) Run(ctx context.Context) (*Result, error) {
 	runID := newRunID()
 	p, s := beam.NewPipelineWithRoot()
 	j.Build(s, runID)
-	if _, err := pipeline.Run(ctx, j.Runner, p); err != nil {
+	start := time.Now()
+	pr, err := pipeline.Run(ctx, j.Runner, p)
+	if err != nil {
 		return nil, err
 	}
-	res, err := readResult(ctx, j.Out, runID)
+	res, err := finishRun(ctx, j.Out, runID, pr, time.Since(start))
 	if err != nil {
 		return nil, err
 	}

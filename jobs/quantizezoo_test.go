@@ -145,6 +145,14 @@ func TestQuantizeZooDemo(t *testing.T) {
 		t.Errorf("unsupported-op model: %+v", f)
 	}
 
+	// Beam metrics read back after the run, also in run.json.
+	if m := res.Metrics; m["evaluation_images"].Value != 4*2000 || m["calibration_images"].Value != 4*1000 ||
+		m["failed_models"].Value != 2 || m["int8_batch_us"].Count == 0 || m["model_bytes"].Count != 5 { // the unsupported-op model parses
+		t.Errorf("metrics %+v", m)
+	}
+	if info, err := transforms.ReadRunInfo(context.Background(), out, res.RunID); err != nil || info.Metrics["evaluation_images"].Value != 8000 || info.Seconds <= 0 {
+		t.Errorf("run.json %+v (%v)", info, err)
+	}
 	// Reports are on disk, also under the run's folder.
 	first := readOutputs(t, out)
 	if run := first[path.Join("runs", res.RunID, "report.json")]; !bytes.Equal(run, first["report.json"]) {
@@ -167,6 +175,9 @@ func TestQuantizeZooDemo(t *testing.T) {
 	}
 	if want := []string{"mnist-dws", "mnist-dws-folded", "mnist-lenet", "mnist-mlp"}; !slices.Equal(res2.Reused, want) {
 		t.Errorf("second run reused %v, want %v", res2.Reused, want)
+	}
+	if m := res2.Metrics; m["reused_models"].Value != 4 || m["evaluation_images"].Value != 0 {
+		t.Errorf("second run's metrics %+v", m)
 	}
 	same("second run")
 	if latest, _ := os.ReadFile(filepath.Join(out, "LATEST")); string(latest) != res2.RunID+"\n" {

@@ -43,13 +43,15 @@ func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tenso
 	if err != nil {
 		return 0, err
 	}
+	metricCalibImages.Inc(ctx, int64(end-start))
 	if _, err := predict(p, &sh.Task, data, start, end, obs); err != nil {
 		return 0, err
 	}
 	return int64(end - start), nil
 }
 
-func shardFailure(sh *Shard, err error) TensorStats {
+func shardFailure(ctx context.Context, sh *Shard, err error) TensorStats {
+	metricFailedItems.Inc(ctx, 1)
 	return TensorStats{Model: sh.Task.Name, Err: fmt.Sprintf("calibration, %s: %v", shardLabel(sh), err), ErrShard: int64(sh.Start)}
 }
 
@@ -61,13 +63,13 @@ func (f *minMaxPassFn) ProcessElement(ctx context.Context, sh Shard, emit func(s
 	r := calibrate.NewRanges()
 	n, err := observeShard(ctx, &sh, r.Observe)
 	if err != nil {
-		emit(statsKey(sh.Task.Name, ""), shardFailure(&sh, err))
+		emit(statsKey(sh.Task.Name, ""), shardFailure(ctx, &sh, err))
 		return
 	}
 	for _, name := range r.Names() {
 		b, err := json.Marshal(r.Get(name))
 		if err != nil {
-			emit(statsKey(sh.Task.Name, ""), shardFailure(&sh, err))
+			emit(statsKey(sh.Task.Name, ""), shardFailure(ctx, &sh, err))
 			return
 		}
 		emit(statsKey(sh.Task.Name, name), TensorStats{Model: sh.Task.Name, Tensor: name, State: b})
@@ -82,7 +84,7 @@ type histogramPassFn struct {
 }
 
 func (f *histogramPassFn) ProcessElement(ctx context.Context, sh Shard, emit func(string, TensorStats)) {
-	fail := func(err error) { emit(statsKey(sh.Task.Name, ""), shardFailure(&sh, err)) }
+	fail := func(err error) { emit(statsKey(sh.Task.Name, ""), shardFailure(ctx, &sh, err)) }
 	p1, err := decodeRanges(sh.Pass1)
 	if err != nil {
 		fail(err)

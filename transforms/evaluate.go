@@ -44,9 +44,11 @@ type evaluateFn struct{}
 func (f *evaluateFn) ProcessElement(ctx context.Context, sh Shard, emit func(string, EvalCounts), emitLayer func(string, LayerPart)) {
 	c, layers, err := evaluateShard(ctx, &sh)
 	if err != nil {
+		metricFailedItems.Inc(ctx, 1)
 		emit(sh.Task.Name, EvalCounts{Err: fmt.Sprintf("evaluation, %s: %v", shardLabel(&sh), err), ErrShard: int64(sh.Start)})
 		return
 	}
+	metricEvalImages.Inc(ctx, c.Samples)
 	emit(sh.Task.Name, c)
 	for i, l := range layers {
 		if l == nil {
@@ -111,6 +113,7 @@ func evaluateShard(ctx context.Context, sh *Shard) (EvalCounts, []*shardLayer, e
 		return c, nil, fmt.Errorf("int8 model: %w", err)
 	}
 	if sh.Start == 0 && len(data.bad) > 0 {
+		metricBadSamples.Inc(ctx, int64(len(data.bad)))
 		if c.Bad, err = json.Marshal(data.bad); err != nil {
 			return c, nil, err
 		}
@@ -159,6 +162,7 @@ func evaluateShard(ctx context.Context, sh *Shard) (EvalCounts, []*shardLayer, e
 		if err != nil {
 			return fmt.Errorf("int8 model: %w", err)
 		}
+		metricInt8BatchUS.Update(ctx, time.Since(t0).Microseconds())
 		if t.MeasureSpeed {
 			c.Int8Nanos += int64(time.Since(t0))
 			c.TimedSamples += int64(n)

@@ -110,6 +110,7 @@ func (f *skipDoneFn) ProcessElement(ctx context.Context, t ModelTask, todo func(
 	t.ResultKey, t.ResultInputs = key, inputs
 	if !f.Force {
 		if row, ok := cachedRow(ctx, &t); ok {
+			metricReused.Inc(ctx, 1)
 			done(row)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -17,15 +18,21 @@ func init() {
 type loadModelFn struct{}
 
 func (f *loadModelFn) ProcessElement(ctx context.Context, t ModelTask, ok func(ModelTask), failed func(Row)) {
+	t0 := time.Now()
 	lm, err := loadModel(ctx, &t)
 	if err == nil {
 		_, err = floatProgram(ctx, &t)
+	}
+	metricLoadUS.Update(ctx, time.Since(t0).Microseconds())
+	if lm != nil {
+		metricModelBytes.Update(ctx, lm.bytes)
 	}
 	if lm != nil {
 		t.Digest, t.FloatBytes, t.Opset, t.Params = lm.digest, lm.bytes, lm.opset, lm.params
 		t.Ops = histogram(lm.ops)
 	}
 	if err != nil {
+		metricFailedLoads.Inc(ctx, 1)
 		failed(failureRow(&t, "load", err))
 		return
 	}

@@ -50,6 +50,10 @@ type RunInfo struct {
 	// Reused lists the models whose rows came from an earlier run's
 	// result files (incremental runs), sorted.
 	Reused []string `json:"reused,omitempty"`
+	// Seconds is the run's wall time and Metrics the Beam metrics read back
+	// after it (see CollectMetrics); both are added when the run ends.
+	Seconds float64           `json:"seconds,omitempty"`
+	Metrics map[string]Metric `json:"metrics,omitempty"`
 }
 
 // Version is written into reports as eightbit_version.

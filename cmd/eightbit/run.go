@@ -10,6 +10,7 @@ import (
 
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/pipeline"
+	"github.com/eightbitml/eightbit/transforms"
 )
 
 // specFlags binds the command-line flags that override a spec file; their
@@ -150,4 +151,32 @@ func printSummary(w io.Writer, res *jobs.Result, out string, start time.Time) {
 	if n := len(res.Reused); n > 0 {
 		fmt.Fprintf(w, "eightbit: %d of them reused from earlier runs with the same models, data and settings (--force runs them again)\n", n)
 	}
+	if line := metricsLine(res.Metrics); line != "" {
+		fmt.Fprintf(w, "eightbit: %s\n", line)
+	}
+}
+
+// metricsLine summarizes a run's Beam metrics in one line.
+func metricsLine(ms map[string]transforms.Metric) string {
+	var parts []string
+	count := func(name, label string) {
+		if m, ok := ms[name]; ok && m.Value > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", m.Value, label))
+		}
+	}
+	count("calibration_images", "calibration images")
+	count("evaluation_images", "evaluation images")
+	count("bad_samples", "bad samples")
+	count("failed_work_items", "failed work items")
+	count("failed_models", "models that failed to load")
+	if m, ok := ms["int8_batch_us"]; ok && m.Count > 0 {
+		parts = append(parts, fmt.Sprintf("int8 batch %.1f ms mean (%d batches)", m.Mean/1000, m.Count))
+	}
+	if m, ok := ms["model_load_us"]; ok && m.Count > 0 {
+		parts = append(parts, fmt.Sprintf("model load %.0f ms mean", m.Mean/1000))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "metrics: " + strings.Join(parts, ", ")
 }
