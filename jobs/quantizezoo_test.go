@@ -145,6 +145,12 @@ func TestQuantizeZooDemo(t *testing.T) {
 		t.Errorf("unsupported-op model: %+v", f)
 	}
 
+	// The failed models are in the dead-letter file.
+	dl, err := os.ReadFile(filepath.Join(out, "dead-letter.jsonl"))
+	if lines := strings.Split(strings.TrimSpace(string(dl)), "\n"); err != nil || len(lines) != 2 ||
+		!strings.Contains(lines[0], `"kind":"model","model":"broken-fancy-op"`) || !strings.Contains(lines[1], `"model":"broken-garbage"`) {
+		t.Errorf("dead-letter.jsonl: %q (%v)", dl, err)
+	}
 	// Beam metrics read back after the run, also in run.json.
 	if m := res.Metrics; m["evaluation_images"].Value != 4*2000 || m["calibration_images"].Value != 4*1000 ||
 		m["failed_models"].Value != 2 || m["int8_batch_us"].Count == 0 || m["model_bytes"].Count != 5 { // the unsupported-op model parses
@@ -301,8 +307,8 @@ func TestQuantizeZooS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := "runs/" + res.RunID + "/"
-	want := []string{"LATEST", "calibration/mnist-dws-folded.json", "calibration/mnist-mlp.json", "index.html", "models/mnist-dws-folded.int8.onnx", "models/mnist-mlp.int8.onnx", "report.json", "report.md",
-		"results/mnist-dws-folded.json", "results/mnist-mlp.json", run + "index.html", run + "report.json", run + "report.md", run + "run.json", run + "summary.csv", "summary.csv"}
+	want := []string{"LATEST", "calibration/mnist-dws-folded.json", "calibration/mnist-mlp.json", "dead-letter.jsonl", "index.html", "models/mnist-dws-folded.int8.onnx", "models/mnist-mlp.int8.onnx", "report.json", "report.md",
+		"results/mnist-dws-folded.json", "results/mnist-mlp.json", run + "dead-letter.jsonl", run + "index.html", run + "report.json", run + "report.md", run + "run.json", run + "summary.csv", "summary.csv"}
 	if strings.Join(keys, ",") != strings.Join(want, ",") {
 		t.Fatalf("outputs %v, want %v", keys, want)
 	}

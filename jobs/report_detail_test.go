@@ -203,6 +203,12 @@ func TestImageFolderCappedAndBadSamples(t *testing.T) {
 	if !strings.Contains(joined, "corrupt.png") || !strings.Contains(joined, "12/0000.png") {
 		t.Errorf("bad samples %+v", m.BadSamples)
 	}
+	// They are also in the dead-letter file, a line each.
+	dl, err := os.ReadFile(filepath.Join(out, "runs", res.RunID, "dead-letter.jsonl"))
+	if lines := strings.Split(strings.TrimSpace(string(dl)), "\n"); err != nil || len(lines) != 2 ||
+		!strings.Contains(string(dl), `"kind":"sample"`) || !strings.Contains(string(dl), "corrupt.png") {
+		t.Errorf("dead-letter.jsonl: %q (%v)", dl, err)
+	}
 	// A rerun reuses the range file: the digest of the encoded split is
 	// stable.
 	cal := filepath.Join(out, filepath.FromSlash(transforms.CalibFileKey(m.Name)))

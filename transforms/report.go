@@ -32,6 +32,39 @@ const (
 	ReportHTML     = "index.html"
 )
 
+// DeadLetterKey is the dead-letter file: one JSON object per line for
+// every model that failed ({"kind":"model","model":...,"error":...}) and
+// every evaluation sample that could not be used ({"kind":"sample",
+// "model":...,"id":...,"error":...}), in report order; empty when nothing
+// failed. It is written with the report files.
+const DeadLetterKey = "dead-letter.jsonl"
+
+// DeadLetter is one line of the dead-letter file.
+type DeadLetter struct {
+	Kind  string `json:"kind"`
+	Model string `json:"model"`
+	ID    string `json:"id,omitempty"`
+	Error string `json:"error"`
+}
+
+// deadLetters renders the dead-letter file of a report.
+func deadLetters(rep *report.Report) []byte {
+	var out []byte
+	add := func(d DeadLetter) {
+		b, _ := json.Marshal(d) // plain strings
+		out = append(append(out, b...), '\n')
+	}
+	for _, m := range rep.Models {
+		if m.Status != report.StatusOK {
+			add(DeadLetter{Kind: "model", Model: m.Name, Error: m.Error})
+		}
+		for _, b := range m.BadSamples {
+			add(DeadLetter{Kind: "sample", Model: m.Name, ID: b.ID, Error: b.Error})
+		}
+	}
+	return out
+}
+
 // Run bookkeeping under the output folder: runs/<run id>/ holds each run's
 // report files and run.json; LATEST names the newest run, whose report
 // files are also at the top of the folder.
@@ -253,6 +286,7 @@ func (f *writeReportFn) ProcessElement(ctx context.Context, rows RowList) error 
 		{ReportMarkdown, "text/markdown; charset=utf-8", rep.Markdown()},
 		{ReportCSV, "text/csv; charset=utf-8", rep.CSV()},
 		{ReportHTML, "text/html; charset=utf-8", rep.HTML()},
+		{DeadLetterKey, "application/x-ndjson", deadLetters(rep)},
 	}
 	var prefixes []string
 	if f.Info.RunID != "" {
