@@ -60,6 +60,10 @@ type QuantizeZoo struct {
 	// under Out matches its model bytes, datasets and settings is reused
 	// (see transforms.SkipDone).
 	Force bool
+	// Sweep runs every model once per listed quantizer setting instead of
+	// once with Quantize (models named "<model>@<label>", see
+	// transforms.QuantizeOptions.Label), side by side in one report.
+	Sweep []transforms.QuantizeOptions
 	// MeasureSpeed times float and int8 inference during evaluation and
 	// puts ms per image and images per second in the report (which is then
 	// no longer byte-identical between runs).
@@ -125,10 +129,25 @@ func (j *QuantizeZoo) validate(ctx context.Context) error {
 	if f := j.Quantize.Format; f != "" && !slices.Contains(quantize.Formats(), f) {
 		return fmt.Errorf("%w: format %q, want one of %v", ErrConfig, f, quantize.Formats())
 	}
-	switch w := j.Quantize.WeightRanges; w {
-	case "", quantize.WeightRangesMinMax, quantize.WeightRangesMSE:
-	default:
-		return fmt.Errorf("%w: weight ranges %q, want %s or %s", ErrConfig, w, quantize.WeightRangesMinMax, quantize.WeightRangesMSE)
+	labels := map[string]bool{}
+	for _, q := range append([]transforms.QuantizeOptions{j.Quantize}, j.Sweep...) {
+		if s := q.Scheme; s != "" && !slices.Contains(quantize.Schemes(), s) {
+			return fmt.Errorf("%w: scheme %q, want one of %v", ErrConfig, s, quantize.Schemes())
+		}
+		if f := q.Format; f != "" && !slices.Contains(quantize.Formats(), f) {
+			return fmt.Errorf("%w: format %q, want one of %v", ErrConfig, f, quantize.Formats())
+		}
+		switch w := q.WeightRanges; w {
+		case "", quantize.WeightRangesMinMax, quantize.WeightRangesMSE:
+		default:
+			return fmt.Errorf("%w: weight ranges %q, want %s or %s", ErrConfig, w, quantize.WeightRangesMinMax, quantize.WeightRangesMSE)
+		}
+	}
+	for _, q := range j.Sweep {
+		if labels[q.Label()] {
+			return fmt.Errorf("%w: sweep lists %s twice", ErrConfig, q.Label())
+		}
+		labels[q.Label()] = true
 	}
 	if _, _, err := transforms.ReadManifestWith(ctx, j.Zoo, zoo.Options{AllowOutside: j.AllowOutside}); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
@@ -148,6 +167,7 @@ func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 		AllowOutside: j.AllowOutside,
 		Quantize:     j.Quantize,
 		MeasureSpeed: j.MeasureSpeed,
+		Sweep:        j.Sweep,
 	})
 	co, err := j.calibOptions()
 	if err != nil {

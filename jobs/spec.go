@@ -44,6 +44,7 @@ var JobNames = []string{JobQuantizeZoo, JobEvaluate, JobCalibrate}
 //	calibration: {method: percentile, percentile: 99.99, samples: 1000, recalibrate: false}
 //	evaluation: {samples: 2000}
 //	quantize: {scheme: u8s8-channel, format: qdq, weight_ranges: minmax, exclude_op_types: [Softmax]}
+//	sweep: [{scheme: u8s8-channel}, {scheme: s8s8-channel, format: qoperator}]
 //	shard_size: 250
 //	verbose: false
 //	force: false
@@ -60,8 +61,12 @@ type Spec struct {
 	Calibration CalibrationSpec   `yaml:"calibration"`
 	Evaluation  EvaluationSpec    `yaml:"evaluation"`
 	Quantize    QuantizeSpec      `yaml:"quantize"`
-	ShardSize   int               `yaml:"shard_size"`
-	Verbose     bool              `yaml:"verbose"`
+	// Sweep lists quantizer settings to run every model with, side by side
+	// (quantize-zoo; see QuantizeZoo.Sweep); unset fields take the quantize
+	// block's values.
+	Sweep     []QuantizeSpec `yaml:"sweep"`
+	ShardSize int            `yaml:"shard_size"`
+	Verbose   bool           `yaml:"verbose"`
 	// Force runs every model again (quantize-zoo; see QuantizeZoo.Force).
 	Force bool `yaml:"force"`
 }
@@ -85,6 +90,12 @@ type QuantizeSpec struct {
 	ExcludeOpTypes  []string `yaml:"exclude_op_types"`
 	AllowContribOps bool     `yaml:"allow_contrib_ops"`
 	WeightRanges    string   `yaml:"weight_ranges"`
+}
+
+// options converts the block for the job.
+func (q QuantizeSpec) options() transforms.QuantizeOptions {
+	return transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,
+		ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges}
 }
 
 func (q QuantizeSpec) empty() bool {
@@ -202,6 +213,17 @@ func (s *Spec) check() error {
 	if s.Job != "" && s.Job != JobQuantizeZoo && !s.Quantize.empty() {
 		return fieldErr("quantize", "only used by the quantize-zoo job")
 	}
+	if s.Job != "" && s.Job != JobQuantizeZoo && len(s.Sweep) > 0 {
+		return fieldErr("sweep", "only used by the quantize-zoo job")
+	}
+	for i, q := range s.Sweep {
+		if q.Scheme != "" && !slices.Contains(quantize.Schemes(), q.Scheme) {
+			return fieldErr(fmt.Sprintf("sweep[%d].scheme", i), "%q, want one of %v", q.Scheme, quantize.Schemes())
+		}
+		if q.Format != "" && !slices.Contains(quantize.Formats(), q.Format) {
+			return fieldErr(fmt.Sprintf("sweep[%d].format", i), "%q, want one of %v", q.Format, quantize.Formats())
+		}
+	}
 	if s.Job != "" && s.Job != JobQuantizeZoo && s.Force {
 		return fieldErr("force", "only used by the quantize-zoo job")
 	}
@@ -311,7 +333,28 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 			Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate}, nil
 	default:
 		q := s.Quantize
-		return &QuantizeZoo{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
+		var sweep []transforms.QuantizeOptions
+		for _, v := range s.Sweep {
+			o := q.options()
+			if v.Scheme != "" {
+				o.Scheme = v.Scheme
+			}
+			if v.Format != "" {
+				o.Format = v.Format
+			}
+			if v.WeightRanges != "" {
+				o.WeightRanges = v.WeightRanges
+			}
+			if len(v.ExcludeNodes) > 0 {
+				o.ExcludeNodes = v.ExcludeNodes
+			}
+			if len(v.ExcludeOpTypes) > 0 {
+				o.ExcludeOpTypes = v.ExcludeOpTypes
+			}
+			o.AllowContribOps = o.AllowContribOps || v.AllowContribOps
+			sweep = append(sweep, o)
+		}
+		return &QuantizeZoo{Sweep: sweep, Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
 			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, Force: s.Force,
 			MeasureSpeed: s.Evaluation.Speed,
 			Quantize: transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,

@@ -19,6 +19,7 @@ beam:
 calibration: {method: percentile, percentile: 99.99, samples: 1000, recalibrate: true}
 evaluation: {samples: 2000}
 quantize: {scheme: s8s8-channel, format: qoperator, weight_ranges: mse, exclude_nodes: [a, b], exclude_op_types: [Softmax], allow_contrib_ops: true}
+sweep: [{scheme: u8s8-tensor}, {format: qdq}]
 shard_size: 100
 `
 	s, err := ParseSpec([]byte(full))
@@ -40,6 +41,9 @@ shard_size: 100
 	if qo := q.Quantize; qo.Scheme != "s8s8-channel" || qo.Format != "qoperator" || qo.WeightRanges != "mse" ||
 		len(qo.ExcludeNodes) != 2 || len(qo.ExcludeOpTypes) != 1 || !qo.AllowContribOps {
 		t.Fatalf("quantize settings %#v", qo)
+	}
+	if len(q.Sweep) != 2 || q.Sweep[0].Label() != "u8s8-tensor+qoperator+mse+contrib+excluded-3" || q.Sweep[1].Label() != "s8s8-channel+mse+contrib+excluded-3" {
+		t.Fatalf("sweep %+v", q.Sweep)
 	}
 	if s.Beam["region"] != "europe-west1" {
 		t.Errorf("beam %v", s.Beam)
@@ -91,6 +95,8 @@ func TestSpecErrors(t *testing.T) {
 		{"bad type", "job: evaluate\nshard_size: many\n", "cannot unmarshal", false},
 		{"quantize on evaluate", "job: evaluate\nquantize: {format: qdq}\n", "quantize: only used by the quantize-zoo job", false},
 		{"bad scheme", "job: quantize-zoo\nquantize: {scheme: u4}\n", `quantize.scheme: "u4"`, false},
+		{"sweep on calibrate", "job: calibrate\nsweep: [{scheme: s8s8-channel}]\n", "sweep: only used by the quantize-zoo job", false},
+		{"bad sweep format", "job: quantize-zoo\nsweep: [{format: tflite}]\n", `sweep[0].format: "tflite"`, false},
 		{"bad weight ranges", "job: quantize-zoo\nquantize: {weight_ranges: median}\n", `quantize.weight_ranges: "median"`, false},
 		{"calibration on evaluate", "job: evaluate\ncalibration: {method: mse}\n", "calibration: not used by the evaluate job", false},
 		{"evaluation on calibrate", "job: calibrate\nevaluation: {samples: 3}\n", "evaluation: not used by the calibrate job", false},

@@ -30,6 +30,11 @@ type ZooOptions struct {
 	ShardSize    int
 	// MeasureSpeed: see ModelTask.MeasureSpeed.
 	MeasureSpeed bool
+	// Sweep, when set, runs every model once per quantizer setting listed
+	// (instead of once with Quantize), as models named
+	// "<model>@<setting label>" (QuantizeOptions.Label), side by side in
+	// the report.
+	Sweep []QuantizeOptions
 	// AllowOutside accepts manifest locations outside the zoo folder (URLs,
 	// absolute paths, ".."); see zoo.Options.
 	AllowOutside bool
@@ -59,6 +64,26 @@ func (o QuantizeOptions) options() quantize.Options {
 		AllowContribOps: o.AllowContribOps,
 		WeightRanges:    o.WeightRanges,
 	}
+}
+
+// Label names a setting in sweep model names: the scheme, then what differs
+// from the defaults, joined by '+' (u8s8-channel, s8s8-channel+qoperator,
+// u8s8-channel+mse+excluded-2).
+func (o QuantizeOptions) Label() string {
+	parts := []string{o.scheme()}
+	if f := o.format(); f != string(quantize.FormatQDQ) {
+		parts = append(parts, f)
+	}
+	if o.WeightRanges != "" && o.WeightRanges != quantize.WeightRangesMinMax {
+		parts = append(parts, o.WeightRanges)
+	}
+	if o.AllowContribOps {
+		parts = append(parts, "contrib")
+	}
+	if n := len(o.ExcludeNodes) + len(o.ExcludeOpTypes); n > 0 {
+		parts = append(parts, fmt.Sprintf("excluded-%d", n))
+	}
+	return strings.Join(parts, "+")
 }
 
 // scheme and format name the settings in reports.
@@ -156,7 +181,7 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 				return nil, fmt.Errorf("model %s: file: %w", md.Name, err)
 			}
 		}
-		tasks = append(tasks, ModelTask{
+		base := ModelTask{
 			RunID:        opt.RunID,
 			Name:         md.Name,
 			ZooURL:       modelFolder,
@@ -185,7 +210,22 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 			EvalTo:       eTo,
 			LabelOffset:  md.LabelOffset,
 			FileLocation: loc,
-		})
+		}
+		if len(opt.Sweep) == 0 {
+			tasks = append(tasks, base)
+			continue
+		}
+		seen := map[string]bool{}
+		for _, q := range opt.Sweep {
+			t := base
+			t.Quantize = q
+			t.Name = md.Name + "@" + q.Label()
+			if seen[t.Name] {
+				return nil, fmt.Errorf("sweep: two settings named %q", q.Label())
+			}
+			seen[t.Name] = true
+			tasks = append(tasks, t)
+		}
 	}
 	return tasks, nil
 }

@@ -17,7 +17,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := "eightbit-out"
 	fset := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fset.StringVar(&out, "out", out, "local output `DIR`; the demo zoo is unpacked into DIR/demo-zoo")
-	zooFlags(fset, &j)
+	sw := zooFlags(fset, &j)
 	verbose := verboseFlag(fset)
 	help, err := parseFlags(fset, args, stderr)
 	if help {
@@ -40,6 +40,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	j.Zoo, j.Out = zooDir, abs
+	sw.apply(&j)
 	pipeline.Init(logLevel(*verbose))
 	return runJob(ctx, &j, stdout, stderr)
 }

@@ -14,7 +14,35 @@ import (
 	"github.com/eightbitml/eightbit/quantize"
 )
 
-func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) {
+// sweepFlags are --sweep-scheme and --sweep-format: their cross product,
+// over the other quantizer flags, becomes QuantizeZoo.Sweep.
+type sweepFlags struct{ schemes, formats []string }
+
+// apply sets j.Sweep from the flags (nothing when both are empty).
+func (sw *sweepFlags) apply(j *jobs.QuantizeZoo) {
+	if len(sw.schemes) == 0 && len(sw.formats) == 0 {
+		return
+	}
+	schemes, formats := sw.schemes, sw.formats
+	if len(schemes) == 0 {
+		schemes = []string{j.Quantize.Scheme}
+	}
+	if len(formats) == 0 {
+		formats = []string{j.Quantize.Format}
+	}
+	for _, s := range schemes {
+		for _, f := range formats {
+			q := j.Quantize
+			q.Scheme, q.Format = s, f
+			j.Sweep = append(j.Sweep, q)
+		}
+	}
+}
+
+func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) *sweepFlags {
+	sw := &sweepFlags{}
+	fs.Var(listFlag{&sw.schemes}, "sweep-scheme", "comma-separated `schemes`: run every model once per scheme (times --sweep-format), as <model>@<scheme>, side by side in the report")
+	fs.Var(listFlag{&sw.formats}, "sweep-format", "comma-separated `formats`: run every model once per format (times --sweep-scheme)")
 	fs.IntVar(&j.CalibSamples, "calib-samples", 0, "use at most `N` calibration samples per model, chosen by a hash of their ids (0: the whole split)")
 	fs.IntVar(&j.EvalSamples, "eval-samples", 0, "use at most `N` evaluation samples per model (0: the whole split)")
 	fs.IntVar(&j.ShardSize, "shard-size", 250, "samples per work item")
@@ -32,6 +60,7 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) {
 	fs.BoolVar(&j.MeasureSpeed, "measure-speed", false, "time float and int8 inference during evaluation and report ms per image and images per second (the report is then not byte-identical between runs)")
 	fs.BoolVar(&j.Force, "force", false, "run every model again, even those whose outputs under --out are complete for the same model, data and settings")
 	fs.StringVar(&j.Quantize.WeightRanges, "weight-ranges", "", "int8 weight range `method`: minmax (every weight exact to half a step) or mse (minimum expected squared error; may clip outlying weights) (default minmax)")
+	return sw
 }
 
 // listFlag is a comma-separated list of names.
@@ -80,7 +109,7 @@ func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("quantize-zoo", flag.ContinueOnError)
 	fs.StringVar(&j.Zoo, "zoo", "", "zoo folder `URL` holding zoo.yaml, or the manifest's URL (file path, file://, s3://, gs://, mem://)")
 	fs.StringVar(&j.Out, "out", "", "output folder `URL` for quantized models and reports")
-	zooFlags(fs, &j)
+	sw := zooFlags(fs, &j)
 	verbose := verboseFlag(fs)
 	help, err := parseFlags(fs, args, stderr)
 	if help {
@@ -95,6 +124,7 @@ func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "eightbit quantize-zoo: %v (see eightbit quantize-zoo --help)\n", err)
 		return exitUsage
 	}
+	sw.apply(&j)
 	pipeline.Init(logLevel(*verbose))
 	return runJob(ctx, &j, stdout, stderr)
 }

@@ -1,0 +1,58 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/eightbitml/eightbit/internal/demozoo"
+	"github.com/eightbitml/eightbit/report"
+	"github.com/eightbitml/eightbit/transforms"
+)
+
+// TestQuantizeZooSweep runs the demo zoo with a sweep of two schemes and
+// two formats: every model appears once per setting, named
+// <model>@<label>, with that setting's scheme, format and quantized file,
+// and one float figure shared by its variants.
+func TestQuantizeZooSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo job")
+	}
+	zooDir := filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(zooDir); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	sweep := []transforms.QuantizeOptions{{Scheme: "u8s8-channel"}, {Scheme: "s8s8-channel", Format: "qoperator"}}
+	res, err := (&QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 300, Sweep: sweep}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 8 || res.Failed != 0 {
+		t.Fatalf("%d ok, %d failed; want 8 ok", res.OK, res.Failed)
+	}
+	rows := byName(res.Report)
+	for _, model := range []string{"mnist-lenet", "mnist-mlp", "mnist-dws", "mnist-dws-folded"} {
+		a, b := rows[model+"@u8s8-channel"], rows[model+"@s8s8-channel+qoperator"]
+		if a == nil || b == nil {
+			t.Fatalf("%s: rows %v and %v", model, a, b)
+		}
+		if a.Scheme != "u8s8-channel" || a.Format != "qdq" || b.Scheme != "s8s8-channel" || b.Format != "qoperator" {
+			t.Errorf("%s: settings %s/%s and %s/%s", model, a.Scheme, a.Format, b.Scheme, b.Format)
+		}
+		if *a.Float.Top1 != *b.Float.Top1 {
+			t.Errorf("%s: float top-1 %v and %v", model, *a.Float.Top1, *b.Float.Top1)
+		}
+		for _, m := range []*report.Model{a, b} {
+			if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(m.Int8.Model))); err != nil {
+				t.Errorf("%s: %v", m.Name, err)
+			}
+		}
+	}
+	dup := []transforms.QuantizeOptions{{Scheme: "u8s8-channel"}, {Format: "qdq"}}
+	if _, err := (&QuantizeZoo{Zoo: zooDir, Out: out, Sweep: dup}).Run(context.Background()); !errors.Is(err, ErrConfig) {
+		t.Errorf("a sweep listing one setting twice: %v", err)
+	}
+}
