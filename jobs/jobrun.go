@@ -74,3 +74,32 @@ func finishRun(ctx context.Context, out, runID string, pr beam.PipelineResult, t
 	res.Metrics = ms
 	return res, nil
 }
+
+// watchProgress calls fn with the run's progress every 500 ms until the
+// returned stop is called, and once more then; nil fn does nothing.
+func watchProgress(runID string, fn func(transforms.Progress)) (stop func()) {
+	if fn == nil {
+		return func() { transforms.ForgetProgress(runID) }
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				fn(transforms.RunProgress(runID))
+				return
+			case <-tick.C:
+				fn(transforms.RunProgress(runID))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		transforms.ForgetProgress(runID)
+	}
+}

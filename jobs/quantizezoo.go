@@ -64,6 +64,10 @@ type QuantizeZoo struct {
 	// once with Quantize (models named "<model>@<label>", see
 	// transforms.QuantizeOptions.Label), side by side in one report.
 	Sweep []transforms.QuantizeOptions
+	// Progress, when set, is called about twice a second while the
+	// pipeline runs with what this process's workers have done (see
+	// transforms.Progress), and once more at the end.
+	Progress func(transforms.Progress)
 	// MeasureSpeed times float and int8 inference during evaluation and
 	// puts ms per image and images per second in the report (which is then
 	// no longer byte-identical between runs).
@@ -192,7 +196,9 @@ func (j *QuantizeZoo) Run(ctx context.Context) (*Result, error) {
 	p, s := beam.NewPipelineWithRoot()
 	j.Build(s, runID)
 	start := time.Now()
+	stop := watchProgress(runID, j.Progress)
 	pr, err := pipeline.Run(ctx, j.Runner, p)
+	stop()
 	if err != nil {
 		return nil, err
 	}

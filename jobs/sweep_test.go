@@ -26,9 +26,17 @@ func TestQuantizeZooSweep(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "out")
 	sweep := []transforms.QuantizeOptions{{Scheme: "u8s8-channel"}, {Scheme: "s8s8-channel", Format: "qoperator"}}
-	res, err := (&QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 300, Sweep: sweep}).Run(context.Background())
+	var last transforms.Progress
+	calls := 0
+	progress := func(p transforms.Progress) { last, calls = p, calls+1 }
+	res, err := (&QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 300, Sweep: sweep, Progress: progress}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The final progress report counts every sample of the run (prism's
+	// workers are in this process).
+	if calls == 0 || last.Models != 8 || last.EvalPlanned != 8*300 || last.EvalDone != 8*300 || last.CalibDone != 8*1000 || last.CalibPlanned != 8*1000 {
+		t.Errorf("progress (%d calls): %+v", calls, last)
 	}
 	if res.OK != 8 || res.Failed != 0 {
 		t.Fatalf("%d ok, %d failed; want 8 ok", res.OK, res.Failed)

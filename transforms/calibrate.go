@@ -44,6 +44,7 @@ func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tenso
 		return 0, err
 	}
 	metricCalibImages.Inc(ctx, int64(end-start))
+	defer progressOf(sh.Task.RunID).done(SplitCalibration, int64(sh.End-sh.Start))
 	if _, err := predict(p, &sh.Task, data, start, end, obs); err != nil {
 		return 0, err
 	}
@@ -52,6 +53,7 @@ func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tenso
 
 func shardFailure(ctx context.Context, sh *Shard, err error) TensorStats {
 	metricFailedItems.Inc(ctx, 1)
+	progressOf(sh.Task.RunID).failed.Add(1)
 	return TensorStats{Model: sh.Task.Name, Err: fmt.Sprintf("calibration, %s: %v", shardLabel(sh), err), ErrShard: int64(sh.Start)}
 }
 

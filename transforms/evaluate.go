@@ -45,10 +45,12 @@ func (f *evaluateFn) ProcessElement(ctx context.Context, sh Shard, emit func(str
 	c, layers, err := evaluateShard(ctx, &sh)
 	if err != nil {
 		metricFailedItems.Inc(ctx, 1)
+		progressOf(sh.Task.RunID).failed.Add(1)
 		emit(sh.Task.Name, EvalCounts{Err: fmt.Sprintf("evaluation, %s: %v", shardLabel(&sh), err), ErrShard: int64(sh.Start)})
 		return
 	}
 	metricEvalImages.Inc(ctx, c.Samples)
+	progressOf(sh.Task.RunID).done(SplitEvaluation, int64(sh.End-sh.Start))
 	emit(sh.Task.Name, c)
 	for i, l := range layers {
 		if l == nil {

@@ -141,6 +141,7 @@ func (f *evaluateAsGivenFn) ProcessElement(ctx context.Context, sh Shard) (strin
 	if err != nil {
 		return fail(err)
 	}
+	progressOf(sh.Task.RunID).done(SplitEvaluation, int64(sh.End-sh.Start))
 	var c EvalCounts
 	for i, p := range pred {
 		c.Samples++

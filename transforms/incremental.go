@@ -111,6 +111,7 @@ func (f *skipDoneFn) ProcessElement(ctx context.Context, t ModelTask, todo func(
 	if !f.Force {
 		if row, ok := cachedRow(ctx, &t); ok {
 			metricReused.Inc(ctx, 1)
+			progressOf(t.RunID).reused.Add(1)
 			done(row)
 			return
 		}

@@ -243,6 +243,7 @@ func (f *readZooFn) ProcessElement(ctx context.Context, zooURL string, emit func
 	if err != nil {
 		return err
 	}
+	progressOf(f.Opt.RunID).models.Add(int64(len(tasks)))
 	for _, t := range tasks {
 		emit(t)
 	}

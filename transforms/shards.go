@@ -48,6 +48,7 @@ func planShards(ctx context.Context, t *ModelTask, which string, pass1 []byte, e
 	if size <= 0 {
 		size = 250
 	}
+	progressOf(t.RunID).planned(which, int64(n))
 	for start := 0; start < n; start += size {
 		emit(Shard{Task: *t, Split: which, Start: start, End: min(start+size, n), Pass1: pass1})
 	}

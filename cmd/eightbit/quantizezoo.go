@@ -132,7 +132,10 @@ func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer
 func runJob(ctx context.Context, j *jobs.QuantizeZoo, stdout, stderr io.Writer) int {
 	start := time.Now()
 	fmt.Fprintf(stderr, "eightbit: quantize-zoo %s -> %s on %s\n", j.Zoo, j.Out, pipeline.RunnerName(j.Runner))
+	pp := newProgressPrinter(stderr)
+	j.Progress = pp.update
 	res, err := j.Run(ctx)
+	pp.end()
 	if err != nil {
 		return exitFor(err, stderr)
 	}
