@@ -30,12 +30,15 @@ type Calibrate struct {
 	Calibration string
 	Percentile  float64
 	Recalibrate bool
+	// BatchSize is the number of samples per inference call for models
+	// whose batch dimension is free (0: 50).
+	BatchSize int
 }
 
 func (j *Calibrate) asQuantizeZoo() *QuantizeZoo {
 	return &QuantizeZoo{
 		Zoo: j.Zoo, Out: j.Out, Runner: j.Runner,
-		CalibSamples: j.CalibSamples, ShardSize: j.ShardSize,
+		CalibSamples: j.CalibSamples, ShardSize: j.ShardSize, BatchSize: j.BatchSize,
 		Calibration: j.Calibration, Percentile: j.Percentile, Recalibrate: j.Recalibrate,
 	}
 }
@@ -52,6 +55,7 @@ func (j *Calibrate) Build(s beam.Scope, runID string) {
 		RunID:        runID,
 		CalibSamples: j.CalibSamples,
 		ShardSize:    j.ShardSize,
+		BatchSize:    j.BatchSize,
 	})
 	loaded, loadFailed := transforms.LoadModels(s, tasks)
 	ranges := transforms.CalibrateWith(s, loaded, transforms.CalibOptions{Calibrate: co, Recalibrate: j.Recalibrate})

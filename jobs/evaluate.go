@@ -27,10 +27,13 @@ type Evaluate struct {
 	EvalSamples int
 	// ShardSize is the number of samples per work item (0: 250).
 	ShardSize int
+	// BatchSize is the number of samples per inference call for models
+	// whose batch dimension is free (0: 50).
+	BatchSize int
 }
 
 func (j *Evaluate) asQuantizeZoo() *QuantizeZoo {
-	return &QuantizeZoo{Zoo: j.Zoo, Out: j.Out, Runner: j.Runner, EvalSamples: j.EvalSamples, ShardSize: j.ShardSize}
+	return &QuantizeZoo{Zoo: j.Zoo, Out: j.Out, Runner: j.Runner, EvalSamples: j.EvalSamples, ShardSize: j.ShardSize, BatchSize: j.BatchSize}
 }
 
 // Build adds the job's transforms to a pipeline scope. The configuration
@@ -41,6 +44,7 @@ func (j *Evaluate) Build(s beam.Scope, runID string) {
 		RunID:       runID,
 		EvalSamples: j.EvalSamples,
 		ShardSize:   j.ShardSize,
+		BatchSize:   j.BatchSize,
 	})
 	rows := transforms.EvaluateAsGiven(s, tasks)
 	transforms.WriteReport(s, rows, j.Out, transforms.ReportInfo{Job: JobEvaluate, Zoo: j.Zoo, RunID: runID})

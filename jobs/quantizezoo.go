@@ -72,6 +72,9 @@ type QuantizeZoo struct {
 	// puts ms per image and images per second in the report (which is then
 	// no longer byte-identical between runs).
 	MeasureSpeed bool
+	// BatchSize is the number of samples per inference call for models
+	// whose batch dimension is free (0: 50).
+	BatchSize int
 }
 
 // calibOptions returns the validated calibration settings.
@@ -113,7 +116,7 @@ func (j *QuantizeZoo) validate(ctx context.Context) error {
 	if j.Out == "" {
 		return fmt.Errorf("%w: no output folder given", ErrConfig)
 	}
-	if j.CalibSamples < 0 || j.EvalSamples < 0 || j.ShardSize < 0 {
+	if j.CalibSamples < 0 || j.EvalSamples < 0 || j.ShardSize < 0 || j.BatchSize < 0 {
 		return fmt.Errorf("%w: sample counts must not be negative", ErrConfig)
 	}
 	if _, err := j.calibOptions(); err != nil {
@@ -172,6 +175,7 @@ func (j *QuantizeZoo) Build(s beam.Scope, runID string) {
 		Quantize:     j.Quantize,
 		MeasureSpeed: j.MeasureSpeed,
 		Sweep:        j.Sweep,
+		BatchSize:    j.BatchSize,
 	})
 	co, err := j.calibOptions()
 	if err != nil {

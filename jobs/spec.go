@@ -66,7 +66,9 @@ type Spec struct {
 	// block's values.
 	Sweep     []QuantizeSpec `yaml:"sweep"`
 	ShardSize int            `yaml:"shard_size"`
-	Verbose   bool           `yaml:"verbose"`
+	// BatchSize is the samples per inference call (0: 50).
+	BatchSize int  `yaml:"batch_size"`
+	Verbose   bool `yaml:"verbose"`
 	// Force runs every model again (quantize-zoo; see QuantizeZoo.Force).
 	Force bool `yaml:"force"`
 }
@@ -210,6 +212,9 @@ func (s *Spec) check() error {
 	if s.ShardSize < 0 {
 		return fieldErr("shard_size", "%d, want >= 0", s.ShardSize)
 	}
+	if s.BatchSize < 0 {
+		return fieldErr("batch_size", "%d, want >= 0", s.BatchSize)
+	}
 	if s.Job != "" && s.Job != JobQuantizeZoo && !s.Quantize.empty() {
 		return fieldErr("quantize", "only used by the quantize-zoo job")
 	}
@@ -327,9 +332,9 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 	c := s.Calibration
 	switch s.Job {
 	case JobEvaluate:
-		return &Evaluate{Zoo: s.Zoo, Out: s.Out, Runner: runner, EvalSamples: s.Evaluation.Samples, ShardSize: s.ShardSize}, nil
+		return &Evaluate{Zoo: s.Zoo, Out: s.Out, Runner: runner, EvalSamples: s.Evaluation.Samples, ShardSize: s.ShardSize, BatchSize: s.BatchSize}, nil
 	case JobCalibrate:
-		return &Calibrate{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, ShardSize: s.ShardSize,
+		return &Calibrate{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, ShardSize: s.ShardSize, BatchSize: s.BatchSize,
 			Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate}, nil
 	default:
 		q := s.Quantize
@@ -354,7 +359,7 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 			o.AllowContribOps = o.AllowContribOps || v.AllowContribOps
 			sweep = append(sweep, o)
 		}
-		return &QuantizeZoo{Sweep: sweep, Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
+		return &QuantizeZoo{Sweep: sweep, BatchSize: s.BatchSize, Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
 			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, Force: s.Force,
 			MeasureSpeed: s.Evaluation.Speed,
 			Quantize: transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,

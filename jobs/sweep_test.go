@@ -64,3 +64,31 @@ func TestQuantizeZooSweep(t *testing.T) {
 		t.Errorf("a sweep listing one setting twice: %v", err)
 	}
 }
+
+// TestBatchSizeDoesNotChangeResults runs the demo zoo with batches of 50
+// (the default) and of 7: predictions and per-layer statistics are summed
+// sample by sample, so the reports are byte-identical.
+func TestBatchSizeDoesNotChangeResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo job twice")
+	}
+	zooDir := filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(zooDir); err != nil {
+		t.Fatal(err)
+	}
+	var reports [][]byte
+	for _, bs := range []int{0, 7} {
+		out := filepath.Join(t.TempDir(), "out")
+		if _, err := (&QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 300, CalibSamples: 200, BatchSize: bs}).Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports = append(reports, b)
+	}
+	if string(reports[0]) != string(reports[1]) {
+		t.Error("report.json differs between batch sizes 50 and 7")
+	}
+}

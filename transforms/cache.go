@@ -91,11 +91,22 @@ type loadedModel struct {
 	prepared *graph.Model
 }
 
+// modelKey is the worker-cache key of a task's float model: its content
+// digest when known (set by SkipDone: the same bytes are loaded once per
+// process, whatever the run, location or sweep variant), otherwise its
+// location within the run.
+func modelKey(t *ModelTask) string {
+	if t.Digest != "" {
+		return "sha256\x00" + t.Digest
+	}
+	return t.RunID + "\x00" + t.ZooURL + "\x00" + t.File
+}
+
 // loadModel reads, parses and prepares a task's float model, once per
-// process and run. When the task already carries a digest, the bytes read
-// must match it.
+// process (see modelKey). When the task already carries a digest, the bytes
+// read must match it.
 func loadModel(ctx context.Context, t *ModelTask) (*loadedModel, error) {
-	return models.get(t.RunID+"\x00"+t.ZooURL+"\x00"+t.File, func() (*loadedModel, error) {
+	return models.get(modelKey(t), func() (*loadedModel, error) {
 		data, err := readKey(ctx, t.ZooURL, t.File)
 		if err != nil {
 			return nil, err
@@ -119,7 +130,7 @@ func loadModel(ctx context.Context, t *ModelTask) (*loadedModel, error) {
 
 // floatProgram returns the compiled float program of a task's model.
 func floatProgram(ctx context.Context, t *ModelTask) (*infer.Program, error) {
-	return programs.get(t.RunID+"\x00float\x00"+t.ZooURL+"\x00"+t.File, func() (*infer.Program, error) {
+	return programs.get("float\x00"+modelKey(t), func() (*infer.Program, error) {
 		lm, err := loadModel(ctx, t)
 		if err != nil {
 			return nil, err

@@ -57,6 +57,7 @@ type ResultKey struct {
 	EvalSamples int      `json:"eval_samples,omitempty"`
 	// MeasureSpeed: a row with measured speed is not a row without.
 	MeasureSpeed bool            `json:"measure_speed,omitempty"`
+	BatchSize    int             `json:"batch_size,omitempty"`
 	Output       string          `json:"output,omitempty"`
 	Classes      int             `json:"classes"`
 	LabelOffset  int             `json:"label_offset,omitempty"`
@@ -145,6 +146,7 @@ func resultKey(ctx context.Context, t *ModelTask, o calibrate.Options) (string, 
 		EvalDigest:   evalDigest,
 		EvalSamples:  t.EvalSamples,
 		MeasureSpeed: t.MeasureSpeed,
+		BatchSize:    t.BatchSize,
 		Output:       t.Output,
 		Classes:      t.Classes,
 		LabelOffset:  t.LabelOffset,

@@ -30,6 +30,8 @@ type ZooOptions struct {
 	ShardSize    int
 	// MeasureSpeed: see ModelTask.MeasureSpeed.
 	MeasureSpeed bool
+	// BatchSize: see ModelTask.BatchSize.
+	BatchSize int
 	// Sweep, when set, runs every model once per quantizer setting listed
 	// (instead of once with Quantize), as models named
 	// "<model>@<setting label>" (QuantizeOptions.Label), side by side in
@@ -198,6 +200,7 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 			CalibSamples: opt.CalibSamples,
 			EvalSamples:  opt.EvalSamples,
 			MeasureSpeed: opt.MeasureSpeed,
+			BatchSize:    opt.BatchSize,
 			ShardSize:    shard,
 			OutURL:       opt.OutURL,
 			Quantize:     opt.Quantize,

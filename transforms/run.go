@@ -9,7 +9,8 @@ import (
 	"github.com/eightbitml/eightbit/tensor"
 )
 
-// maxBatch is the batch size used for models whose batch dimension is free.
+// maxBatch is the default batch size for models whose batch dimension is
+// free (ModelTask.BatchSize overrides it).
 const maxBatch = 50
 
 // inputOf returns the graph input that receives images.
@@ -47,9 +48,12 @@ func outputOf(p *infer.Program, t *ModelTask) (string, error) {
 }
 
 // batchSize is 1 for inputs whose first dimension is fixed, maxBatch otherwise.
-func batchSize(in graph.ValueInfo) int {
+func batchSize(in graph.ValueInfo, want int) int {
 	if len(in.Shape) > 0 && in.Shape[0].Param == "" && in.Shape[0].Value > 0 {
-		return int(in.Shape[0].Value)
+		return int(in.Shape[0].Value) // a fixed batch is the only one the model takes
+	}
+	if want > 0 {
+		return want
 	}
 	return maxBatch
 }
@@ -138,7 +142,7 @@ func newBatcher(p *infer.Program, t *ModelTask) (*batcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &batcher{t: t, pre: pre, in: in, out: out, bs: batchSize(in)}, nil
+	return &batcher{t: t, pre: pre, in: in, out: out, bs: batchSize(in, t.BatchSize)}, nil
 }
 
 // each calls fn with the feeds of every batch of the samples idx; errors

@@ -41,6 +41,10 @@ type ModelTask struct {
 	CalibSamples, EvalSamples int
 	// ShardSize is the number of samples in one work item.
 	ShardSize int
+	// BatchSize is the number of samples per inference call for models
+	// whose batch dimension is free (0: 50); a model declaring a fixed
+	// batch always runs with it.
+	BatchSize int
 	// MeasureSpeed times a plain float and int8 run of every evaluation
 	// batch; the report then carries ms_per_image and images_per_sec (and
 	// is no longer byte-identical between runs).

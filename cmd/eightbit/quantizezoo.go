@@ -46,6 +46,7 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) *sweepFlags {
 	fs.IntVar(&j.CalibSamples, "calib-samples", 0, "use at most `N` calibration samples per model, chosen by a hash of their ids (0: the whole split)")
 	fs.IntVar(&j.EvalSamples, "eval-samples", 0, "use at most `N` evaluation samples per model (0: the whole split)")
 	fs.IntVar(&j.ShardSize, "shard-size", 250, "samples per work item")
+	fs.IntVar(&j.BatchSize, "batch-size", 0, "samples per inference call for models without a fixed batch (default 50)")
 	fs.StringVar(&j.Calibration, "calibration", "minmax", "activation range `method`: minmax, percentile, entropy or mse")
 	fs.Float64Var(&j.Percentile, "percentile", 0, "share of values the percentile method keeps, in `percent` (default 99.99)")
 	fs.BoolVar(&j.Recalibrate, "recalibrate", false, "ignore range files of earlier runs under the output folder")
