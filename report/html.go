@@ -327,7 +327,7 @@ func speedChart(ms []Model) *speedFig {
 	fig := &speedFig{W: coord(chartW), H: coord(h), Left: coord(left), Bottom: coord(h - marginB)}
 	for i := 0; i <= 4; i++ {
 		v := xMax * float64(i) / 4
-		fig.XTicks = append(fig.XTicks, tick{coord(left + v/xMax*w), fmt.Sprintf("%g", v)})
+		fig.XTicks = append(fig.XTicks, tick{coord(left + v/xMax*w), compact(v)})
 	}
 	y := marginT
 	for _, p := range ps {
@@ -446,7 +446,7 @@ svg text{font-size:11px;fill:#333}
 {{- end}}
 <line class="axis" x1="{{.Left}}" x2="{{.Right}}" y1="{{.Bottom}}" y2="{{.Bottom}}"/>
 <text x="{{.Left}}" y="{{.Bottom}}" dy="16">layers in graph order</text>
-<text x="4" y="{{.Top}}" dy="-4">dB</text>
+<text x="{{.Left}}" y="{{.Top}}" dx="4" dy="-4">dB</text>
 </svg>
 {{- end}}
 </figure>
@@ -472,3 +472,15 @@ svg text{font-size:11px;fill:#333}
 </body>
 </html>
 `))
+
+// compact formats an axis value with a k or M suffix from 10,000 up, so
+// that the last tick of a wide axis fits the chart.
+func compact(v float64) string {
+	switch {
+	case v >= 1e7:
+		return fmt.Sprintf("%gM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%gk", v/1e3)
+	}
+	return fmt.Sprintf("%g", v)
+}
