@@ -236,36 +236,55 @@ func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32) {
 // that fall into the padding get the value pad.
 func im2col[T float32 | uint8](g *Geometry, cg int, x []T, col []T, pad T) {
 	P := g.OH * g.OW
-	idx := 0
-	for c := 0; c < cg; c++ {
-		plane := x[c*g.H*g.W : (c+1)*g.H*g.W]
-		for kh := 0; kh < g.KH; kh++ {
-			for kw := 0; kw < g.KW; kw++ {
-				dst := col[idx*P : (idx+1)*P]
-				idx++
-				o := 0
-				for oh := 0; oh < g.OH; oh++ {
-					ih := oh*g.SH - g.PadT + kh*g.DH
-					if ih < 0 || ih >= g.H {
-						for ow := 0; ow < g.OW; ow++ {
-							dst[o] = pad
-							o++
-						}
-						continue
-					}
-					row := plane[ih*g.W : (ih+1)*g.W]
-					iw := -g.PadL + kw*g.DW
-					for ow := 0; ow < g.OW; ow++ {
-						if iw >= 0 && iw < g.W {
-							dst[o] = row[iw]
-						} else {
-							dst[o] = pad
-						}
-						o++
-						iw += g.SW
-					}
-				}
+	// Rows of the unfolded matrix (channel, tap) are independent: large
+	// unfoldings are split over goroutines (pure data movement, so the
+	// split cannot change a value).
+	rows := cg * g.KH * g.KW
+	parallelFor(rows, rows*P/4, func(r0, r1 int) {
+		for idx := r0; idx < r1; idx++ {
+			c, kh, kw := idx/(g.KH*g.KW), idx/g.KW%g.KH, idx%g.KW
+			im2colRow(g, x[c*g.H*g.W:(c+1)*g.H*g.W], kh, kw, col[idx*P:(idx+1)*P], pad)
+		}
+	})
+}
+
+// im2colRow writes tap (kh, kw) of one channel plane for every output
+// pixel into dst; taps in the padding get pad.
+func im2colRow[T float32 | uint8](g *Geometry, plane []T, kh, kw int, dst []T, pad T) {
+	o := 0
+	for oh := 0; oh < g.OH; oh++ {
+		ih := oh*g.SH - g.PadT + kh*g.DH
+		out := dst[o : o+g.OW]
+		o += g.OW
+		if ih < 0 || ih >= g.H {
+			for i := range out {
+				out[i] = pad
 			}
+			continue
+		}
+		row := plane[ih*g.W : (ih+1)*g.W]
+		iw0 := -g.PadL + kw*g.DW
+		if g.SW == 1 {
+			// Padding on the left, a contiguous run, padding on the right.
+			lo := min(max(-iw0, 0), g.OW)     // first ow inside the row
+			hi := max(min(g.W-iw0, g.OW), lo) // first ow past the row
+			for i := 0; i < lo; i++ {
+				out[i] = pad
+			}
+			copy(out[lo:hi], row[iw0+lo:iw0+hi])
+			for i := hi; i < g.OW; i++ {
+				out[i] = pad
+			}
+			continue
+		}
+		iw := iw0
+		for ow := range out {
+			if iw >= 0 && iw < g.W {
+				out[ow] = row[iw]
+			} else {
+				out[ow] = pad
+			}
+			iw += g.SW
 		}
 	}
 }
