@@ -14,6 +14,11 @@ import (
 // of them; err is an attribute error as in buildOp.
 func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error) {
 	switch n.OpType {
+	case "QLinearConv":
+		if !isDefaultDomain(n.Domain) {
+			return nil, false, nil // com.microsoft's variant: buildOp
+		}
+		return buildQLinearConv(n), true, nil
 	case "Conv":
 		p := convParams(n)
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {

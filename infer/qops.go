@@ -38,7 +38,7 @@ func buildQuantOp(n *graph.Node, opset int64) (kernelFunc, error) {
 	}
 	switch n.OpType {
 	case "QLinearConv":
-		return buildQLinearConv(n), nil
+		return buildQLinearConv(n).heap(), nil
 	case "ConvInteger":
 		p := convParams(n)
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -278,10 +278,12 @@ func (c *planCache[P]) get(key [8]*tensor.Tensor, vals [4]float32, build func() 
 	return p, nil
 }
 
-func buildQLinearConv(n *graph.Node) kernelFunc {
+// buildQLinearConv returns the QLinearConv kernel, its output taken from
+// the Run's arena (see buildAllocOp).
+func buildQLinearConv(n *graph.Node) allocKernel {
 	cp := convParams(n)
 	var cache planCache[*kernels.QConvPlan]
-	return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
 		x, err := need(in, 0, "x")
 		if err != nil {
 			return nil, err
@@ -330,7 +332,7 @@ func buildQLinearConv(n *graph.Node) kernelFunc {
 		if err != nil {
 			return nil, err
 		}
-		return one(plan.Run(x))
+		return one(plan.RunWith(al, x))
 	}
 }
 
