@@ -94,6 +94,9 @@ type kernelSet struct {
 	// centre writes dst[i] = (src[i] ^ flip) − zx for i < len(src) (the
 	// stencil form's input); nil runs centreGo.
 	centre func(dst []int16, src []byte, flip byte, zx int32)
+	// deint2 is centre for a column stride of 2: even[k] from src[2k],
+	// odd[k] from src[2k+1]; nil runs deinterleave2Go.
+	deint2 func(even, odd []int16, src []byte, flip byte, zx int32)
 }
 
 // goKernels is the pure-Go implementation, the reference for the others.

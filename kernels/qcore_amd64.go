@@ -69,7 +69,21 @@ func centre2(dst []int16, src []byte, flip byte, zx int32) {
 	centreGo(dst[n16:], src[n16:], flip, zx)
 }
 
-var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512, dwRow: dwRow2, centre: centre2}
+//go:noescape
+func deinterleave2AVX2(even, odd *int16, src *byte, n, flip, zx int)
+
+// deinterleave2 runs deinterleave2AVX2 on the first multiple of 32 bytes
+// and deinterleave2Go on the rest.
+func deinterleave2(even, odd []int16, src []byte, flip byte, zx int32) {
+	n32 := len(src) &^ 31
+	if n32 > 0 {
+		_, _ = even[n32/2-1], odd[n32/2-1]
+		deinterleave2AVX2(&even[0], &odd[0], &src[0], n32, int(flip), int(zx))
+	}
+	deinterleave2Go(even[n32/2:], odd[n32/2:], src[n32:], flip, zx)
+}
+
+var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512, dwRow: dwRow2, centre: centre2, deint2: deinterleave2}
 
 func init() {
 	if cpu.AVX512VBMI {
@@ -108,7 +122,7 @@ func tileAVX2(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int
 //go:noescape
 func epilogueAVX2(e *epiArgs, n8 int)
 
-var avx2Kernels = &kernelSet{name: "avx2", tile: tileAVX2Chunks, epi: epilogue2, interleave: interleaveGo, prep: prepRowsGo, dwRow: dwRow2, centre: centre2}
+var avx2Kernels = &kernelSet{name: "avx2", tile: tileAVX2Chunks, epi: epilogue2, interleave: interleaveGo, prep: prepRowsGo, dwRow: dwRow2, centre: centre2, deint2: deinterleave2}
 
 // avx2Chunk is the number of k4 groups tileAVX2 widens at a time (into a
 // 6 KB stack buffer).

@@ -267,6 +267,10 @@ func (d *depthwisePlan) runGo(g *Geometry, xb []byte, xflip byte, zxu int32, sk 
 	if centre == nil {
 		centre = centreGo
 	}
+	deint2 := ks.deint2
+	if deint2 == nil {
+		deint2 = deinterleave2Go
+	}
 	jobs := g.N * pl.M
 	parallelFor(jobs, jobs*P*pl.T, func(j0, j1 int) {
 		planes := make([]int16, SW*Hp*Wq)
@@ -285,6 +289,14 @@ func (d *depthwisePlan) runGo(g *Geometry, xb []byte, xflip byte, zxu int32, sk 
 				in := src[h*g.W : (h+1)*g.W]
 				if SW == 1 {
 					centre(planes[(g.PadT+h)*Wq+g.PadL:][:g.W], in, xflip, zxu)
+					continue
+				}
+				if SW == 2 {
+					// Even inputs go to phase PadL mod 2, odd ones to the other.
+					pe, po := g.PadL%2, 1-g.PadL%2
+					even := planes[pe*Hp*Wq+(g.PadT+h)*Wq+g.PadL/2:][:(g.W+1)/2]
+					odd := planes[po*Hp*Wq+(g.PadT+h)*Wq+(g.PadL+1)/2:][:g.W/2]
+					deint2(even, odd, in, xflip, zxu)
 					continue
 				}
 				for ph := 0; ph < SW; ph++ {
@@ -334,6 +346,19 @@ func centreGo(dst []int16, src []byte, flip byte, zx int32) {
 	dst = dst[:len(src)]
 	for i, v := range src {
 		dst[i] = int16(int32(v^flip) - zx)
+	}
+}
+
+// deinterleave2Go writes even[k] = (src[2k] ^ flip) − zx and odd[k] =
+// (src[2k+1] ^ flip) − zx for every such index of src.
+func deinterleave2Go(even, odd []int16, src []byte, flip byte, zx int32) {
+	for i, v := range src {
+		c := int16(int32(v^flip) - zx)
+		if i%2 == 0 {
+			even[i/2] = c
+		} else {
+			odd[i/2] = c
+		}
 	}
 }
 

@@ -109,3 +109,51 @@ centre16:
 centred:
 	VZEROUPPER
 	RET
+
+// Byte shuffle of deinterleave2AVX2: per 128-bit lane, the 8 even bytes,
+// then the 8 odd bytes.
+DATA deintMask<>+0(SB)/8, $0x0e0c0a0806040200
+DATA deintMask<>+8(SB)/8, $0x0f0d0b0907050301
+DATA deintMask<>+16(SB)/8, $0x0e0c0a0806040200
+DATA deintMask<>+24(SB)/8, $0x0f0d0b0907050301
+GLOBL deintMask<>(SB), RODATA|NOPTR, $32
+
+// func deinterleave2AVX2(even, odd *int16, src *byte, n, flip, zx int)
+//
+// even[k] = int16((src[2k] XOR flip) − zx), odd[k] = int16((src[2k+1]
+// XOR flip) − zx) for 2k < n, n a multiple of 32 (the stencil's phase
+// planes for a column stride of 2).
+TEXT ·deinterleave2AVX2(SB), NOSPLIT, $0-48
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVQ flip+32(FP), AX
+	MOVQ zx+40(FP), BX
+	MOVQ AX, X1
+	VPBROADCASTB X1, Y1
+	MOVQ BX, X2
+	VPBROADCASTW X2, Y2
+	VMOVDQU deintMask<>(SB), Y3
+	XORQ DX, DX            // source byte index
+	XORQ R9, R9            // destination element index
+deint32:
+	CMPQ DX, CX
+	JGE  deintDone
+	VMOVDQU (SI)(DX*1), Y0
+	VPXOR Y1, Y0, Y0
+	VPSHUFB Y3, Y0, Y0
+	VPERMQ $0xD8, Y0, Y0   // 16 even bytes, then 16 odd bytes
+	VEXTRACTI128 $1, Y0, X4
+	VPMOVZXBW X0, Y5
+	VPMOVZXBW X4, Y6
+	VPSUBW Y2, Y5, Y5
+	VPSUBW Y2, Y6, Y6
+	VMOVDQU Y5, (DI)(R9*2)
+	VMOVDQU Y6, (R8)(R9*2)
+	ADDQ $32, DX
+	ADDQ $16, R9
+	JMP  deint32
+deintDone:
+	VZEROUPPER
+	RET
