@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +11,8 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 
+	"github.com/eightbitml/eightbit/internal/prismtest"
 	"github.com/eightbitml/eightbit/internal/zootest"
 	"github.com/eightbitml/eightbit/report"
 )
@@ -43,7 +42,7 @@ func TestSharedZooRunners(t *testing.T) {
 	if v := os.Getenv("EIGHTBIT_SHARED_ZOO_EVAL"); v != "" {
 		fmt.Sscan(v, &eval)
 	}
-	endpoint := jobEndpoint(t)
+	endpoint := prismtest.Endpoint(t)
 	oldEndpoint, oldEnv := *jobopts.Endpoint, *jobopts.EnvironmentType
 	t.Cleanup(func() { *jobopts.Endpoint, *jobopts.EnvironmentType = oldEndpoint, oldEnv })
 
@@ -82,24 +81,4 @@ func TestSharedZooRunners(t *testing.T) {
 			}
 		}
 	}
-}
-
-// jobEndpoint returns $EIGHTBIT_JOB_ENDPOINT (a standalone prism that
-// .ci/run starts) or an in-process prism job server on a free port.
-func jobEndpoint(t *testing.T) string {
-	if ep := os.Getenv("EIGHTBIT_JOB_ENDPOINT"); ep != "" {
-		return ep
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if _, err := prism.CreateJobServer(ctx, prism.Options{Port: port}); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("localhost:%d", port)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,10 +12,10 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/eightbitml/eightbit/internal/demozoo"
+	"github.com/eightbitml/eightbit/internal/prismtest"
 	"github.com/eightbitml/eightbit/transforms"
 )
 
@@ -35,27 +34,6 @@ func (f *writeRangesFn) ProcessElement(model string, r transforms.RangeSet) erro
 	return os.WriteFile(filepath.Join(f.Dir, model), []byte(data), 0o644)
 }
 
-// universalEndpoint returns the job server to test the universal runner
-// against: $EIGHTBIT_JOB_ENDPOINT (a standalone prism that .ci/run starts),
-// or an in-process prism job server on a free port.
-func universalEndpoint(t *testing.T) string {
-	if ep := os.Getenv("EIGHTBIT_JOB_ENDPOINT"); ep != "" {
-		return ep
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if _, err := prism.CreateJobServer(ctx, prism.Options{Port: port}); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("localhost:%d", port)
-}
-
 // TestRunnersAgree calibrates two demo models on prism, on the direct
 // runner and through the universal runner against a prism job server
 // (LOOPBACK workers), and requires byte-identical ranges.
@@ -69,7 +47,7 @@ func TestRunnersAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint := universalEndpoint(t)
+	endpoint := prismtest.Endpoint(t)
 	oldEndpoint, oldEnv := *jobopts.Endpoint, *jobopts.EnvironmentType
 	t.Cleanup(func() { *jobopts.Endpoint, *jobopts.EnvironmentType = oldEndpoint, oldEnv })
 

@@ -330,11 +330,7 @@ func CalibrateWith(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.
 	hits, misses := beam.ParDo2(s, &calibCacheFn{Opt: opt}, tasks)
 
 	shards := PlanShards(s, misses, SplitCalibration)
-	var stats1 []beam.PCollection
-	for _, branch := range FanOut(s, shards, fanOutWays()) {
-		stats1 = append(stats1, beam.ParDo(s, &minMaxPassFn{}, branch))
-	}
-	pass1 := beam.CombinePerKey(s, &mergeStatsFn{}, beam.Flatten(s, stats1...))
+	pass1 := beam.CombinePerKey(s, &mergeStatsFn{}, parDoSpread(s, &minMaxPassFn{}, shards))
 	var parts beam.PCollection
 	if !co.NeedsHistogram() {
 		parts = beam.ParDo(s, &chooseFn{Opt: co}, pass1)
@@ -342,11 +338,7 @@ func CalibrateWith(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.
 		keyed := beam.ParDo(s, keyByName, misses)
 		joined := beam.CoGroupByKey(s, keyed, beam.ParDo(s, statsByModel, pass1))
 		shards2, failed := beam.ParDo2(s, &secondPassFn{}, joined)
-		var stats2 []beam.PCollection
-		for _, branch := range FanOut(s, shards2, fanOutWays()) {
-			stats2 = append(stats2, beam.ParDo(s, &histogramPassFn{Opt: co}, branch))
-		}
-		pass2 := beam.CombinePerKey(s, &mergeStatsFn{Histogram: true}, beam.Flatten(s, stats2...))
+		pass2 := beam.CombinePerKey(s, &mergeStatsFn{Histogram: true}, parDoSpread(s, &histogramPassFn{Opt: co}, shards2))
 		parts = beam.Flatten(s, beam.ParDo(s, &chooseFn{Opt: co, Histogram: true}, pass2), failed)
 	}
 	tables := beam.CombinePerKey(s, &mergePartsFn{}, parts)

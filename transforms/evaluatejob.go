@@ -193,11 +193,7 @@ func EvaluateAsGiven(s beam.Scope, tasks beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.EvaluateAsGiven")
 	loaded, failed := beam.ParDo2(s, &loadEvalModelFn{}, beam.Reshuffle(s, tasks))
 	shards := PlanShards(s, loaded, SplitEvaluation)
-	var partial []beam.PCollection
-	for _, branch := range FanOut(s, shards, fanOutWays()) {
-		partial = append(partial, beam.ParDo(s, &evaluateAsGivenFn{}, branch))
-	}
-	counts := beam.CombinePerKey(s, &sumCountsFn{}, beam.Flatten(s, partial...))
+	counts := beam.CombinePerKey(s, &sumCountsFn{}, parDoSpread(s, &evaluateAsGivenFn{}, shards))
 	joined := beam.CoGroupByKey(s, beam.ParDo(s, keyByName, loaded), counts)
 	return beam.Flatten(s, beam.ParDo(s, &evaluatedRowFn{}, joined), failed)
 }

@@ -60,12 +60,12 @@ func planShards(ctx context.Context, t *ModelTask, which string, pass1 []byte, e
 // idle; parallel branches are separate stages that it runs at once. The
 // caller applies its DoFn to every branch and flattens the results; every
 // combine downstream is exact, so the branching does not change any
-// output. ways ≤ 1 returns the items as they are.
+// output. ways ≤ 1 gives one reshuffled branch.
 func FanOut(s beam.Scope, shards beam.PCollection, ways int) []beam.PCollection {
-	if ways <= 1 {
-		return []beam.PCollection{shards}
-	}
 	s = s.Scope("transforms.FanOut")
+	if ways <= 1 {
+		return []beam.PCollection{beam.Reshuffle(s, shards)}
+	}
 	ways = min(ways, maxFanOut)
 	parts := beam.Partition(s, maxFanOut, shardBranch, shards)
 	branches := make([]beam.PCollection, ways)
@@ -98,10 +98,21 @@ func shardBranch(sh Shard) int {
 }
 
 // PlanShards splits each model's dataset split into work items of
-// ModelTask.ShardSize samples and spreads them over workers.
+// ModelTask.ShardSize samples; FanOut (or parDoSpread) then spreads them
+// over workers.
 func PlanShards(s beam.Scope, tasks beam.PCollection, split string) beam.PCollection {
 	s = s.Scope("transforms.PlanShards")
-	return beam.Reshuffle(s, beam.ParDo(s, &planShardsFn{Split: split}, tasks))
+	return beam.ParDo(s, &planShardsFn{Split: split}, tasks)
+}
+
+// parDoSpread applies dofn (one output) to work items spread over
+// fanOutWays() branches by FanOut and flattens what the branches emit.
+func parDoSpread(s beam.Scope, dofn any, shards beam.PCollection) beam.PCollection {
+	var outs []beam.PCollection
+	for _, branch := range FanOut(s, shards, fanOutWays()) {
+		outs = append(outs, beam.ParDo(s, dofn, branch))
+	}
+	return beam.Flatten(s, outs...)
 }
 
 // selections memoizes, per process, the samples a capped calibration split
