@@ -8,7 +8,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
+	"github.com/eightbitml/eightbit/tensor"
 )
 
 // sizeTarget is the largest quantized file allowed, as a fraction of the
@@ -84,7 +86,7 @@ func TestZooQuantized(t *testing.T) {
 				macShare: map[Format]float64{}, floatKB: float64(len(z.raw)) / 1024, deterministicAll: true}
 			for _, f := range Formats() {
 				format := Format(f)
-				enc, dec, _ := z.quantizeEnc(t, Options{Format: format})
+				enc, dec, sum := z.quantizeEnc(t, Options{Format: format})
 				enc2, _, _ := z.quantizeEnc(t, Options{Format: format})
 				if !bytes.Equal(enc, enc2) {
 					row.deterministicAll = false
@@ -98,6 +100,11 @@ func TestZooQuantized(t *testing.T) {
 					} else {
 						t.Errorf("%s: size %d is %.1f%% of the float file %d, want <= %.0f%%", f, len(enc), 100*ratio, len(z.raw), 100*sizeTarget)
 					}
+				}
+				// What every model meets, size exceptions included (see
+				// dataBound).
+				if got, bound := dataBytes(dec.Graph), dataBound(t, z.model, sum); got > bound {
+					t.Errorf("%s: quantized initializers %d bytes, want <= %d", f, got, bound)
 				}
 				qp, err := infer.Compile(dec, infer.Options{Integer: true})
 				if err != nil {
@@ -123,6 +130,54 @@ func TestZooQuantized(t *testing.T) {
 		})
 	}
 	t.Log("\n" + zooTable())
+}
+
+// dataBytes is the size of the initializers of g other than int64 ones
+// (shapes).
+func dataBytes(g *graph.Graph) int64 {
+	var n int64
+	for _, w := range g.Initializers {
+		if w.DType != tensor.Int64 {
+			n += int64(w.Bytes())
+		}
+	}
+	return n
+}
+
+// dataBound is the most dataBytes a quantized m may hold: a quarter of the
+// prepared model's float initializers, its other non-int64 initializers as
+// they are, 9 bytes per output channel of its Conv, Gemm
+// and MatMul nodes with initializer weights (float32 scale, int32 bias
+// and, in qoperator, the 8-bit zero point that QLinearConv and
+// QLinearMatMul take in the scale's shape) and 5 bytes per quantized
+// activation (float32 scale, 8-bit zero point).
+func dataBound(t *testing.T, m *graph.Model, sum *Summary) int64 {
+	t.Helper()
+	p, err := Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := p.Graph
+	var floatBytes, channels int64
+	for _, w := range g.Initializers {
+		if w.DType == tensor.Float32 {
+			floatBytes += int64(w.Bytes())
+		}
+	}
+	other := dataBytes(g) - floatBytes
+	for _, n := range g.Nodes {
+		w := g.Initializers[n.Input(1)]
+		if w == nil || len(w.Shape) < 2 {
+			continue
+		}
+		switch {
+		case n.OpType == "Conv", n.OpType == "Gemm" && n.AttrInt("transB", 0) == 1:
+			channels += int64(w.Shape[0])
+		case n.OpType == "Gemm", n.OpType == "MatMul":
+			channels += int64(w.Shape[len(w.Shape)-1])
+		}
+	}
+	return floatBytes/4 + other + 9*channels + 5*int64(sum.QuantizedTensors)
 }
 
 func zooTable() string {
