@@ -33,6 +33,8 @@ type Calibrate struct {
 	// BatchSize is the number of samples per inference call for models
 	// whose batch dimension is free (0: 50).
 	BatchSize int
+	// AllowOutside accepts manifest locations outside the zoo folder.
+	AllowOutside bool
 }
 
 func (j *Calibrate) asQuantizeZoo() *QuantizeZoo {
@@ -40,6 +42,7 @@ func (j *Calibrate) asQuantizeZoo() *QuantizeZoo {
 		Zoo: j.Zoo, Out: j.Out, Runner: j.Runner,
 		CalibSamples: j.CalibSamples, ShardSize: j.ShardSize, BatchSize: j.BatchSize,
 		Calibration: j.Calibration, Percentile: j.Percentile, Recalibrate: j.Recalibrate,
+		AllowOutside: j.AllowOutside,
 	}
 }
 
@@ -56,6 +59,7 @@ func (j *Calibrate) Build(s beam.Scope, runID string) {
 		CalibSamples: j.CalibSamples,
 		ShardSize:    j.ShardSize,
 		BatchSize:    j.BatchSize,
+		AllowOutside: j.AllowOutside,
 	})
 	loaded, loadFailed := transforms.LoadModels(s, tasks)
 	ranges := transforms.CalibrateWith(s, loaded, transforms.CalibOptions{Calibrate: co, Recalibrate: j.Recalibrate})

@@ -30,21 +30,25 @@ type Evaluate struct {
 	// BatchSize is the number of samples per inference call for models
 	// whose batch dimension is free (0: 50).
 	BatchSize int
+	// AllowOutside accepts manifest locations outside the zoo folder.
+	AllowOutside bool
 }
 
 func (j *Evaluate) asQuantizeZoo() *QuantizeZoo {
-	return &QuantizeZoo{Zoo: j.Zoo, Out: j.Out, Runner: j.Runner, EvalSamples: j.EvalSamples, ShardSize: j.ShardSize, BatchSize: j.BatchSize}
+	return &QuantizeZoo{Zoo: j.Zoo, Out: j.Out, Runner: j.Runner, EvalSamples: j.EvalSamples, ShardSize: j.ShardSize, BatchSize: j.BatchSize,
+		AllowOutside: j.AllowOutside}
 }
 
 // Build adds the job's transforms to a pipeline scope. The configuration
 // must be valid (Run checks it).
 func (j *Evaluate) Build(s beam.Scope, runID string) {
 	tasks := transforms.ReadZoo(s, j.Zoo, transforms.ZooOptions{
-		OutURL:      j.Out,
-		RunID:       runID,
-		EvalSamples: j.EvalSamples,
-		ShardSize:   j.ShardSize,
-		BatchSize:   j.BatchSize,
+		OutURL:       j.Out,
+		RunID:        runID,
+		EvalSamples:  j.EvalSamples,
+		ShardSize:    j.ShardSize,
+		BatchSize:    j.BatchSize,
+		AllowOutside: j.AllowOutside,
 	})
 	rows := transforms.EvaluateAsGiven(s, tasks)
 	transforms.WriteReport(s, rows, j.Out, transforms.ReportInfo{Job: JobEvaluate, Zoo: j.Zoo, RunID: runID})

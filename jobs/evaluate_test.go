@@ -3,12 +3,14 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/eightbitml/eightbit/formats/onnx"
+	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
 	"github.com/eightbitml/eightbit/transforms"
@@ -152,6 +154,53 @@ func TestEvaluateCalibrateConfigErrors(t *testing.T) {
 	} {
 		if _, err := j.Run(ctx); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: %v, want ErrConfig", name, err)
+		}
+	}
+}
+
+// TestOutsideLocations runs the calibrate and evaluate jobs over a manifest
+// whose model and dataset are absolute paths outside its folder: refused
+// without AllowOutside, run with it.
+func TestOutsideLocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two Beam jobs")
+	}
+	ctx := context.Background()
+	models := filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(models); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	manifest := fmt.Sprintf(`name: outside
+datasets:
+  mnist:
+    format: idx
+    classes: 10
+    location: %[1]s/demo-data
+    calibration: {images: demo-train-images-idx3-ubyte.gz, labels: demo-train-labels-idx1-ubyte.gz}
+    evaluation: {images: demo-t10k-images-idx3-ubyte.gz, labels: demo-t10k-labels-idx1-ubyte.gz}
+models:
+  - {name: mnist-mlp, file: %[1]s/mnist/mnist-mlp.onnx, dataset: mnist, preprocess: {divide: 255}}
+`, filepath.ToSlash(models))
+	if err := os.WriteFile(filepath.Join(dir, "zoo.yaml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	for _, j := range []Job{&Evaluate{Zoo: dir, Out: out}, &Calibrate{Zoo: dir, Out: out}} {
+		if _, err := j.Run(ctx); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "--allow-outside") {
+			t.Errorf("%T without AllowOutside: %v, want ErrConfig naming --allow-outside", j, err)
+		}
+	}
+	for _, j := range []Job{
+		&Calibrate{Zoo: dir, Out: out, CalibSamples: 100, AllowOutside: true},
+		&Evaluate{Zoo: dir, Out: out, EvalSamples: 100, AllowOutside: true},
+	} {
+		res, err := j.Run(ctx)
+		if err != nil {
+			t.Fatalf("%T: %v", j, err)
+		}
+		if res.OK != 1 || res.Failed != 0 {
+			t.Errorf("%T: %d ok, %d failed; want 1 ok", j, res.OK, res.Failed)
 		}
 	}
 }

@@ -45,6 +45,8 @@ var JobNames = []string{JobQuantizeZoo, JobEvaluate, JobCalibrate}
 //	evaluation: {samples: 2000}
 //	quantize: {scheme: u8s8-channel, format: qdq, weight_ranges: minmax, exclude_op_types: [Softmax]}
 //	sweep: [{scheme: u8s8-channel}, {scheme: s8s8-channel, format: qoperator}]
+//	gates: {max_top1_drop: 0.01, min_agreement: 0.99}   # quantize-zoo: exit 1 on a failed gate
+//	allow_outside: false         # accept manifest locations outside the zoo folder
 //	shard_size: 250
 //	verbose: false
 //	force: false
@@ -71,6 +73,22 @@ type Spec struct {
 	Verbose   bool `yaml:"verbose"`
 	// Force runs every model again (quantize-zoo; see QuantizeZoo.Force).
 	Force bool `yaml:"force"`
+	// Gates are quality gates (quantize-zoo; see QuantizeZoo.MaxTop1Drop).
+	Gates GatesSpec `yaml:"gates"`
+	// AllowOutside accepts manifest locations outside the zoo folder (URLs,
+	// absolute paths, ..).
+	AllowOutside bool `yaml:"allow_outside"`
+}
+
+// GatesSpec is the gates block of a spec file: fractions, unset for no
+// gate.
+type GatesSpec struct {
+	// MaxTop1Drop fails a model whose int8 top-1 is more than this below
+	// float (0.01 = 1 point).
+	MaxTop1Drop *float64 `yaml:"max_top1_drop"`
+	// MinAgreement fails a model whose int8 and float predictions agree on
+	// less than this share of samples.
+	MinAgreement *float64 `yaml:"min_agreement"`
 }
 
 // CalibrationSpec is the calibration block of a spec file.
@@ -232,6 +250,17 @@ func (s *Spec) check() error {
 	if s.Job != "" && s.Job != JobQuantizeZoo && s.Force {
 		return fieldErr("force", "only used by the quantize-zoo job")
 	}
+	if s.Job != "" && s.Job != JobQuantizeZoo && (s.Gates.MaxTop1Drop != nil || s.Gates.MinAgreement != nil) {
+		return fieldErr("gates", "only used by the quantize-zoo job")
+	}
+	for _, g := range []struct {
+		name string
+		v    *float64
+	}{{"gates.max_top1_drop", s.Gates.MaxTop1Drop}, {"gates.min_agreement", s.Gates.MinAgreement}} {
+		if g.v != nil && !(*g.v >= 0 && *g.v <= 1) {
+			return fieldErr(g.name, "%v, want a fraction in [0, 1]", *g.v)
+		}
+	}
 	q := s.Quantize
 	if q.Scheme != "" && !slices.Contains(quantize.Schemes(), q.Scheme) {
 		return fieldErr("quantize.scheme", "%q, want one of %v", q.Scheme, quantize.Schemes())
@@ -332,10 +361,11 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 	c := s.Calibration
 	switch s.Job {
 	case JobEvaluate:
-		return &Evaluate{Zoo: s.Zoo, Out: s.Out, Runner: runner, EvalSamples: s.Evaluation.Samples, ShardSize: s.ShardSize, BatchSize: s.BatchSize}, nil
+		return &Evaluate{Zoo: s.Zoo, Out: s.Out, Runner: runner, EvalSamples: s.Evaluation.Samples, ShardSize: s.ShardSize, BatchSize: s.BatchSize,
+			AllowOutside: s.AllowOutside}, nil
 	case JobCalibrate:
 		return &Calibrate{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, ShardSize: s.ShardSize, BatchSize: s.BatchSize,
-			Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate}, nil
+			Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, AllowOutside: s.AllowOutside}, nil
 	default:
 		q := s.Quantize
 		var sweep []transforms.QuantizeOptions
@@ -361,7 +391,8 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 		}
 		return &QuantizeZoo{Sweep: sweep, BatchSize: s.BatchSize, Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
 			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, Force: s.Force,
-			MeasureSpeed: s.Evaluation.Speed,
+			MeasureSpeed: s.Evaluation.Speed, AllowOutside: s.AllowOutside,
+			MaxTop1Drop: s.Gates.MaxTop1Drop, MinAgreement: s.Gates.MinAgreement,
 			Quantize: transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,
 				ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges}}, nil
 	}

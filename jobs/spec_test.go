@@ -20,6 +20,8 @@ calibration: {method: percentile, percentile: 99.99, samples: 1000, recalibrate:
 evaluation: {samples: 2000}
 quantize: {scheme: s8s8-channel, format: qoperator, weight_ranges: mse, exclude_nodes: [a, b], exclude_op_types: [Softmax], allow_contrib_ops: true}
 sweep: [{scheme: u8s8-tensor}, {format: qdq}]
+gates: {max_top1_drop: 0.01, min_agreement: 0.99}
+allow_outside: true
 shard_size: 100
 `
 	s, err := ParseSpec([]byte(full))
@@ -35,8 +37,11 @@ shard_size: 100
 	}
 	q, ok := j.(*QuantizeZoo)
 	if !ok || q.Zoo != "gs://models/zoo" || q.CalibSamples != 1000 || q.EvalSamples != 2000 || q.ShardSize != 100 ||
-		q.Calibration != "percentile" || q.Percentile != 99.99 || !q.Recalibrate {
+		q.Calibration != "percentile" || q.Percentile != 99.99 || !q.Recalibrate || !q.AllowOutside {
 		t.Fatalf("job %#v", j)
+	}
+	if q.MaxTop1Drop == nil || *q.MaxTop1Drop != 0.01 || q.MinAgreement == nil || *q.MinAgreement != 0.99 {
+		t.Fatalf("gates %v %v", q.MaxTop1Drop, q.MinAgreement)
 	}
 	if qo := q.Quantize; qo.Scheme != "s8s8-channel" || qo.Format != "qoperator" || qo.WeightRanges != "mse" ||
 		len(qo.ExcludeNodes) != 2 || len(qo.ExcludeOpTypes) != 1 || !qo.AllowContribOps {
@@ -49,8 +54,8 @@ shard_size: 100
 		t.Errorf("beam %v", s.Beam)
 	}
 	for _, tc := range []struct{ spec, job string }{
-		{"job: evaluate\nzoo: z\nout: o\nevaluation: {samples: 5}\n", "*jobs.Evaluate"},
-		{"job: calibrate\nzoo: z\nout: o\ncalibration: {method: mse}\n", "*jobs.Calibrate"},
+		{"job: evaluate\nzoo: z\nout: o\nevaluation: {samples: 5}\nallow_outside: true\n", "*jobs.Evaluate"},
+		{"job: calibrate\nzoo: z\nout: o\ncalibration: {method: mse}\nallow_outside: true\n", "*jobs.Calibrate"},
 	} {
 		s, err := ParseSpec([]byte(tc.spec))
 		if err != nil {
@@ -62,11 +67,11 @@ shard_size: 100
 		}
 		switch j := j.(type) {
 		case *Evaluate:
-			if tc.job != "*jobs.Evaluate" || j.EvalSamples != 5 || j.Runner != "prism" {
+			if tc.job != "*jobs.Evaluate" || j.EvalSamples != 5 || j.Runner != "prism" || !j.AllowOutside {
 				t.Errorf("%q: %#v", tc.spec, j)
 			}
 		case *Calibrate:
-			if tc.job != "*jobs.Calibrate" || j.Calibration != "mse" {
+			if tc.job != "*jobs.Calibrate" || j.Calibration != "mse" || !j.AllowOutside {
 				t.Errorf("%q: %#v", tc.spec, j)
 			}
 		}
@@ -100,6 +105,8 @@ func TestSpecErrors(t *testing.T) {
 		{"bad weight ranges", "job: quantize-zoo\nquantize: {weight_ranges: median}\n", `quantize.weight_ranges: "median"`, false},
 		{"calibration on evaluate", "job: evaluate\ncalibration: {method: mse}\n", "calibration: not used by the evaluate job", false},
 		{"evaluation on calibrate", "job: calibrate\nevaluation: {samples: 3}\n", "evaluation: not used by the calibrate job", false},
+		{"gates on evaluate", "job: evaluate\ngates: {max_top1_drop: 0.01}\n", "gates: only used by the quantize-zoo job", false},
+		{"gate range", "job: quantize-zoo\ngates: {min_agreement: 99}\n", "gates.min_agreement: 99, want a fraction", false},
 		{"two documents", "job: evaluate\n---\njob: calibrate\n", "more than one YAML document", false},
 		{"no zoo", "job: evaluate\nout: o\n", "zoo: missing", true},
 		{"no out", "job: evaluate\nzoo: z\n", "out: missing", true},

@@ -344,11 +344,11 @@ func checkLocation(loc string, allowOutside bool) error {
 		return nil
 	}
 	if strings.Contains(loc, "://") || strings.HasPrefix(loc, "/") {
-		return fmt.Errorf("%q must be a path relative to the manifest (URLs and absolute paths need the allow-outside option)", loc)
+		return fmt.Errorf("%q must be a path relative to the manifest (URLs and absolute paths need the allow-outside option: --allow-outside, or allow_outside: true in a job spec)", loc)
 	}
 	clean := path.Clean(loc)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return fmt.Errorf("%q escapes the zoo (allowed only with the allow-outside option)", loc)
+		return fmt.Errorf("%q escapes the zoo (allowed only with the allow-outside option: --allow-outside, or allow_outside: true in a job spec)", loc)
 	}
 	return nil
 }

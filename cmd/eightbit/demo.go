@@ -42,5 +42,5 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	j.Zoo, j.Out = zooDir, abs
 	sw.apply(&j)
 	pipeline.Init(logLevel(*verbose))
-	return runJob(ctx, &j, stdout, stderr)
+	return runNamed(ctx, jobs.JobQuantizeZoo, j.Zoo, j.Out, &j, stdout, stderr)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/pipeline"
@@ -127,28 +126,7 @@ func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	sw.apply(&j)
 	pipeline.Init(logLevel(*verbose))
-	return runJob(ctx, &j, stdout, stderr)
-}
-
-func runJob(ctx context.Context, j *jobs.QuantizeZoo, stdout, stderr io.Writer) int {
-	start := time.Now()
-	fmt.Fprintf(stderr, "eightbit: quantize-zoo %s -> %s on %s\n", j.Zoo, j.Out, pipeline.RunnerName(j.Runner))
-	pp := newProgressPrinter(stderr)
-	j.Progress = pp.update
-	res, err := j.Run(ctx)
-	pp.end()
-	if err != nil {
-		return exitFor(err, stderr)
-	}
-	stdout.Write(res.Report.Markdown())
-	printSummary(stderr, res, j.Out, start)
-	for _, g := range res.GateFailures {
-		fmt.Fprintf(stderr, "eightbit: gate failed: %s\n", g)
-	}
-	if res.Failed > 0 || len(res.GateFailures) > 0 {
-		return exitFailed
-	}
-	return exitOK
+	return runNamed(ctx, jobs.JobQuantizeZoo, j.Zoo, j.Out, &j, stdout, stderr)
 }
 
 func joinOut(out, key string) string {

@@ -26,6 +26,10 @@ func specFlags(fs *flag.FlagSet, s *jobs.Spec) *bool {
 	fs.Float64Var(&s.Calibration.Percentile, "percentile", s.Calibration.Percentile, "share of values the percentile method keeps, in `percent`")
 	fs.BoolVar(&s.Calibration.Recalibrate, "recalibrate", s.Calibration.Recalibrate, "ignore range files of earlier runs under the output folder")
 	fs.BoolVar(&s.Verbose, "verbose", s.Verbose, "show the Beam runner's log lines (hidden by default)")
+	fs.BoolVar(&s.AllowOutside, "allow-outside", s.AllowOutside, "accept manifest locations outside the zoo folder (URLs, absolute paths, ..)")
+	fs.BoolVar(&s.Force, "force", s.Force, "quantize-zoo: run every model again, even those whose outputs under --out are complete")
+	fs.Var(gateFlag{&s.Gates.MaxTop1Drop}, "max-top1-drop", "quantize-zoo gate: fail a model whose int8 top-1 is more than `F` (a fraction) below float; exit 1")
+	fs.Var(gateFlag{&s.Gates.MinAgreement}, "min-agreement", "quantize-zoo gate: fail a model whose int8 and float predictions agree on less than a fraction `F` of samples; exit 1")
 	return &s.Verbose
 }
 
@@ -80,6 +84,8 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.StringVar(&j.Out, "out", "", "output folder `URL` for report.json and report.md")
 	fs.IntVar(&j.EvalSamples, "eval-samples", 0, "use at most `N` evaluation samples per model (0: the whole split)")
 	fs.IntVar(&j.ShardSize, "shard-size", 250, "samples per work item")
+	fs.IntVar(&j.BatchSize, "batch-size", 0, "samples per inference call for models without a fixed batch (default 50)")
+	fs.BoolVar(&j.AllowOutside, "allow-outside", false, "accept manifest locations outside the zoo folder (URLs, absolute paths, ..)")
 	verbose := verboseFlag(fs)
 	help, err := parseFlags(fs, args, stderr)
 	if help {
@@ -108,6 +114,8 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&j.Calibration, "calibration", "minmax", "activation range `method`: minmax, percentile, entropy or mse")
 	fs.Float64Var(&j.Percentile, "percentile", 0, "share of values the percentile method keeps, in `percent` (default 99.99)")
 	fs.BoolVar(&j.Recalibrate, "recalibrate", false, "ignore range files of earlier runs under the output folder")
+	fs.IntVar(&j.BatchSize, "batch-size", 0, "samples per inference call for models without a fixed batch (default 50)")
+	fs.BoolVar(&j.AllowOutside, "allow-outside", false, "accept manifest locations outside the zoo folder (URLs, absolute paths, ..)")
 	verbose := verboseFlag(fs)
 	help, err := parseFlags(fs, args, stderr)
 	if help {
@@ -127,17 +135,29 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 // runNamed runs a job, prints its Markdown report on stdout and a summary
-// on stderr, and returns the exit code.
+// on stderr (with a progress line while a quantize-zoo job runs), and
+// returns the exit code: 1 when a model failed or missed a gate.
 func runNamed(ctx context.Context, name, zoo, out string, j jobs.Job, stdout, stderr io.Writer) int {
 	start := time.Now()
 	fmt.Fprintf(stderr, "eightbit: %s %s -> %s on %s\n", name, zoo, out, pipeline.RunnerName(""))
+	var pp *progressPrinter
+	if qz, ok := j.(*jobs.QuantizeZoo); ok {
+		pp = newProgressPrinter(stderr)
+		qz.Progress = pp.update
+	}
 	res, err := j.Run(ctx)
+	if pp != nil {
+		pp.end()
+	}
 	if err != nil {
 		return exitFor(err, stderr)
 	}
 	stdout.Write(res.Report.Markdown())
 	printSummary(stderr, res, out, start)
-	if res.Failed > 0 {
+	for _, g := range res.GateFailures {
+		fmt.Fprintf(stderr, "eightbit: gate failed: %s\n", g)
+	}
+	if res.Failed > 0 || len(res.GateFailures) > 0 {
 		return exitFailed
 	}
 	return exitOK

@@ -81,3 +81,34 @@ func TestRunSpecOverride(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSpecGates runs a quantize-zoo spec whose gate no model passes
+// (int8 and float disagree on a sample or two of the 2000 of every demo
+// model: exit 1, each failure named), then again with the gates overridden
+// by flags (exit 0, the models reused).
+func TestRunSpecGates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two Beam jobs")
+	}
+	zoo := filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(zoo); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	spec := writeSpec(t, "job: quantize-zoo\nzoo: "+zoo+"\nout: "+out+
+		"\ncalibration: {samples: 200}\ngates: {max_top1_drop: 0.5, min_agreement: 1}\n")
+	code, stdout, errs := runCLI("run", spec)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d: %s\n%s", code, exitFailed, errs, stdout)
+	}
+	if n := strings.Count(errs, "eightbit: gate failed: "); n == 0 {
+		t.Errorf("no gate failure named: %s", errs)
+	}
+	code, _, errs = runCLI("run", spec, "--max-top1-drop", "1", "--min-agreement", "0")
+	if code != exitOK {
+		t.Fatalf("exit %d with the gates lifted: %s", code, errs)
+	}
+	if !strings.Contains(errs, "4 of them reused") {
+		t.Errorf("models not reused: %s", errs)
+	}
+}
