@@ -454,13 +454,53 @@ func (g *Graph) OpCounts() map[string]int {
 	return c
 }
 
-// ParamCount returns the number of elements in float initializers.
+// ParamCount returns the number of model parameters: the elements of the
+// float initializers and of the integer initializers that a
+// DequantizeLinear or an integer op (QLinearConv, QLinearMatMul,
+// MatMulInteger, ConvInteger, com.microsoft QGemm and QLinearAdd) reads as
+// data, such as int8 weights and int32 biases. Quantization scales and
+// zero points do not count, nor do Clip bounds (attributes before opset
+// 11), so a quantized model has the parameters of the float model it came
+// from.
 func (g *Graph) ParamCount() int {
-	n := 0
-	for _, t := range g.Initializers {
-		if t.DType == tensor.Float32 {
-			n += t.Len()
+	notParam, data := map[string]bool{}, map[string]bool{}
+	mark := func(n *Node, set map[string]bool, idx ...int) {
+		for _, i := range idx {
+			if in := n.Input(i); in != "" {
+				set[in] = true
+			}
 		}
 	}
-	return n
+	for _, n := range g.Nodes {
+		switch n.OpType {
+		case "QuantizeLinear":
+			mark(n, notParam, 1, 2)
+		case "DequantizeLinear":
+			mark(n, data, 0)
+			mark(n, notParam, 1, 2)
+		case "QLinearConv": // x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B
+			mark(n, data, 3, 8)
+			mark(n, notParam, 1, 2, 4, 5, 6, 7)
+		case "QLinearMatMul", "QLinearAdd": // a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp
+			mark(n, data, 0, 3)
+			mark(n, notParam, 1, 2, 4, 5, 6, 7)
+		case "MatMulInteger", "ConvInteger": // a, b, a_zp, b_zp
+			mark(n, data, 0, 1)
+			mark(n, notParam, 2, 3)
+		case "QGemm": // a, a_scale, a_zp, b, b_scale, b_zp, c, y_scale, y_zp
+			mark(n, data, 3, 6)
+			mark(n, notParam, 1, 2, 4, 5, 7, 8)
+		case "QLinearGlobalAveragePool": // x, x_scale, x_zp, y_scale, y_zp
+			mark(n, notParam, 1, 2, 3, 4)
+		case "Clip":
+			mark(n, notParam, 1, 2)
+		}
+	}
+	count := 0
+	for name, t := range g.Initializers {
+		if data[name] || t.DType == tensor.Float32 && !notParam[name] {
+			count += t.Len()
+		}
+	}
+	return count
 }

@@ -207,6 +207,43 @@ func attrAt(v []int64, i int, def int64) int64 {
 	return def
 }
 
+// inferInteger infers an integer op as the float op it computes on the
+// same data inputs; the output has the type of the output zero point
+// (uint8 when absent), or int32 for ConvInteger and MatMulInteger.
+func (s *Shapes) inferInteger(n *Node, opset int64) {
+	op, data, zp := "", []int{0, 3}, 7
+	switch n.OpType {
+	case "QLinearConv":
+		op = "Conv"
+	case "QLinearMatMul":
+		op = "MatMul"
+	case "QLinearAdd":
+		op = "Add"
+	case "QLinearGlobalAveragePool":
+		op, data, zp = "GlobalAveragePool", []int{0}, 4
+	case "ConvInteger":
+		op, data, zp = "Conv", []int{0, 1}, -1
+	case "MatMulInteger":
+		op, data, zp = "MatMul", []int{0, 1}, -1
+	}
+	v := &Node{OpType: op, Attrs: n.Attrs, Outputs: n.Outputs[:min(1, len(n.Outputs))]}
+	for _, i := range data {
+		v.Inputs = append(v.Inputs, n.Input(i))
+	}
+	s.inferNode(v, opset)
+	if len(v.Outputs) == 0 {
+		return
+	}
+	dt := tensor.Int32
+	if zp >= 0 {
+		dt = tensor.Uint8
+		if z := n.Input(zp); z != "" {
+			dt = s.dtype(z)
+		}
+	}
+	s.set(v.Outputs[0], dt, s.shape(v.Outputs[0]))
+}
+
 func (s *Shapes) inferNode(n *Node, opset int64) {
 	in := func(i int) []Dim { return s.shape(n.Input(i)) }
 	dt0 := s.dtype(n.Input(0))
@@ -238,6 +275,8 @@ func (s *Shapes) inferNode(n *Node, opset int64) {
 				s.Data[out0] = d
 			}
 		}
+	case "QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearGlobalAveragePool", "ConvInteger", "MatMulInteger":
+		s.inferInteger(n, opset)
 	case "Dropout":
 		same()
 		if len(n.Outputs) > 1 {

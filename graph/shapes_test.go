@@ -31,3 +31,36 @@ func TestInferShapes(t *testing.T) {
 		t.Errorf("Shape contents %+v, want [N, 10]", d)
 	}
 }
+
+// TestInferIntegerOps checks that the integer ops take the shapes of the
+// float ops they compute and the types of their output zero points.
+func TestInferIntegerOps(t *testing.T) {
+	scalar := func(dt tensor.DType) *tensor.Tensor { return tensor.New(dt, tensor.Shape{}) }
+	g := &Graph{
+		Inputs: []ValueInfo{{Name: "x", DType: tensor.Uint8, Shape: []Dim{{Value: 1}, {Value: 3}, {Value: 8}, {Value: 8}}}},
+		Initializers: map[string]*tensor.Tensor{
+			"w": tensor.New(tensor.Int8, tensor.Shape{4, 3, 3, 3}), "b": tensor.New(tensor.Int8, tensor.Shape{256, 5}),
+			"s": scalar(tensor.Float32), "zu": scalar(tensor.Uint8), "zi": scalar(tensor.Int8), "zw": scalar(tensor.Int8),
+			"shape": tensor.FromInt64(tensor.Shape{2}, []int64{1, 256}),
+		},
+		Nodes: []*Node{
+			{OpType: "QLinearConv", Inputs: []string{"x", "s", "zu", "w", "s", "zw", "s", "zi"}, Outputs: []string{"c"}, Attrs: map[string]*Attr{"pads": IntsAttr(1, 1, 1, 1)}},
+			{OpType: "ConvInteger", Inputs: []string{"x", "w"}, Outputs: []string{"ci"}, Attrs: map[string]*Attr{"strides": IntsAttr(2, 2)}},
+			{OpType: "QLinearGlobalAveragePool", Domain: "com.microsoft", Inputs: []string{"c", "s", "zi", "s", "zi"}, Outputs: []string{"p"}},
+			{OpType: "QLinearAdd", Domain: "com.microsoft", Inputs: []string{"c", "s", "zi", "p", "s", "zi", "s"}, Outputs: []string{"a"}},
+			{OpType: "Reshape", Inputs: []string{"c", "shape"}, Outputs: []string{"r"}},
+			{OpType: "QLinearMatMul", Inputs: []string{"r", "s", "zi", "b", "s", "zw", "s", "zi"}, Outputs: []string{"m"}},
+			{OpType: "MatMulInteger", Inputs: []string{"r", "b"}, Outputs: []string{"mi"}},
+		},
+	}
+	sh := InferShapes(g, 13, nil)
+	for name, want := range map[string]string{
+		"c": "int8 [1,4,8,8]", "ci": "int32 [1,4,3,3]", "p": "int8 [1,4,1,1]", "a": "uint8 [1,4,8,8]",
+		"m": "int8 [1,5]", "mi": "int32 [1,5]",
+	} {
+		v := sh.Values[name]
+		if got := v.DType.String() + " " + v.ShapeString(); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+}

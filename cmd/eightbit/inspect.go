@@ -116,7 +116,7 @@ func inspectModel(ctx context.Context, loc string) (*inspectReport, error) {
 		return storage.ReadLocation(ctx, full)
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", loc, err)
 	}
 	rep := &inspectReport{
 		Model: loc, Bytes: len(data), IRVersion: m.IRVersion, Producer: strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
@@ -196,8 +196,20 @@ func dimsSize(ds []graph.Dim) (int64, bool) {
 // values and ConstantOfShape fills of constant shape) and the
 // multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul at the
 // inferred shapes; partial is set when some shapes are unknown.
+// onlyClipBound reports whether every reader of v takes it as a Clip
+// bound, which graph.ParamCount does not count as a parameter either.
+func onlyClipBound(readers []*graph.Node, v string) bool {
+	for _, n := range readers {
+		if n.OpType != "Clip" || n.Input(0) == v {
+			return false
+		}
+	}
+	return len(readers) > 0
+}
+
 func countModel(g *graph.Graph, sh *graph.Shapes) (params, macs int64, partial bool) {
 	params = int64(g.ParamCount())
+	cons := g.Consumers()
 	for _, n := range g.Nodes {
 		out := ""
 		if len(n.Outputs) > 0 {
@@ -205,7 +217,7 @@ func countModel(g *graph.Graph, sh *graph.Shapes) (params, macs int64, partial b
 		}
 		switch n.OpType {
 		case "Constant":
-			if t := n.AttrTensor("value"); t != nil && t.DType == tensor.Float32 {
+			if t := n.AttrTensor("value"); t != nil && t.DType == tensor.Float32 && !onlyClipBound(cons[out], out) {
 				params += int64(t.Len())
 			}
 		case "ConstantOfShape":
@@ -214,13 +226,19 @@ func countModel(g *graph.Graph, sh *graph.Shapes) (params, macs int64, partial b
 					params += s
 				}
 			}
-		case "Conv", "ConvTranspose", "Gemm", "MatMul":
+		case "Conv", "ConvTranspose", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger":
+			// The integer ops count as the float op they compute; the
+			// QLinear ones read their weight at input 3.
+			op, wi := strings.TrimSuffix(strings.TrimPrefix(n.OpType, "QLinear"), "Integer"), 1
+			if strings.HasPrefix(n.OpType, "QLinear") {
+				wi = 3
+			}
 			y, okY := dimsSize(sh.Values[out].Shape)
-			w := sh.Values[n.Input(1)].Shape
+			w := sh.Values[n.Input(wi)].Shape
 			x := sh.Values[n.Input(0)].Shape
 			var m int64
 			ok := okY
-			switch n.OpType {
+			switch op {
 			case "Conv":
 				k, okW := dimsSize(w[min(1, len(w)):])
 				m, ok = y*k, ok && okW && len(w) > 1

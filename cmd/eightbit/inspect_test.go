@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eightbitml/eightbit/formats/onnx"
+	"github.com/eightbitml/eightbit/internal/demozoo"
+	"github.com/eightbitml/eightbit/qmath"
+	"github.com/eightbitml/eightbit/quantize"
+)
+
+// TestInspect inspects a demo model and its 8-bit versions: the quantized
+// files have the float model's inputs, outputs, parameters (int8 weights
+// and int32 biases count, scales do not) and MACs, and eightbit runs them.
+func TestInspect(t *testing.T) {
+	dir := t.TempDir()
+	if err := demozoo.Unpack(dir); err != nil {
+		t.Fatal(err)
+	}
+	float := filepath.Join(dir, "mnist", "mnist-dws-folded.onnx")
+	want := inspectJSON(t, float)
+	if want.Parameters <= 0 || want.MACs <= 0 || want.MACsPartial || len(want.Unsupported) > 0 || want.Ops["Conv"] == 0 {
+		t.Fatalf("float model: %+v", want)
+	}
+	raw, err := os.ReadFile(float)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := onnx.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := quantize.Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Made-up ranges: inspect reads structure, not accuracy.
+	ranges := map[string]qmath.Range{}
+	for _, in := range p.Graph.Inputs {
+		ranges[in.Name] = qmath.Range{Min: 0, Max: 1}
+	}
+	for _, n := range p.Graph.Nodes {
+		for _, o := range n.Outputs {
+			ranges[o] = qmath.Range{Min: -4, Max: 4}
+			if n.OpType == "Clip" || n.OpType == "Relu" {
+				ranges[o] = qmath.Range{Min: 0, Max: 4}
+			}
+		}
+	}
+	for _, o := range []quantize.Options{{Format: quantize.FormatQDQ}, {Format: quantize.FormatQOperator},
+		{Format: quantize.FormatQOperator, AllowContribOps: true}, {Format: quantize.FormatWeightsOnly}} {
+		format := fmt.Sprintf("%s-%v", o.Format, o.AllowContribOps)
+		q, _, err := quantize.Quantize(m, ranges, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := onnx.Encode(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, format+".onnx")
+		if err := os.WriteFile(path, enc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got := inspectJSON(t, path)
+		if got.Parameters != want.Parameters || got.MACs != want.MACs || got.MACsPartial || len(got.Unsupported) > 0 ||
+			got.Bytes != len(enc) || got.Inputs[0].Shape != want.Inputs[0].Shape || got.Outputs[0] != want.Outputs[0] {
+			t.Errorf("%s: %+v\nfloat: %+v", format, got, want)
+		}
+	}
+
+	code, stdout, _ := runCLI("inspect", float)
+	if code != exitOK || !strings.Contains(stdout, "unsupported: none") || !strings.Contains(stdout, "MACs/image:") {
+		t.Errorf("text output (exit %d):\n%s", code, stdout)
+	}
+	garbage := filepath.Join(dir, "garbage.onnx")
+	if err := os.WriteFile(garbage, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"inspect"}, exitUsage, "missing MODEL_URL"},
+		{[]string{"inspect", filepath.Join(dir, "absent.onnx")}, exitFailed, "absent.onnx"},
+		{[]string{"inspect", garbage}, exitFailed, "garbage.onnx"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", tc.args, code, stderr, tc.code, tc.msg)
+		}
+	}
+}
+
+func inspectJSON(t *testing.T, path string) inspectReport {
+	t.Helper()
+	code, stdout, stderr := runCLI("inspect", path, "--json")
+	if code != exitOK {
+		t.Fatalf("inspect %s: exit %d: %s", path, code, stderr)
+	}
+	var r inspectReport
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("inspect %s: %v\n%s", path, err, stdout)
+	}
+	return r
+}
