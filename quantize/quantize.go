@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/eightbitml/eightbit/graph"
+	"github.com/eightbitml/eightbit/internal/version"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -150,6 +151,9 @@ func Quantize(m *graph.Model, ranges map[string]qmath.Range, opts Options) (*gra
 	if err := g.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("quantize: quantized graph is invalid: %w", err)
 	}
+	// The file is eightbit's now; the version is the release, not the
+	// build, so that every build writes the same bytes.
+	p.ProducerName, p.ProducerVersion = version.Producer, version.Version
 	sum.WeightBytesAfter = initializerBytes(g)
 	return p, sum, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/eightbitml/eightbit/dataset"
+	"github.com/eightbitml/eightbit/internal/version"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
 )
@@ -90,7 +91,7 @@ type RunInfo struct {
 }
 
 // Version is written into reports as eightbit_version.
-const Version = "0.1.0-dev"
+const Version = version.Version
 
 // ReportInfo is the job-level part of a report.
 type ReportInfo struct {

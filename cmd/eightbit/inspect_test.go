@@ -10,13 +10,15 @@ import (
 
 	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/internal/demozoo"
+	"github.com/eightbitml/eightbit/internal/version"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/quantize"
 )
 
 // TestInspect inspects a demo model and its 8-bit versions: the quantized
 // files have the float model's inputs, outputs, parameters (int8 weights
-// and int32 biases count, scales do not) and MACs, and eightbit runs them.
+// and int32 biases count, scales do not) and MACs, eightbit as producer,
+// and eightbit runs them.
 func TestInspect(t *testing.T) {
 	dir := t.TempDir()
 	if err := demozoo.Unpack(dir); err != nil {
@@ -69,7 +71,8 @@ func TestInspect(t *testing.T) {
 		}
 		got := inspectJSON(t, path)
 		if got.Parameters != want.Parameters || got.MACs != want.MACs || got.MACsPartial || len(got.Unsupported) > 0 ||
-			got.Bytes != len(enc) || got.Inputs[0].Shape != want.Inputs[0].Shape || got.Outputs[0] != want.Outputs[0] {
+			got.Bytes != len(enc) || got.Inputs[0].Shape != want.Inputs[0].Shape || got.Outputs[0] != want.Outputs[0] ||
+			got.Producer != version.Producer+" "+version.Version {
 			t.Errorf("%s: %+v\nfloat: %+v", format, got, want)
 		}
 	}
