@@ -45,7 +45,7 @@ func (p *progressPrinter) line(pr transforms.Progress) string {
 		rate := float64(done) / el
 		s += fmt.Sprintf(", %.0f samples/s", rate)
 		if left := planned - done; left > 0 {
-			s += fmt.Sprintf(", ETA %s", (time.Duration(float64(left)/rate) * time.Second).Round(time.Second))
+			s += fmt.Sprintf(", ETA %s", time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second))
 		}
 	}
 	if pr.FailedWorkItems > 0 {

@@ -27,3 +27,14 @@ func TestProgressPrinter(t *testing.T) {
 		t.Errorf("end printed on a non-terminal: %q", buf.String())
 	}
 }
+
+// TestProgressETA checks that the time left is rounded, not truncated to
+// whole seconds first: 4500 samples left at 3000 samples/s is 2s.
+func TestProgressETA(t *testing.T) {
+	p := newProgressPrinter(&bytes.Buffer{})
+	p.start = time.Now().Add(-2 * time.Second)
+	got := p.line(transforms.Progress{Models: 1, CalibPlanned: 6000, CalibDone: 6000, EvalPlanned: 4500})
+	if !strings.HasSuffix(got, ", ETA 2s") {
+		t.Errorf("line %q, want ETA 2s", got)
+	}
+}
