@@ -15,7 +15,8 @@ import (
 // TestQuantizeZooSweep runs the demo zoo with a sweep of two schemes and
 // two formats: every model appears once per setting, named
 // <model>@<label>, with that setting's scheme, format and quantized file,
-// and one float figure shared by its variants.
+// and one float figure and one calibration (calibration/<model>.json,
+// computed once) shared by its variants.
 func TestQuantizeZooSweep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo job")
@@ -34,8 +35,8 @@ func TestQuantizeZooSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The final progress report counts every sample of the run (prism's
-	// workers are in this process).
-	if calls == 0 || last.Models != 8 || last.EvalPlanned != 8*300 || last.EvalDone != 8*300 || last.CalibDone != 8*1000 || last.CalibPlanned != 8*1000 {
+	// workers are in this process): each model calibrates once.
+	if calls == 0 || last.Models != 8 || last.EvalPlanned != 8*300 || last.EvalDone != 8*300 || last.CalibDone != 4*1000 || last.CalibPlanned != 4*1000 {
 		t.Errorf("progress (%d calls): %+v", calls, last)
 	}
 	if res.OK != 8 || res.Failed != 0 {
@@ -53,11 +54,19 @@ func TestQuantizeZooSweep(t *testing.T) {
 		if *a.Float.Top1 != *b.Float.Top1 {
 			t.Errorf("%s: float top-1 %v and %v", model, *a.Float.Top1, *b.Float.Top1)
 		}
+		want := "calibration/" + model + ".json"
+		if a.Calibration == nil || b.Calibration == nil || a.Calibration.Ranges != want || b.Calibration.Ranges != want ||
+			a.Calibration.Samples != 1000 || b.Calibration.Samples != 1000 {
+			t.Errorf("%s: calibrations %+v and %+v, want both from %s", model, a.Calibration, b.Calibration, want)
+		}
 		for _, m := range []*report.Model{a, b} {
 			if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(m.Int8.Model))); err != nil {
 				t.Errorf("%s: %v", m.Name, err)
 			}
 		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(out, "calibration", "*@*")); len(files) > 0 {
+		t.Errorf("range files per sweep setting: %v", files)
 	}
 	dup := []transforms.QuantizeOptions{{Scheme: "u8s8-channel"}, {Format: "qdq"}}
 	if _, err := (&QuantizeZoo{Zoo: zooDir, Out: out, Sweep: dup}).Run(context.Background()); !errors.Is(err, ErrConfig) {

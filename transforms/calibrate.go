@@ -24,6 +24,49 @@ func init() {
 	register.Emitter2[string, CalibPart]()
 	register.DoFn2x2[string, TensorStats, string, CalibPart](&chooseFn{})
 	register.Combiner1[CalibPart](&mergePartsFn{})
+	register.Function1x2[ModelTask, string, ModelTask](calibRepresentative)
+	register.Combiner1[ModelTask](&sameTaskFn{})
+	register.Function1x2[ModelTask, string, ModelTask](keyByCalibName)
+	register.DoFn4x0[string, func(*ModelTask) bool, func(*RangeSet) bool, func(string, RangeSet)](&shareRangesFn{})
+}
+
+// calibRepresentative keys by calibration name the task that calibrates
+// for t: t under that name, without what only its variant has (quantizer
+// settings, result key), so that all variants of a model map to the same
+// task.
+func calibRepresentative(t ModelTask) (string, ModelTask) {
+	if t.CalibName != "" {
+		t.Name, t.CalibName = t.CalibName, ""
+		t.Quantize, t.ResultKey, t.ResultInputs = QuantizeOptions{}, "", nil
+	}
+	return t.Name, t
+}
+
+// sameTaskFn keeps one of equal tasks.
+type sameTaskFn struct{}
+
+func (*sameTaskFn) MergeAccumulators(a, _ ModelTask) ModelTask { return a }
+
+func keyByCalibName(t ModelTask) (string, ModelTask) {
+	if t.CalibName != "" {
+		return t.CalibName, t
+	}
+	return t.Name, t
+}
+
+// shareRangesFn gives the ranges calibrated under a name to every task
+// that calibrates under it.
+type shareRangesFn struct{}
+
+func (*shareRangesFn) ProcessElement(_ string, taskIter func(*ModelTask) bool, rangeIter func(*RangeSet) bool, emit func(string, RangeSet)) {
+	var rs RangeSet
+	if !rangeIter(&rs) {
+		return // no calibration samples: QuantizeModels reports it
+	}
+	var t ModelTask
+	for taskIter(&t) {
+		emit(t.Name, rs)
+	}
 }
 
 // statsKey keys observer states by model and tensor.
@@ -320,6 +363,9 @@ func Calibrate(s beam.Scope, tasks beam.PCollection) beam.PCollection {
 // ranges, combines histograms laid over them; each (model, tensor) then
 // chooses its range and the model's table is assembled and written. Every
 // combine is exact, so any sharding and any runner give the same bytes.
+//
+// The sweep variants of a model (ModelTask.CalibName) are calibrated once,
+// under the model's name, and all get that range file.
 func CalibrateWith(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.PCollection {
 	s = s.Scope("transforms.Calibrate")
 	co, err := opt.Calibrate.Normalize()
@@ -327,6 +373,14 @@ func CalibrateWith(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.
 		panic(fmt.Sprintf("transforms.Calibrate: %v", err)) // jobs validate options first
 	}
 	opt.Calibrate = co
+	reps := beam.DropKey(s, beam.CombinePerKey(s, &sameTaskFn{}, beam.ParDo(s, calibRepresentative, tasks)))
+	ranges := calibrateEach(s, reps, opt)
+	return beam.ParDo(s, &shareRangesFn{}, beam.CoGroupByKey(s, beam.ParDo(s, keyByCalibName, tasks), ranges))
+}
+
+// calibrateEach is CalibrateWith for tasks with distinct names.
+func calibrateEach(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.PCollection {
+	co := opt.Calibrate
 	hits, misses := beam.ParDo2(s, &calibCacheFn{Opt: opt}, tasks)
 
 	shards := PlanShards(s, misses, SplitCalibration)

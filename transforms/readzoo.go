@@ -222,7 +222,7 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 		for _, q := range opt.Sweep {
 			t := base
 			t.Quantize = q
-			t.Name = md.Name + "@" + q.Label()
+			t.Name, t.CalibName = md.Name+"@"+q.Label(), md.Name
 			if seen[t.Name] {
 				return nil, fmt.Errorf("sweep: two settings named %q", q.Label())
 			}

@@ -25,6 +25,11 @@ type ModelTask struct {
 	// RunID namespaces worker caches; it is fixed when the pipeline is built.
 	RunID string
 	Name  string
+	// CalibName is the name a sweep variant ("<model>@<label>") calibrates
+	// under: the manifest's model name, shared by all its variants, whose
+	// activation ranges do not depend on the quantizer settings. Empty
+	// means Name.
+	CalibName string
 	// ZooURL is the folder holding the manifest; the keys below are relative
 	// to it.
 	ZooURL  string
