@@ -1,10 +1,12 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/eightbitml/eightbit/internal/demozoo"
@@ -99,5 +101,51 @@ func TestBatchSizeDoesNotChangeResults(t *testing.T) {
 	}
 	if string(reports[0]) != string(reports[1]) {
 		t.Error("report.json differs between batch sizes 50 and 7")
+	}
+}
+
+// TestCoreCountDoesNotChangeResults runs the demo zoo on one and on two
+// cores (GOMAXPROCS, which sizes the kernels' worker pool and prism's
+// bundles): the reports and the quantized models are byte-identical.
+func TestCoreCountDoesNotChangeResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo job twice")
+	}
+	zooDir := filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(zooDir); err != nil {
+		t.Fatal(err)
+	}
+	var outs []map[string][]byte
+	for _, procs := range []int{1, 2} {
+		out := filepath.Join(t.TempDir(), "out")
+		prev := runtime.GOMAXPROCS(procs)
+		_, err := (&QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 300, CalibSamples: 200, Calibration: "entropy"}).Run(context.Background())
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := map[string][]byte{}
+		for _, pattern := range []string{"report.json", "models/*.onnx", "calibration/*.json"} {
+			paths, err := filepath.Glob(filepath.Join(out, pattern))
+			if err != nil || len(paths) == 0 {
+				t.Fatalf("%s: %v %v", pattern, paths, err)
+			}
+			for _, p := range paths {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				files[filepath.Base(p)] = b
+			}
+		}
+		outs = append(outs, files)
+	}
+	if len(outs[0]) != len(outs[1]) {
+		t.Fatalf("%d files on one core, %d on two", len(outs[0]), len(outs[1]))
+	}
+	for name, b := range outs[0] {
+		if !bytes.Equal(b, outs[1][name]) {
+			t.Errorf("%s differs between one and two cores", name)
+		}
 	}
 }
