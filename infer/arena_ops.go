@@ -19,6 +19,11 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 			return nil, false, nil // com.microsoft's variant: buildOp
 		}
 		return buildQLinearConv(n), true, nil
+	case "QLinearMatMul":
+		if !isDefaultDomain(n.Domain) {
+			return nil, false, nil
+		}
+		return buildQLinearMatMul(), true, nil
 	case "Conv":
 		p := convParams(n)
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -415,5 +416,51 @@ func BenchmarkRunMemory(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestArenaQLinearMatMul checks that QLinearMatMul nodes with a weight
+// operand, which take their outputs from the arena, give the heap's bits:
+// two chained products on a 3-D input, several Runs and batch sizes.
+func TestArenaQLinearMatMul(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	weight := func(k, n int) *tensor.Tensor {
+		w := tensor.New(tensor.Int8, tensor.Shape{k, n})
+		for i := range w.I8 {
+			w.I8[i] = int8(rng.Intn(255) - 127)
+		}
+		return w
+	}
+	f32 := func(v ...float32) *tensor.Tensor { return tensor.FromFloat32(tensor.Shape{len(v)}, v) }
+	scalar := func(v float32) *tensor.Tensor { return tensor.FromFloat32(tensor.Shape{}, []float32{v}) }
+	g := &graph.Graph{
+		Inputs:  []graph.ValueInfo{{Name: "x", DType: tensor.Float32, Shape: []graph.Dim{{Param: "N", Value: -1}, {Value: 4}, {Value: 6}}}},
+		Outputs: []graph.ValueInfo{{Name: "y", DType: tensor.Float32}},
+		Initializers: map[string]*tensor.Tensor{
+			"s": scalar(0.02), "z": tensor.FromUint8(tensor.Shape{}, []uint8{128}),
+			"w1": weight(6, 5), "s1": f32(0.01, 0.02, 0.015, 0.03, 0.005), "z1": tensor.New(tensor.Int8, tensor.Shape{5}),
+			"w2": weight(5, 3), "s2": scalar(0.02), "z2": tensor.New(tensor.Int8, tensor.Shape{}),
+			"sy": scalar(0.05), "sy2": scalar(0.1),
+		},
+		Nodes: []*graph.Node{
+			{OpType: "QuantizeLinear", Inputs: []string{"x", "s", "z"}, Outputs: []string{"q"}},
+			{OpType: "QLinearMatMul", Inputs: []string{"q", "s", "z", "w1", "s1", "z1", "sy", "z"}, Outputs: []string{"m1"}},
+			{OpType: "QLinearMatMul", Inputs: []string{"m1", "sy", "z", "w2", "s2", "z2", "sy2", "z"}, Outputs: []string{"m2"}},
+			{OpType: "DequantizeLinear", Inputs: []string{"m2", "sy2", "z"}, Outputs: []string{"y"}},
+		},
+	}
+	m := &graph.Model{IRVersion: 8, Opsets: map[string]int64{"": 13}, Graph: g}
+	ref := heapTwin(t, m, Options{Integer: true})
+	p, err := Compile(m, Options{Integer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, batch := range []int{3, 3, 1, 5} {
+		feeds := randomInputs(t, p, batch, int64(i))
+		want := mustRun(t, ref, feeds)
+		if y := want["y"]; y == nil || len(y.F32) != batch*4*3 || slices.Max(y.F32) == slices.Min(y.F32) {
+			t.Fatalf("run %d: degenerate output %v", i, y)
+		}
+		sameBits(t, fmt.Sprintf("run %d (batch %d)", i, batch), want, mustRun(t, p, feeds))
 	}
 }

@@ -56,7 +56,7 @@ func buildQuantOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			return one(kernels.ConvInteger(x, w, qp))
 		}, nil
 	case "QLinearMatMul":
-		return buildQLinearMatMul(), nil
+		return buildQLinearMatMul().heap(), nil
 	case "MatMulInteger":
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			a, b, err := need2(in, "A", "B")
@@ -336,9 +336,11 @@ func buildQLinearConv(n *graph.Node) allocKernel {
 	}
 }
 
-func buildQLinearMatMul() kernelFunc {
+// buildQLinearMatMul returns the QLinearMatMul kernel; with a 2-D B (a
+// weight) its output is taken from the arena.
+func buildQLinearMatMul() allocKernel {
 	var cache planCache[*kernels.QGemmPlan]
-	return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
 		a, err := need(in, 0, "a")
 		if err != nil {
 			return nil, err
@@ -385,9 +387,7 @@ func buildQLinearMatMul() kernelFunc {
 			if err != nil {
 				return nil, err
 			}
-			return one(batchedMatMul(a, b, out, func(a2, _ *tensor.Tensor) (*tensor.Tensor, error) {
-				return plan.Run(a2)
-			}))
+			return one(plan.RunWith(al, a))
 		}
 		return one(batchedMatMul(a, b, out, func(a2, b2 *tensor.Tensor) (*tensor.Tensor, error) {
 			return kernels.QMatMul(a2, b2, false, nil, p)
