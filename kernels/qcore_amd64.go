@@ -37,50 +37,64 @@ func prepRows512(dst, src []byte, rows, k, ld int, flip byte, sums []int32) {
 //go:noescape
 func dwRowAVX2(acc *int32, plane *int16, offs *int64, coefs *int32, ntaps, n int)
 
-// dwRow2 runs dwRowAVX2 on the first multiple of 8 outputs and dwRowGo on
-// the rest.
+// dwRow2 runs dwRowAVX2 on the first multiple of 8 outputs and, for the
+// rest, once more on the last 8 (the kernel sets acc, so outputs computed
+// twice come out the same); rows shorter than 8 go to dwRowGo.
 func dwRow2(acc []int32, plane []int16, offs []int64, coefs []int32) {
-	n8 := len(acc) &^ 7
-	if n8 > 0 && len(offs) > 0 {
-		for _, o := range offs {
-			_ = plane[int(o)+n8-1] // the kernel reads plane[o : o+n8]
-		}
-		_ = coefs[len(offs)-1]
-		dwRowAVX2(&acc[0], &plane[0], &offs[0], &coefs[0], len(offs), n8)
-	} else {
-		clear(acc[:n8])
+	n := len(acc)
+	if n < 8 || len(offs) == 0 {
+		dwRowGo(acc, plane, offs, coefs)
+		return
 	}
-	if n8 < len(acc) {
-		dwRowGo(acc[n8:], plane[n8:], offs, coefs)
+	for _, o := range offs {
+		_ = plane[int(o)+n-1] // the kernel reads plane[o : o+n]
+	}
+	_ = coefs[len(offs)-1]
+	n8 := n &^ 7
+	dwRowAVX2(&acc[0], &plane[0], &offs[0], &coefs[0], len(offs), n8)
+	if n8 < n {
+		dwRowAVX2(&acc[n-8], &plane[n-8], &offs[0], &coefs[0], len(offs), 8)
 	}
 }
 
 //go:noescape
 func centreAVX2(dst *int16, src *byte, n int, flip, zx int)
 
-// centre2 runs centreAVX2 on the first multiple of 16 values and
-// centreGo on the rest.
+// centre2 runs centreAVX2 on the first multiple of 16 values and, for the
+// rest, once more on the last 16; shorter rows go to centreGo.
 func centre2(dst []int16, src []byte, flip byte, zx int32) {
-	n16 := len(src) &^ 15
-	if n16 > 0 {
-		_ = dst[n16-1]
-		centreAVX2(&dst[0], &src[0], n16, int(flip), int(zx))
+	n := len(src)
+	if n < 16 {
+		centreGo(dst, src, flip, zx)
+		return
 	}
-	centreGo(dst[n16:], src[n16:], flip, zx)
+	_ = dst[n-1]
+	n16 := n &^ 15
+	centreAVX2(&dst[0], &src[0], n16, int(flip), int(zx))
+	if n16 < n {
+		centreAVX2(&dst[n-16], &src[n-16], 16, int(flip), int(zx))
+	}
 }
 
 //go:noescape
 func deinterleave2AVX2(even, odd *int16, src *byte, n, flip, zx int)
 
-// deinterleave2 runs deinterleave2AVX2 on the first multiple of 32 bytes
-// and deinterleave2Go on the rest.
+// deinterleave2 runs deinterleave2AVX2 on the first multiple of 32 bytes,
+// then once more on the last 32 from an even offset (so that the phases
+// line up; values written twice come out the same), and deinterleave2Go
+// on what is left (at most one byte).
 func deinterleave2(even, odd []int16, src []byte, flip byte, zx int32) {
-	n32 := len(src) &^ 31
-	if n32 > 0 {
-		_, _ = even[n32/2-1], odd[n32/2-1]
-		deinterleave2AVX2(&even[0], &odd[0], &src[0], n32, int(flip), int(zx))
+	n := len(src)
+	done := n &^ 31
+	if done > 0 {
+		_, _ = even[(n+1)/2-1], odd[n/2-1]
+		deinterleave2AVX2(&even[0], &odd[0], &src[0], done, int(flip), int(zx))
+		if s := (n - 32) &^ 1; s+32 > done {
+			deinterleave2AVX2(&even[s/2], &odd[s/2], &src[s], 32, int(flip), int(zx))
+			done = s + 32
+		}
 	}
-	deinterleave2Go(even[n32/2:], odd[n32/2:], src[n32:], flip, zx)
+	deinterleave2Go(even[done/2:], odd[done/2:], src[done:], flip, zx)
 }
 
 var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512, dwRow: dwRow2, centre: centre2, deint2: deinterleave2}

@@ -274,8 +274,8 @@ func (d *depthwisePlan) runGo(g *Geometry, xb []byte, xflip byte, zxu int32, sk 
 	jobs := g.N * pl.M
 	parallelFor(jobs, jobs*P*pl.T, func(j0, j1 int) {
 		planes := make([]int16, SW*Hp*Wq)
-		acc := make([]int32, g.OW)
-		zeros := make([]int32, g.OW)
+		acc := make([]int32, P) // a channel's outputs, row after row
+		zeros := make([]int32, P)
 		offs := make([]int64, pl.T)
 		coefs := make([]int32, pl.T)
 		var rowMul, bias int32
@@ -332,11 +332,12 @@ func (d *depthwisePlan) runGo(g *Geometry, xb []byte, xflip byte, zxu int32, sk 
 				}
 			}
 			for oh := 0; oh < g.OH; oh++ {
-				dwRow(acc, planes[oh*g.SH*Wq:], offs[:nt], coefs[:nt])
-				e = epiArgs{acc: &acc[0], accStride: int64(g.OW), outStride: int64(P), rows: 1, n: int64(g.OW),
-					rowAdd: &bias, rowMul: &rowMul, colAdd: &zeros[0], colMul: &zeros[0]}
-				sk.emit(&e, (n*pl.M+m)*P+oh*g.OW, m, pl.mult[m:])
+				dwRow(acc[oh*g.OW:(oh+1)*g.OW], planes[oh*g.SH*Wq:], offs[:nt], coefs[:nt])
 			}
+			// One epilogue over the channel: its outputs are contiguous.
+			e = epiArgs{acc: &acc[0], accStride: int64(P), outStride: int64(P), rows: 1, n: int64(P),
+				rowAdd: &bias, rowMul: &rowMul, colAdd: &zeros[0], colMul: &zeros[0]}
+			sk.emit(&e, (n*pl.M+m)*P, m, pl.mult[m:])
 		}
 	})
 }
