@@ -455,7 +455,8 @@ func (g *Graph) OpCounts() map[string]int {
 }
 
 // ParamCount returns the number of model parameters: the elements of the
-// float initializers and of the integer initializers that a
+// float initializers, Constant nodes and ConstantOfShape nodes of
+// initializer shape, and of the integer initializers that a
 // DequantizeLinear or an integer op (QLinearConv, QLinearMatMul,
 // MatMulInteger, ConvInteger, com.microsoft QGemm and QLinearAdd) reads as
 // data, such as int8 weights and int32 biases. Quantization scales and
@@ -500,6 +501,27 @@ func (g *Graph) ParamCount() int {
 	for name, t := range g.Initializers {
 		if data[name] || t.DType == tensor.Float32 && !notParam[name] {
 			count += t.Len()
+		}
+	}
+	for _, n := range g.Nodes {
+		if len(n.Outputs) == 0 || notParam[n.Outputs[0]] {
+			continue
+		}
+		switch n.OpType {
+		case "Constant":
+			if t := n.AttrTensor("value"); t != nil && t.DType == tensor.Float32 {
+				count += t.Len()
+			}
+		case "ConstantOfShape":
+			shape := g.Initializers[n.Input(0)]
+			if v := n.AttrTensor("value"); shape == nil || shape.DType != tensor.Int64 || v != nil && v.DType != tensor.Float32 {
+				continue
+			}
+			size := 1
+			for _, d := range shape.I64 {
+				size *= int(max(d, 0))
+			}
+			count += size
 		}
 	}
 	return count

@@ -3,6 +3,7 @@ package quantize
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/tensor"
@@ -31,6 +32,7 @@ func Prepare(m *graph.Model) (*graph.Model, error) {
 		return nil, fmt.Errorf("quantize: %w", err)
 	}
 	g.RemoveIdentities()
+	foldParamConstantOfShape(g)
 	if err := foldBatchNorms(g); err != nil {
 		return nil, err
 	}
@@ -42,6 +44,78 @@ func Prepare(m *graph.Model) (*graph.Model, error) {
 		return nil, fmt.Errorf("quantize: prepared graph is invalid: %w", err)
 	}
 	return c, nil
+}
+
+// paramInputs lists, per op type, the inputs that hold parameters.
+var paramInputs = map[string][]int{
+	"Conv": {1, 2}, "Gemm": {1, 2}, "MatMul": {1}, "BatchNormalization": {1, 2, 3, 4},
+}
+
+// foldParamConstantOfShape turns the float ConstantOfShape nodes of
+// constant shape whose every reader takes them as a parameter (the weight
+// or bias of a Conv, Gemm or MatMul, a BatchNormalization parameter) into
+// initializers, as constant folding would: such weights can then be
+// folded and quantized. (Some models generate their weights this way; the
+// quantized file then stores them.)
+func foldParamConstantOfShape(g *graph.Graph) {
+	cons := g.Consumers()
+	kept := g.Nodes[:0]
+	for _, n := range g.Nodes {
+		if t := paramConstantOfShape(g, n, cons); t != nil {
+			g.Initializers[n.Outputs[0]] = t
+			continue
+		}
+		kept = append(kept, n)
+	}
+	g.Nodes = kept
+}
+
+// paramConstantOfShape returns the value of n when
+// foldParamConstantOfShape folds it.
+func paramConstantOfShape(g *graph.Graph, n *graph.Node, cons map[string][]*graph.Node) *tensor.Tensor {
+	if n.OpType != "ConstantOfShape" || n.Domain != "" || len(n.Outputs) != 1 || g.IsOutput(n.Outputs[0]) {
+		return nil
+	}
+	shape := g.Initializers[n.Input(0)]
+	if shape == nil || shape.DType != tensor.Int64 || len(shape.Shape) != 1 {
+		return nil
+	}
+	var v float32
+	if t := n.AttrTensor("value"); t != nil {
+		if t.DType != tensor.Float32 || t.Len() != 1 {
+			return nil
+		}
+		v = t.F32[0]
+	}
+	dims := make(tensor.Shape, len(shape.I64))
+	for i, d := range shape.I64 {
+		if d < 0 || d > 1<<24 {
+			return nil
+		}
+		dims[i] = int(d)
+	}
+	if dims.Size() > 1<<28 {
+		return nil
+	}
+	readers := cons[n.Outputs[0]]
+	if len(readers) == 0 {
+		return nil
+	}
+	for _, r := range readers {
+		if r.Domain != "" {
+			return nil
+		}
+		for i, in := range r.Inputs {
+			if in == n.Outputs[0] && !slices.Contains(paramInputs[r.OpType], i) {
+				return nil
+			}
+		}
+	}
+	t := tensor.New(tensor.Float32, dims)
+	for i := range t.F32 {
+		t.F32[i] = v
+	}
+	return t
 }
 
 // foldBatchNorms folds inference BatchNormalization into the Conv before it:

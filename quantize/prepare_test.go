@@ -172,3 +172,50 @@ func TestOpsetUpgrade(t *testing.T) {
 		}
 	})
 }
+
+// TestPrepareFoldsParamConstantOfShape: ConstantOfShape nodes of constant
+// shape that feed only weights, biases and BatchNormalization parameters
+// become initializers (the Conv is then quantized with an int8 weight);
+// one that also feeds an activation input stays.
+func TestPrepareFoldsParamConstantOfShape(t *testing.T) {
+	b := newBuilder(13, "x")
+	shape := func(name string, dims ...int64) { b.init(name, tensor.FromInt64(tensor.Shape{len(dims)}, dims)) }
+	shape("ws", 2, 3, 1, 1)
+	shape("bs", 2)
+	shape("xs", 1, 2, 4, 4)
+	value := func(v float32) map[string]*graph.Attr {
+		return map[string]*graph.Attr{"value": graph.TensorAttr(tensor.FromFloat32(tensor.Shape{1}, []float32{v}))}
+	}
+	b.node("ConstantOfShape", "w", []string{"ws"}, []string{"w"}, value(0.5))
+	b.node("ConstantOfShape", "gamma", []string{"bs"}, []string{"gamma"}, value(2))
+	b.node("ConstantOfShape", "zero", []string{"bs"}, []string{"zero"}, nil)
+	b.node("ConstantOfShape", "one", []string{"bs"}, []string{"one"}, value(1))
+	b.node("ConstantOfShape", "bias", []string{"xs"}, []string{"addend"}, value(0.25))
+	b.node("Conv", "conv", []string{"x", "w"}, []string{"c"}, nil)
+	b.node("BatchNormalization", "bn", []string{"c", "gamma", "zero", "zero", "one"}, []string{"n"}, nil)
+	b.node("Add", "add", []string{"n", "addend"}, []string{"y"}, nil)
+	m := b.output("y")
+	p, err := Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := opTypes(p.Graph)
+	if want := []string{"ConstantOfShape", "Conv", "Add"}; !slices.Equal(ops, want) {
+		t.Fatalf("prepared ops %v, want %v", ops, want)
+	}
+	if w := p.Graph.Initializers[nodeByName(p.Graph, "conv").Input(1)]; w == nil || !w.Shape.Equal(tensor.Shape{2, 3, 1, 1}) {
+		t.Fatalf("conv weight %v", w)
+	}
+	// Float: w 6, gamma 2, zero 2 (read twice), one 2, addend 32.
+	// Prepared: w 6, the bias BatchNormalization folded into 2, addend 32.
+	if f, p := m.Graph.ParamCount(), p.Graph.ParamCount(); f != 44 || p != 40 {
+		t.Errorf("ParamCount %d float, %d prepared; want 44 and 40", f, p)
+	}
+	q, sum, err := Quantize(m, fakeRanges(p.Graph), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.QuantizedNodes["Conv"] != 1 || q.Graph.OpCounts()["ConstantOfShape"] != 1 {
+		t.Errorf("quantized nodes %v, ops %v", sum.QuantizedNodes, q.Graph.OpCounts())
+	}
+}

@@ -196,33 +196,19 @@ func dimsSize(ds []graph.Dim) (int64, bool) {
 // values and ConstantOfShape fills of constant shape) and the
 // multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul at the
 // inferred shapes; partial is set when some shapes are unknown.
-// onlyClipBound reports whether every reader of v takes it as a Clip
-// bound, which graph.ParamCount does not count as a parameter either.
-func onlyClipBound(readers []*graph.Node, v string) bool {
-	for _, n := range readers {
-		if n.OpType != "Clip" || n.Input(0) == v {
-			return false
-		}
-	}
-	return len(readers) > 0
-}
-
 func countModel(g *graph.Graph, sh *graph.Shapes) (params, macs int64, partial bool) {
 	params = int64(g.ParamCount())
-	cons := g.Consumers()
 	for _, n := range g.Nodes {
 		out := ""
 		if len(n.Outputs) > 0 {
 			out = n.Outputs[0]
 		}
 		switch n.OpType {
-		case "Constant":
-			if t := n.AttrTensor("value"); t != nil && t.DType == tensor.Float32 && !onlyClipBound(cons[out], out) {
-				params += int64(t.Len())
-			}
 		case "ConstantOfShape":
-			if v := sh.Values[out]; v.DType == tensor.Float32 {
-				if s, ok := dimsSize(v.Shape); ok && (g.IsInitializer(n.Input(0)) || sh.Data[n.Input(0)] != nil) {
+			// ParamCount counts those of initializer shape; shape
+			// inference knows some computed shapes too.
+			if v := sh.Values[out]; v.DType == tensor.Float32 && !g.IsInitializer(n.Input(0)) && sh.Data[n.Input(0)] != nil {
+				if s, ok := dimsSize(v.Shape); ok {
 					params += s
 				}
 			}
