@@ -59,8 +59,9 @@ func (e *UnsupportedError) Error() string {
 type Stats struct {
 	// IntegerNodes counts fused integer Conv/Gemm/MatMul nodes.
 	IntegerNodes int
-	// Uint8Nodes counts MaxPool/Flatten/Reshape/Transpose/Relu nodes run
-	// directly on uint8 values (exact).
+	// Uint8Nodes counts the other nodes run on 8-bit values:
+	// MaxPool/Flatten/Reshape/Transpose/Relu (exact), Add [+ Relu] and
+	// GlobalAveragePool groups and their QOperator forms.
 	Uint8Nodes int
 	// FloatNodes counts the nodes run in float32 (quantize and dequantize
 	// nodes included).

@@ -540,3 +540,70 @@ func BenchmarkGemm512(b *testing.B) {
 		Gemm(false, false, 512, 512, 512, a, 512, bb, 512, c, 512, false)
 	}
 }
+
+// TestMaxPoolMatchesReference compares the parallel, bounds-test-free
+// MaxPool with maxPoolReference bit for bit on random geometries (kernel
+// sizes, strides, dilations, pads, ceil mode) for float32 with NaNs and
+// signed zeros, uint8 and int8.
+func TestMaxPoolMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	for trial := 0; trial < 300; trial++ {
+		kh, kw := 1+r.Intn(4), 1+r.Intn(4)
+		p := PoolParams{ConvParams: ConvParams{KernelShape: []int{kh, kw},
+			Strides:   []int{1 + r.Intn(3), 1 + r.Intn(3)},
+			Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
+			Pads:      []int{r.Intn(kh), r.Intn(kw), r.Intn(kh), r.Intn(kw)},
+			CeilMode:  r.Intn(2) == 0}}
+		shape := tensor.Shape{1 + r.Intn(2), 1 + r.Intn(40), 1 + r.Intn(30), 1 + r.Intn(30)}
+		if trial%10 == 0 {
+			shape[1] = 64 // enough work to split over the worker pool
+		}
+		g, err := ResolveGeometry(shape, p.KernelShape, p.ConvParams)
+		if err != nil {
+			continue
+		}
+		for _, dt := range []tensor.DType{tensor.Float32, tensor.Uint8, tensor.Int8} {
+			x := tensor.New(dt, shape)
+			for i := 0; i < x.Len(); i++ {
+				v := r.Intn(256)
+				switch dt {
+				case tensor.Float32:
+					x.F32[i] = float32(v-128) / 16
+					switch r.Intn(40) {
+					case 0:
+						x.F32[i] = float32(math.NaN())
+					case 1:
+						x.F32[i] = float32(math.Copysign(0, -1))
+					case 2:
+						x.F32[i] = 0
+					}
+				case tensor.Uint8:
+					x.U8[i] = uint8(v)
+				case tensor.Int8:
+					x.I8[i] = int8(v - 128)
+				}
+			}
+			got, err := MaxPool(x, p)
+			if err != nil {
+				t.Fatalf("trial %d: %v", trial, err)
+			}
+			want := tensor.New(dt, got.Shape)
+			switch dt {
+			case tensor.Float32:
+				maxPoolReference(g, x.F32, want.F32, float32(math.Inf(-1)))
+				for i := range want.F32 {
+					if math.Float32bits(want.F32[i]) != math.Float32bits(got.F32[i]) {
+						t.Fatalf("trial %d %v %+v: float output %d is %v, want %v", trial, shape, p, i, got.F32[i], want.F32[i])
+					}
+				}
+			case tensor.Uint8:
+				maxPoolReference(g, x.U8, want.U8, 0)
+			case tensor.Int8:
+				maxPoolReference(g, x.I8, want.I8, -128)
+			}
+			if !want.Equal(got) && dt != tensor.Float32 {
+				t.Fatalf("trial %d %v %+v: %v MaxPool differs from the reference", trial, shape, p, dt)
+			}
+		}
+	}
+}

@@ -50,36 +50,99 @@ func MaxPoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error
 	return y, nil
 }
 
-func maxPool[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
+// maxPoolReference is the spec of maxPool: every output is the first of
+// its window's in-range taps, in row-major order, replaced by each later
+// tap that is larger or NaN (so a NaN anywhere in the window wins).
+func maxPoolReference[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
 	HW, P := g.H*g.W, g.OH*g.OW
 	for nc := 0; nc < g.N*g.C; nc++ {
 		plane := x[nc*HW : (nc+1)*HW]
 		out := y[nc*P : (nc+1)*P]
 		for oh := 0; oh < g.OH; oh++ {
 			for ow := 0; ow < g.OW; ow++ {
-				m := lowest
-				seen := false
-				for kh := 0; kh < g.KH; kh++ {
-					ih := oh*g.SH - g.PadT + kh*g.DH
-					if ih < 0 || ih >= g.H {
-						continue
-					}
-					for kw := 0; kw < g.KW; kw++ {
-						iw := ow*g.SW - g.PadL + kw*g.DW
-						if iw < 0 || iw >= g.W {
-							continue
-						}
-						v := plane[ih*g.W+iw]
-						if !seen || v > m || v != v {
-							m = v
-							seen = true
-						}
-					}
-				}
-				out[oh*g.OW+ow] = m
+				out[oh*g.OW+ow] = maxPoolWindow(g, plane, oh, ow, lowest)
 			}
 		}
 	}
+}
+
+// maxPoolWindow is one output of maxPoolReference.
+func maxPoolWindow[T float32 | uint8 | int8](g *Geometry, plane []T, oh, ow int, lowest T) T {
+	m := lowest
+	seen := false
+	for kh := 0; kh < g.KH; kh++ {
+		ih := oh*g.SH - g.PadT + kh*g.DH
+		if ih < 0 || ih >= g.H {
+			continue
+		}
+		for kw := 0; kw < g.KW; kw++ {
+			iw := ow*g.SW - g.PadL + kw*g.DW
+			if iw < 0 || iw >= g.W {
+				continue
+			}
+			v := plane[ih*g.W+iw]
+			if !seen || v > m || v != v {
+				m = v
+				seen = true
+			}
+		}
+	}
+	return m
+}
+
+// maxPool is maxPoolReference, bit for bit, with the planes split over the
+// worker pool and the windows that lie inside the input (all but the
+// borders) computed without bounds tests.
+func maxPool[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
+	HW, P := g.H*g.W, g.OH*g.OW
+	// Outputs whose windows lie inside the input: oh in [oh0, oh1), ow in
+	// [ow0, ow1).
+	inside := func(pad, stride, dil, k, n, out int) (lo, hi int) {
+		lo = (pad + stride - 1) / stride // first o with o·stride − pad ≥ 0
+		hi = out
+		for hi > lo && (hi-1)*stride-pad+(k-1)*dil >= n {
+			hi--
+		}
+		return min(lo, out), hi
+	}
+	oh0, oh1 := inside(g.PadT, g.SH, g.DH, g.KH, g.H, g.OH)
+	ow0, ow1 := inside(g.PadL, g.SW, g.DW, g.KW, g.W, g.OW)
+	parallelFor(g.N*g.C, g.N*g.C*P*g.KH*g.KW, func(c0, c1 int) {
+		for nc := c0; nc < c1; nc++ {
+			plane := x[nc*HW : (nc+1)*HW]
+			out := y[nc*P : (nc+1)*P]
+			for oh := 0; oh < g.OH; oh++ {
+				row := out[oh*g.OW : (oh+1)*g.OW]
+				if oh < oh0 || oh >= oh1 {
+					for ow := range row {
+						row[ow] = maxPoolWindow(g, plane, oh, ow, lowest)
+					}
+					continue
+				}
+				for ow := 0; ow < ow0 && ow < g.OW; ow++ {
+					row[ow] = maxPoolWindow(g, plane, oh, ow, lowest)
+				}
+				top := (oh*g.SH - g.PadT) * g.W
+				for ow := ow0; ow < ow1; ow++ {
+					base := top + ow*g.SW - g.PadL
+					m := plane[base]
+					for kh := 0; kh < g.KH; kh++ {
+						r := plane[base+kh*g.DH*g.W:]
+						r = r[:(g.KW-1)*g.DW+1]
+						for kw := 0; kw < len(r); kw += g.DW {
+							if v := r[kw]; v > m || v != v {
+								m = v
+							}
+						}
+					}
+					row[ow] = m
+				}
+				for ow := max(ow1, ow0); ow < g.OW; ow++ {
+					row[ow] = maxPoolWindow(g, plane, oh, ow, lowest)
+				}
+			}
+		}
+	})
 }
 
 // AveragePool computes ONNX AveragePool on float32 NCHW or NCW input. The

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/tensor"
@@ -33,6 +34,7 @@ func Prepare(m *graph.Model) (*graph.Model, error) {
 	}
 	g.RemoveIdentities()
 	foldParamConstantOfShape(g)
+	sumsToAdds(g)
 	if err := foldBatchNorms(g); err != nil {
 		return nil, err
 	}
@@ -44,6 +46,31 @@ func Prepare(m *graph.Model) (*graph.Model, error) {
 		return nil, fmt.Errorf("quantize: prepared graph is invalid: %w", err)
 	}
 	return c, nil
+}
+
+// sumsToAdds rewrites every Sum of two or more inputs as Adds, left to
+// right (the order Sum adds in), so that residual connections exported as
+// Sum quantize and run as integer adds. The last Add keeps the Sum's name
+// and output.
+func sumsToAdds(g *graph.Graph) {
+	var nodes []*graph.Node
+	for _, n := range g.Nodes {
+		if n.OpType != "Sum" || n.Domain != "" || len(n.Inputs) < 2 || len(n.Outputs) != 1 {
+			nodes = append(nodes, n)
+			continue
+		}
+		acc := n.Inputs[0]
+		for i, in := range n.Inputs[1:] {
+			add := &graph.Node{Name: n.Name, OpType: "Add", Inputs: []string{acc, in}, Outputs: []string{n.Outputs[0]}}
+			if i < len(n.Inputs)-2 {
+				add.Name = ""
+				add.Outputs[0] = g.UniqueName(n.Outputs[0] + "_sum" + strconv.Itoa(i))
+			}
+			nodes = append(nodes, add)
+			acc = add.Outputs[0]
+		}
+	}
+	g.Nodes = nodes
 }
 
 // paramInputs lists, per op type, the inputs that hold parameters.

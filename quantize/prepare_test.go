@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/eightbitml/eightbit/graph"
+	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -217,5 +218,67 @@ func TestPrepareFoldsParamConstantOfShape(t *testing.T) {
 	}
 	if sum.QuantizedNodes["Conv"] != 1 || q.Graph.OpCounts()["ConstantOfShape"] != 1 {
 		t.Errorf("quantized nodes %v, ops %v", sum.QuantizedNodes, q.Graph.OpCounts())
+	}
+}
+
+// TestPrepareSumsToAdds: Sum nodes become Adds, left to right, with the
+// same float results, and a quantized two-input Sum runs as an integer add.
+func TestPrepareSumsToAdds(t *testing.T) {
+	b := newBuilder(9, "x")
+	for _, w := range []string{"w1", "w2", "w3", "w4", "w5", "w6"} {
+		b.randInit(w, 3, 3, 1, 1)
+	}
+	conv := func(name, w, in, out string) { b.node("Conv", name, []string{in, w}, []string{out}, nil) }
+	conv("c1", "w1", "x", "a")
+	conv("c2", "w2", "x", "b")
+	b.node("Sum", "s2", []string{"a", "b"}, []string{"ab"}, nil)
+	b.node("Relu", "r", []string{"ab"}, []string{"abr"}, nil)
+	conv("c3", "w3", "abr", "y")
+	conv("c4", "w4", "x", "d")
+	conv("c5", "w5", "x", "e")
+	conv("c6", "w6", "x", "f")
+	b.node("Sum", "s3", []string{"d", "e", "f"}, []string{"z"}, nil)
+	m := b.output("y", "z")
+	m.Graph.Inputs[0].Shape = graph.Dims(tensor.Shape{1, 3, 5, 5})
+	p, err := Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops := opTypes(p.Graph); !slices.Equal(ops, []string{"Conv", "Conv", "Add", "Relu", "Conv", "Conv", "Conv", "Conv", "Add", "Add"}) {
+		t.Fatalf("prepared ops %v", ops)
+	}
+	if n := nodeByName(p.Graph, "s3"); n == nil || n.Outputs[0] != "z" || n.Input(1) != "f" {
+		t.Fatalf("the last Add of s3: %+v", n)
+	}
+	x := tensor.New(tensor.Float32, tensor.Shape{1, 3, 5, 5})
+	for i := range x.F32 {
+		x.F32[i] = float32(i%7) - 3
+	}
+	run := func(m *graph.Model, opts infer.Options) (map[string]*tensor.Tensor, infer.Stats) {
+		prog, err := infer.Compile(m, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := prog.Run(map[string]*tensor.Tensor{"x": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, prog.Stats()
+	}
+	want, _ := run(m, infer.Options{})
+	got, _ := run(p, infer.Options{})
+	for _, o := range []string{"y", "z"} {
+		if !want[o].Equal(got[o]) {
+			t.Errorf("%s: prepared model gives %v, want %v", o, got[o].F32, want[o].F32)
+		}
+	}
+	q, _, err := Quantize(m, fakeRanges(p.Graph), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Six Convs in integer arithmetic, and the Add (+Relu) between c1, c2
+	// and c3 on the 8-bit values.
+	if _, st := run(q, infer.Options{Integer: true}); st.IntegerNodes != 6 || st.Uint8Nodes != 1 || q.Graph.OpCounts()["Sum"] != 0 {
+		t.Errorf("quantized: stats %+v, ops %v", st, q.Graph.OpCounts())
 	}
 }
