@@ -389,10 +389,47 @@ func (c *compiler) clipBounds(n *graph.Node) (lo, hi float32, ok bool) {
 	return lo, hi, true
 }
 
-// fuseUint8 matches DQ → MaxPool/Flatten/Reshape/Transpose/Relu → Q with
-// identical parameters on both sides; these ops commute exactly with the
-// (monotone, per-tensor) quantization, so they run on the uint8 values.
+// fuseConcat is fuseUint8 for a Concat: every input dequantized with the
+// output's parameters.
+func (c *compiler) fuseConcat(q, src *graph.Node, qp qmath.Params, qdt tensor.DType, prod map[string]*graph.Node) (*fusedStep, []*graph.Node) {
+	if !isDefaultDomain(src.Domain) || len(src.Inputs) == 0 || len(src.Outputs) != 1 {
+		return nil, nil
+	}
+	ins := make([]string, len(src.Inputs))
+	for i, in := range src.Inputs {
+		d := dqInput(in, prod)
+		if d == nil {
+			return nil, nil
+		}
+		if p, dt, ok := c.params8(d, prod); !ok || p != qp || dt != qdt {
+			return nil, nil
+		}
+		ins[i] = d.Input(0)
+	}
+	inner, err := buildOp(src, c.opset)
+	if err != nil {
+		return nil, nil
+	}
+	run := func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		for _, x := range in {
+			if x == nil || x.DType != qdt {
+				return nil, fmt.Errorf("want %v inputs", qdt)
+			}
+		}
+		return inner(in)
+	}
+	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: run}
+	return &fusedStep{at: q, step: st, ins: ins, outs: []string{q.Outputs[0]}}, []*graph.Node{q, src}
+}
+
+// fuseUint8 matches DQ → MaxPool/Flatten/Reshape/Transpose/Relu → Q, and
+// DQ, ..., DQ → Concat → Q, with identical parameters on all sides; these
+// ops commute exactly with the (monotone, per-tensor) quantization, so they
+// run on the 8-bit values.
 func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, qdt tensor.DType, prod map[string]*graph.Node) (*fusedStep, []*graph.Node) {
+	if src.OpType == "Concat" {
+		return c.fuseConcat(q, src, qp, qdt, prod)
+	}
 	switch src.OpType {
 	case "MaxPool", "Flatten", "Reshape", "Transpose", "Relu":
 	default:

@@ -69,6 +69,13 @@ func toQOperator(m *graph.Model, names namer, contrib bool) error {
 				continue
 			}
 		}
+		if core.OpType == "Concat" {
+			if n := concatOn8Bits(g, qn, core, prod); n != nil {
+				replaced[qn] = []*graph.Node{n}
+				gone[core] = true
+			}
+			continue
+		}
 		dx := prod[core.Input(0)]
 		if dx == nil || dx.OpType != "DequantizeLinear" || !isDefault(dx) {
 			continue
@@ -183,6 +190,30 @@ func toQOperator(m *graph.Model, names namer, contrib bool) error {
 	g.Nodes = out
 	dropDeadNodes(g)
 	return nil
+}
+
+// concatOn8Bits returns the Concat of the quantized values that replaces
+// DequantizeLinear, ..., DequantizeLinear → Concat → QuantizeLinear qn when
+// every input is dequantized with qn's scalar parameters; nil otherwise.
+func concatOn8Bits(g *graph.Graph, qn, core *graph.Node, prod map[string]*graph.Node) *graph.Node {
+	s, z, dt, ok := scalarParams(g, qn)
+	if !ok || len(core.Inputs) == 0 {
+		return nil
+	}
+	n := core.Clone()
+	n.Outputs = []string{qn.Outputs[0]}
+	for i, in := range core.Inputs {
+		d := prod[in]
+		if d == nil || d.OpType != "DequantizeLinear" || !isDefault(d) {
+			return nil
+		}
+		ds, dz, ddt, ok := scalarParams(g, d)
+		if !ok || ds != s || dz != z || ddt != dt {
+			return nil
+		}
+		n.Inputs[i] = d.Input(0)
+	}
+	return n
 }
 
 // msDomain is ONNX Runtime's contrib-op domain.

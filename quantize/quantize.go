@@ -409,6 +409,10 @@ func (q *quantizer) decideActivations() error {
 			}
 		}
 	}
+	shared, err := q.concatGroups(need, rangeFrom)
+	if err != nil {
+		return err
+	}
 	add := func(name string, p actParams) {
 		q.params[name] = p
 		q.order = append(q.order, name)
@@ -418,9 +422,11 @@ func (q *quantizer) decideActivations() error {
 		if s, ok := rangeFrom[name]; ok {
 			src = s
 		}
-		r, err := q.rangeOf(src, need[name])
-		if err != nil {
-			return err
+		r, ok := shared[name]
+		if !ok {
+			if r, err = q.rangeOf(src, need[name]); err != nil {
+				return err
+			}
 		}
 		p, dt := q.sch.activation(r)
 		add(name, actParams{p, dt})
@@ -457,6 +463,95 @@ func (q *quantizer) decideActivations() error {
 		}
 	}
 	return nil
+}
+
+// concatGroups makes the inputs and output of every Concat whose inputs
+// are quantized activations share their parameters, chosen from the union
+// of their ranges (a Concat of Concats joins one group), so that the
+// Concat runs on the 8-bit values, as TFLite does. An input written by a
+// pass-through op (which takes its input's parameters) brings that input,
+// and so on up the chain of pass-through ops, into the group. It marks the
+// members as needing quantization and returns their shared ranges (a
+// member's range is that of rangeFrom when set). A Concat with an input
+// that is not an activation stays float.
+func (q *quantizer) concatGroups(need, rangeFrom map[string]string) (map[string]qmath.Range, error) {
+	g := q.g
+	prod := g.Producers()
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		if parent[x] != x {
+			parent[x] = find(parent[x])
+		}
+		return parent[x]
+	}
+	var members []string
+	join := func(a, b string) {
+		for _, x := range []string{a, b} {
+			if _, ok := parent[x]; !ok {
+				parent[x] = x
+				members = append(members, x)
+			}
+		}
+		if ra, rb := find(a), find(b); ra != rb {
+			parent[rb] = ra
+		}
+	}
+	for _, n := range g.Nodes {
+		if n.OpType != "Concat" || n.Domain != "" || len(n.Outputs) != 1 || q.removed[n] || q.excl.has(n) {
+			continue
+		}
+		quantized := false
+		ok := len(n.Inputs) > 0
+		var chains [][]string // each input and the pass-through inputs above it
+		for _, in := range n.Inputs {
+			chain := []string{in}
+			for p := prod[in]; p != nil && q.passThrough(p) && !q.removed[p]; p = prod[p.Input(0)] {
+				chain = append(chain, p.Input(0))
+			}
+			for _, v := range chain {
+				if v == "" || g.IsInitializer(v) {
+					ok = false
+				}
+				_, needed := need[v]
+				quantized = quantized || needed
+			}
+			chains = append(chains, chain)
+		}
+		if !ok || !quantized {
+			continue
+		}
+		for _, chain := range chains {
+			for _, v := range chain {
+				join(n.Outputs[0], v)
+			}
+		}
+		q.sum.QuantizedNodes["Concat"]++
+	}
+	union := map[string]qmath.Range{}
+	for _, m := range members {
+		src := m
+		if s, ok := rangeFrom[m]; ok {
+			src = s
+		}
+		r, err := q.rangeOf(src, "input or output of a Concat")
+		if err != nil {
+			return nil, err
+		}
+		root := find(m)
+		if u, ok := union[root]; ok {
+			r = qmath.Range{Min: min(u.Min, r.Min), Max: max(u.Max, r.Max)}
+		}
+		union[root] = r
+	}
+	shared := map[string]qmath.Range{}
+	for _, m := range members {
+		shared[m] = union[find(m)]
+		if _, ok := need[m]; !ok {
+			need[m] = "input or output of a Concat"
+		}
+	}
+	return shared, nil
 }
 
 // weightQ is a quantized weight or bias: the value its readers read and its
