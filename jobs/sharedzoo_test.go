@@ -28,16 +28,7 @@ func TestSharedZooRunners(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the shared zoo three times")
 	}
-	root := zootest.Path(t)
-	manifest, err := os.ReadFile(filepath.Join("testdata", "shared-zoo.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zooDir := t.TempDir()
-	manifest = bytes.ReplaceAll(manifest, []byte("${ZOO}"), []byte(filepath.ToSlash(root)))
-	if err := os.WriteFile(filepath.Join(zooDir, "zoo.yaml"), manifest, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	zooDir := sharedZooManifest(t, "shared-zoo.yaml")
 	eval := 200
 	if v := os.Getenv("EIGHTBIT_SHARED_ZOO_EVAL"); v != "" {
 		fmt.Sscan(v, &eval)
@@ -92,16 +83,7 @@ func TestStructureZoo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("quantizes four ImageNet-sized models")
 	}
-	root := zootest.Path(t)
-	manifest, err := os.ReadFile(filepath.Join("testdata", "structure-zoo.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zooDir := t.TempDir()
-	manifest = bytes.ReplaceAll(manifest, []byte("${ZOO}"), []byte(filepath.ToSlash(root)))
-	if err := os.WriteFile(filepath.Join(zooDir, "zoo.yaml"), manifest, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	zooDir := sharedZooManifest(t, "structure-zoo.yaml")
 	res, err := (&QuantizeZoo{Zoo: zooDir, Out: t.TempDir(), AllowOutside: true, CalibSamples: 4, EvalSamples: 4}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -114,4 +96,21 @@ func TestStructureZoo(t *testing.T) {
 			t.Errorf("%s: integer MAC share %v, agreement %v", m.Name, m.IntegerMACShare, m.Agreement)
 		}
 	}
+}
+
+// sharedZooManifest writes testdata/file, with ${ZOO} replaced by the
+// shared zoo's path, as zoo.yaml of a new folder and returns the folder.
+func sharedZooManifest(t *testing.T, file string) string {
+	t.Helper()
+	root := zootest.Path(t)
+	manifest, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zooDir := t.TempDir()
+	manifest = bytes.ReplaceAll(manifest, []byte("${ZOO}"), []byte(filepath.ToSlash(root)))
+	if err := os.WriteFile(filepath.Join(zooDir, "zoo.yaml"), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return zooDir
 }

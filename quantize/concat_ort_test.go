@@ -5,7 +5,6 @@ package quantize
 import (
 	"math"
 	"math/rand"
-	"os"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -24,18 +23,7 @@ import (
 // the outputs must be equal on at least 99.9% of the values, the rest
 // within one quantization step.
 func TestConcatORT(t *testing.T) {
-	lib := os.Getenv("EIGHTBIT_ORT_LIB")
-	if lib == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("EIGHTBIT_ORT_LIB is not set")
-		}
-		t.Skip("set EIGHTBIT_ORT_LIB to the ONNX Runtime shared library to run this test")
-	}
-	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	defer startORT(t)()
 
 	b := newBuilder(13, "x")
 	b.m.Graph.Inputs[0].Shape = graph.Dims(tensor.Shape{2, 3, 12, 12})

@@ -32,18 +32,7 @@ const ortEvalImages = 500
 //
 // Without EIGHTBIT_ORT_LIB it is skipped (it fails under CI=true).
 func TestORTLoadsQuantizedDemoModels(t *testing.T) {
-	lib := os.Getenv("EIGHTBIT_ORT_LIB")
-	if lib == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("EIGHTBIT_ORT_LIB is not set")
-		}
-		t.Skip("set EIGHTBIT_ORT_LIB to the ONNX Runtime shared library to run this test")
-	}
-	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	defer startORT(t)()
 
 	calIm, _ := loadDemo(t, "train")
 	evIm, evLb := loadDemo(t, "t10k")
@@ -99,6 +88,25 @@ func TestORTLoadsQuantizedDemoModels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startORT loads ONNX Runtime from $EIGHTBIT_ORT_LIB and returns the
+// function that unloads it. Without the variable the test is skipped, or
+// fails under CI=true.
+func startORT(t *testing.T) (stop func()) {
+	t.Helper()
+	lib := os.Getenv("EIGHTBIT_ORT_LIB")
+	if lib == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("EIGHTBIT_ORT_LIB is not set")
+		}
+		t.Skip("set EIGHTBIT_ORT_LIB to the ONNX Runtime shared library to run this test")
+	}
+	ort.SetSharedLibraryPath(lib)
+	if err := ort.InitializeEnvironment(); err != nil {
+		t.Fatal(err)
+	}
+	return func() { ort.DestroyEnvironment() }
 }
 
 // ortTop1 runs model in ONNX Runtime on x ([N,1,28,28]) in batches of

@@ -39,18 +39,7 @@ func ortZooEval() int {
 //
 //	EIGHTBIT_ORT_LIB=/path/to/libonnxruntime.so.1 go test -tags ort ./quantize -run TestZooORT -v
 func TestZooORT(t *testing.T) {
-	lib := os.Getenv("EIGHTBIT_ORT_LIB")
-	if lib == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("EIGHTBIT_ORT_LIB is not set")
-		}
-		t.Skip("set EIGHTBIT_ORT_LIB to the ONNX Runtime shared library to run this test")
-	}
-	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	defer startORT(t)()
 	for _, zm := range zooModels {
 		t.Run(zm.name(), func(t *testing.T) {
 			z := loadZoo(t, zm)
