@@ -464,3 +464,29 @@ func TestArenaQLinearMatMul(t *testing.T) {
 		sameBits(t, fmt.Sprintf("run %d (batch %d)", i, batch), want, mustRun(t, p, feeds))
 	}
 }
+
+// TestIntegerCompileSkipsWeightDequantization checks that compiling a
+// quantized model for integer execution does not dequantize the weights
+// its fused nodes read in 8 bits: Compile allocates less than the float
+// copy of the weights would take.
+func TestIntegerCompileSkipsWeightDequantization(t *testing.T) {
+	q := quantizeForTest(t, decodeZoo(t, "models", "trained", "mnist", "mnist-lenet.onnx"), 2)
+	weights := 0
+	for _, w := range q.Graph.Initializers {
+		if w.DType == tensor.Int8 {
+			weights += w.Len()
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, err := Compile(q, Options{Integer: true}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc >= uint64(4*weights) {
+		t.Errorf("Compile allocated %d bytes; the float weights would be %d", alloc, 4*weights)
+	} else {
+		t.Logf("Compile allocated %d bytes for %d int8 weights", alloc, weights)
+	}
+}

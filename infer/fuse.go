@@ -66,16 +66,36 @@ func (c *compiler) fuse() error {
 }
 
 // foldRemaining folds quantize/dequantize nodes with constant inputs that
-// are still part of the float graph.
+// are still part of the float graph, and drops those that nothing reads any
+// more (the weight dequantizations of fused nodes, which read the 8-bit
+// weights themselves).
 func (c *compiler) foldRemaining() error {
 	var keep []*graph.Node
 	anchor := map[*graph.Node]bool{}
+	read := map[string]bool{}
 	for _, f := range c.fused {
 		anchor[f.at] = true
+		for _, in := range f.ins {
+			read[in] = true
+		}
+	}
+	for _, n := range c.g.Nodes {
+		if !c.gone[n] {
+			for _, in := range n.Inputs {
+				read[in] = true
+			}
+		}
+	}
+	for _, o := range c.g.Outputs {
+		read[o.Name] = true
 	}
 	for _, n := range c.g.Nodes {
 		if c.gone[n] || anchor[n] || (n.OpType != "DequantizeLinear" && n.OpType != "QuantizeLinear") {
 			keep = append(keep, n)
+			continue
+		}
+		if len(n.Outputs) == 1 && !read[n.Outputs[0]] {
+			c.gone[n] = true
 			continue
 		}
 		allConst := true
