@@ -4,19 +4,16 @@ package quantize
 
 import (
 	"math"
-	"math/rand"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/eightbitml/eightbit/formats/onnx"
-	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
-	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
-// TestConcatORT quantizes a model whose branches meet in Concats (two
+// TestConcatORT quantizes a model whose Relu branches meet in Concats (two
 // Convs → Concat → MaxPool, and a Concat of that with a third Conv →
 // Conv), in qdq and qoperator, and runs it in ONNX Runtime and in
 // eightbit's integer executor, where the Concats run on the 8-bit values:
@@ -25,48 +22,8 @@ import (
 func TestConcatORT(t *testing.T) {
 	defer startORT(t)()
 
-	b := newBuilder(13, "x")
-	b.m.Graph.Inputs[0].Shape = graph.Dims(tensor.Shape{2, 3, 12, 12})
-	b.m.Graph.Outputs = nil
-	b.randInit("w1", 8, 3, 3, 3)
-	b.randInit("w2", 4, 3, 1, 1)
-	b.randInit("w3", 6, 3, 3, 3)
-	b.randInit("w4", 5, 18, 1, 1)
-	b.randInit("b1", 8)
-	pads := map[string]*graph.Attr{"pads": graph.IntsAttr(1, 1, 1, 1)}
-	b.node("Conv", "c1", []string{"x", "w1", "b1"}, []string{"a"}, pads)
-	b.node("Relu", "r1", []string{"a"}, []string{"ar"}, nil)
-	b.node("Conv", "c2", []string{"x", "w2"}, []string{"c"}, nil)
-	b.node("Concat", "cat1", []string{"ar", "c"}, []string{"ac"}, map[string]*graph.Attr{"axis": graph.IntAttr(1)})
-	b.node("MaxPool", "pool", []string{"ac"}, []string{"p"}, map[string]*graph.Attr{"kernel_shape": graph.IntsAttr(2, 2), "strides": graph.IntsAttr(2, 2)})
-	b.node("Conv", "c3", []string{"x", "w3"}, []string{"d"}, map[string]*graph.Attr{"pads": graph.IntsAttr(1, 1, 1, 1), "strides": graph.IntsAttr(2, 2)})
-	b.node("Concat", "cat2", []string{"p", "d"}, []string{"pd"}, map[string]*graph.Attr{"axis": graph.IntAttr(1)})
-	b.node("Conv", "c4", []string{"pd", "w4"}, []string{"y"}, nil)
-	m := b.output("y")
-
-	rng := rand.New(rand.NewSource(3))
-	x := tensor.New(tensor.Float32, tensor.Shape{2, 3, 12, 12})
-	for i := range x.F32 {
-		x.F32[i] = rng.Float32()*2 - 1
-	}
-	p, err := Prepare(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fp, err := infer.Compile(p, infer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ranges := map[string]qmath.Range{"x": {Min: -1, Max: 1}}
-	if _, err := fp.RunObserved(map[string]*tensor.Tensor{"x": x}, func(name string, v *tensor.Tensor) {
-		r := qmath.Range{Min: float32(math.Inf(1)), Max: float32(math.Inf(-1))}
-		for _, f := range v.F32 {
-			r.Min, r.Max = min(r.Min, f), max(r.Max, f)
-		}
-		ranges[name] = r
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m, x := concatModel(true)
+	ranges := observedRanges(t, m, x)
 	for _, format := range []Format{FormatQDQ, FormatQOperator} {
 		q, sum, err := Quantize(m, ranges, Options{Format: format})
 		if err != nil {

@@ -191,6 +191,9 @@ type quantizer struct {
 	// passAct are Relu nodes that symmetric schemes keep: they share the
 	// parameters of their input, which is quantized with their range.
 	passAct map[*graph.Node]bool
+	// satHi holds the upper bound of the Clips that symmetric schemes keep
+	// as Relus: saturation at the top of the range implements it.
+	satHi map[*graph.Node]float32
 
 	names   namer
 	targets map[*graph.Node]*target
@@ -230,6 +233,7 @@ func (q *quantizer) run() error {
 	q.removed = map[*graph.Node]bool{}
 	q.params = map[string]actParams{}
 	q.passAct = map[*graph.Node]bool{}
+	q.satHi = map[*graph.Node]float32{}
 
 	if err := q.findTargets(); err != nil {
 		return err
@@ -338,6 +342,8 @@ func (q *quantizer) fuseActivations() error {
 			// activation stays, as a Relu running on the quantized values,
 			// and its input is quantized with its range.
 			if act.OpType == "Clip" {
+				_, hi, _ := q.clipBounds(act)
+				q.satHi[act] = hi
 				act.OpType = "Relu"
 				act.Inputs = act.Inputs[:1]
 			}
@@ -358,7 +364,21 @@ func (q *quantizer) fuseActivations() error {
 // Clip's output implements the Clip: min bound ≤ 0 and the representable
 // range within [min − scale/2, max + scale/2].
 func (q *quantizer) clipFusable(c *graph.Node) (bool, error) {
-	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	lo, hi, ok := q.clipBounds(c)
+	if !ok || !(lo <= 0) || (q.sch.actSigned && lo != 0) {
+		return false, nil
+	}
+	r, err := q.rangeOf(c.Outputs[0], "output of "+c.Label())
+	if err != nil {
+		return false, err
+	}
+	return q.saturates(lo, hi, r), nil
+}
+
+// clipBounds returns the constant bounds of a Clip (±∞ where absent); ok
+// is false when a bound is not a float32 scalar initializer.
+func (q *quantizer) clipBounds(c *graph.Node) (lo, hi float32, ok bool) {
+	lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
 	for i, dst := range []*float32{&lo, &hi} {
 		name := c.Input(i + 1)
 		if name == "" {
@@ -366,25 +386,24 @@ func (q *quantizer) clipFusable(c *graph.Node) (bool, error) {
 		}
 		t := q.g.Initializers[name]
 		if t == nil || t.DType != tensor.Float32 || t.Len() != 1 {
-			return false, nil
+			return lo, hi, false
 		}
 		*dst = t.F32[0]
 	}
-	if !(lo <= 0) || (q.sch.actSigned && lo != 0) {
-		return false, nil
-	}
-	r, err := q.rangeOf(c.Outputs[0], "output of "+c.Label())
-	if err != nil {
-		return false, err
-	}
+	return lo, hi, true
+}
+
+// saturates reports whether saturating to the quantized form of range r
+// clips at lo and hi to within half a step. In the symmetric schemes only
+// the upper bound is saturation's (a Relu on the 8-bit values clips at 0).
+func (q *quantizer) saturates(lo, hi float32, r qmath.Range) bool {
 	p, dt := q.sch.activation(r)
 	qmin, qmax := qrange(dt)
 	half := p.Scale / 2
 	if q.sch.actSigned {
-		// The Clip becomes a Relu: only the upper bound is saturation's.
-		return qmath.Dequantize(qmax, p) <= hi+half, nil
+		return qmath.Dequantize(qmax, p) <= hi+half
 	}
-	return qmath.Dequantize(qmin, p) >= lo-half && qmath.Dequantize(qmax, p) <= hi+half, nil
+	return qmath.Dequantize(qmin, p) >= lo-half && qmath.Dequantize(qmax, p) <= hi+half
 }
 
 // decideActivations chooses the activation tensors that get a Q/DQ pair and
@@ -485,7 +504,7 @@ func (q *quantizer) concatGroups(need, rangeFrom map[string]string) (map[string]
 		}
 		return parent[x]
 	}
-	var members []string
+	var members, concats []string
 	join := func(a, b string) {
 		for _, x := range []string{a, b} {
 			if _, ok := parent[x]; !ok {
@@ -526,7 +545,7 @@ func (q *quantizer) concatGroups(need, rangeFrom map[string]string) (map[string]
 				join(n.Outputs[0], v)
 			}
 		}
-		q.sum.QuantizedNodes["Concat"]++
+		concats = append(concats, n.Outputs[0])
 	}
 	union := map[string]qmath.Range{}
 	for _, m := range members {
@@ -544,8 +563,39 @@ func (q *quantizer) concatGroups(need, rangeFrom map[string]string) (map[string]
 		}
 		union[root] = r
 	}
+	// A group whose range would undo an activation that saturation
+	// implements (a fused Relu needs a zero point at the bottom of the
+	// range, a Clip its bounds) is left float.
+	bad := map[string]bool{}
+	for _, t := range q.targets {
+		if t.fused == nil {
+			continue
+		}
+		lo, hi := float32(0), float32(math.Inf(1))
+		switch {
+		case q.passAct[t.fused]:
+			if h, ok := q.satHi[t.fused]; ok {
+				lo, hi = float32(math.Inf(-1)), h
+			}
+		case t.fused.OpType == "Clip":
+			lo, hi, _ = q.clipBounds(t.fused)
+		}
+		for _, m := range []string{t.node.Outputs[0], t.fused.Outputs[0]} {
+			if _, in := parent[m]; in && !q.saturates(lo, hi, union[find(m)]) {
+				bad[find(m)] = true
+			}
+		}
+	}
+	for _, c := range concats {
+		if !bad[find(c)] {
+			q.sum.QuantizedNodes["Concat"]++
+		}
+	}
 	shared := map[string]qmath.Range{}
 	for _, m := range members {
+		if bad[find(m)] {
+			continue
+		}
 		shared[m] = union[find(m)]
 		if _, ok := need[m]; !ok {
 			need[m] = "input or output of a Concat"
