@@ -494,61 +494,19 @@ func (q *quantizer) decideActivations() error {
 // member's range is that of rangeFrom when set). A Concat with an input
 // that is not an activation stays float.
 func (q *quantizer) concatGroups(need, rangeFrom map[string]string) (map[string]qmath.Range, error) {
-	g := q.g
-	prod := g.Producers()
-	parent := map[string]string{}
-	var find func(string) string
-	find = func(x string) string {
-		if parent[x] != x {
-			parent[x] = find(parent[x])
-		}
-		return parent[x]
-	}
-	var members, concats []string
-	join := func(a, b string) {
-		for _, x := range []string{a, b} {
-			if _, ok := parent[x]; !ok {
-				parent[x] = x
-				members = append(members, x)
+	gr := &tensorGroups{parent: map[string]string{}}
+	var concats []string
+	prod := q.g.Producers()
+	for _, n := range q.g.Nodes {
+		if tensors := q.concatTensors(n, prod, need); tensors != nil {
+			for _, v := range tensors {
+				gr.join(n.Outputs[0], v)
 			}
+			concats = append(concats, n.Outputs[0])
 		}
-		if ra, rb := find(a), find(b); ra != rb {
-			parent[rb] = ra
-		}
-	}
-	for _, n := range g.Nodes {
-		if n.OpType != "Concat" || n.Domain != "" || len(n.Outputs) != 1 || q.removed[n] || q.excl.has(n) {
-			continue
-		}
-		quantized := false
-		ok := len(n.Inputs) > 0
-		var chains [][]string // each input and the pass-through inputs above it
-		for _, in := range n.Inputs {
-			chain := []string{in}
-			for p := prod[in]; p != nil && q.passThrough(p) && !q.removed[p]; p = prod[p.Input(0)] {
-				chain = append(chain, p.Input(0))
-			}
-			for _, v := range chain {
-				if v == "" || g.IsInitializer(v) {
-					ok = false
-				}
-				_, needed := need[v]
-				quantized = quantized || needed
-			}
-			chains = append(chains, chain)
-		}
-		if !ok || !quantized {
-			continue
-		}
-		for _, chain := range chains {
-			for _, v := range chain {
-				join(n.Outputs[0], v)
-			}
-		}
-		concats = append(concats, n.Outputs[0])
 	}
 	union := map[string]qmath.Range{}
-	for _, m := range members {
+	for _, m := range gr.members {
 		src := m
 		if s, ok := rangeFrom[m]; ok {
 			src = s
@@ -557,15 +515,67 @@ func (q *quantizer) concatGroups(need, rangeFrom map[string]string) (map[string]
 		if err != nil {
 			return nil, err
 		}
-		root := find(m)
+		root := gr.find(m)
 		if u, ok := union[root]; ok {
 			r = qmath.Range{Min: min(u.Min, r.Min), Max: max(u.Max, r.Max)}
 		}
 		union[root] = r
 	}
-	// A group whose range would undo an activation that saturation
-	// implements (a fused Relu needs a zero point at the bottom of the
-	// range, a Clip its bounds) is left float.
+	bad := q.undoFusedActivations(gr, union)
+	for _, c := range concats {
+		if !bad[gr.find(c)] {
+			q.sum.QuantizedNodes["Concat"]++
+		}
+	}
+	shared := map[string]qmath.Range{}
+	for _, m := range gr.members {
+		if bad[gr.find(m)] {
+			continue
+		}
+		shared[m] = union[gr.find(m)]
+		if _, ok := need[m]; !ok {
+			need[m] = "input or output of a Concat"
+		}
+	}
+	return shared, nil
+}
+
+// concatTensors returns the tensors that share parameters with the output
+// of n when n is a Concat that concatGroups groups: its inputs and, above
+// each, the inputs of the pass-through ops that write it; nil otherwise.
+func (q *quantizer) concatTensors(n *graph.Node, prod map[string]*graph.Node, need map[string]string) []string {
+	if n.OpType != "Concat" || n.Domain != "" || len(n.Outputs) != 1 || len(n.Inputs) == 0 || q.removed[n] || q.excl.has(n) {
+		return nil
+	}
+	var tensors []string
+	quantized := false
+	for _, in := range n.Inputs {
+		v := in
+		for {
+			if v == "" || q.g.IsInitializer(v) {
+				return nil
+			}
+			tensors = append(tensors, v)
+			_, needed := need[v]
+			quantized = quantized || needed
+			p := prod[v]
+			if p == nil || !q.passThrough(p) || q.removed[p] {
+				break
+			}
+			v = p.Input(0)
+		}
+	}
+	if !quantized {
+		return nil
+	}
+	return tensors
+}
+
+// undoFusedActivations returns the groups whose shared range would undo an
+// activation that saturation implements: a fused Relu needs its zero point
+// at the bottom of the range, a fused Clip (or, in the symmetric schemes,
+// a Clip kept as a Relu) its bounds within half a step.
+func (q *quantizer) undoFusedActivations(gr *tensorGroups, union map[string]qmath.Range) map[string]bool {
 	bad := map[string]bool{}
 	for _, t := range q.targets {
 		if t.fused == nil {
@@ -581,27 +591,38 @@ func (q *quantizer) concatGroups(need, rangeFrom map[string]string) (map[string]
 			lo, hi, _ = q.clipBounds(t.fused)
 		}
 		for _, m := range []string{t.node.Outputs[0], t.fused.Outputs[0]} {
-			if _, in := parent[m]; in && !q.saturates(lo, hi, union[find(m)]) {
-				bad[find(m)] = true
+			if _, in := gr.parent[m]; in && !q.saturates(lo, hi, union[gr.find(m)]) {
+				bad[gr.find(m)] = true
 			}
 		}
 	}
-	for _, c := range concats {
-		if !bad[find(c)] {
-			q.sum.QuantizedNodes["Concat"]++
+	return bad
+}
+
+// tensorGroups is a union-find over tensor names; members lists them in
+// the order they joined.
+type tensorGroups struct {
+	parent  map[string]string
+	members []string
+}
+
+func (gr *tensorGroups) find(x string) string {
+	if gr.parent[x] != x {
+		gr.parent[x] = gr.find(gr.parent[x])
+	}
+	return gr.parent[x]
+}
+
+func (gr *tensorGroups) join(a, b string) {
+	for _, x := range []string{a, b} {
+		if _, ok := gr.parent[x]; !ok {
+			gr.parent[x] = x
+			gr.members = append(gr.members, x)
 		}
 	}
-	shared := map[string]qmath.Range{}
-	for _, m := range members {
-		if bad[find(m)] {
-			continue
-		}
-		shared[m] = union[find(m)]
-		if _, ok := need[m]; !ok {
-			need[m] = "input or output of a Concat"
-		}
+	if ra, rb := gr.find(a), gr.find(b); ra != rb {
+		gr.parent[rb] = ra
 	}
-	return shared, nil
 }
 
 // weightQ is a quantized weight or bias: the value its readers read and its
