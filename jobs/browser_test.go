@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/eightbitml/eightbit/internal/browsertest"
-	"github.com/eightbitml/eightbit/internal/demozoo"
 )
 
 // TestJobReportInChromium runs the demo quantize-zoo job with speed
@@ -20,10 +19,7 @@ func TestJobReportInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo job")
 	}
-	zooDir := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zooDir); err != nil {
-		t.Fatal(err)
-	}
+	zooDir := unpackDemoZoo(t)
 	out := filepath.Join(t.TempDir(), "out")
 	res, err := (&QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 500, MeasureSpeed: true}).Run(context.Background())
 	if err != nil {

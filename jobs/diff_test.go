@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/report"
 	"github.com/eightbitml/eightbit/transforms"
 )
@@ -21,10 +20,7 @@ func TestReportDiffOfTwoRuns(t *testing.T) {
 		t.Skip("runs the demo job twice")
 	}
 	ctx := context.Background()
-	zooDir := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zooDir); err != nil {
-		t.Fatal(err)
-	}
+	zooDir := unpackDemoZoo(t)
 	out := filepath.Join(t.TempDir(), "out")
 	job := &QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 500}
 	first, err := job.Run(ctx)

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/eightbitml/eightbit/formats/onnx"
-	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
 	"github.com/eightbitml/eightbit/transforms"
@@ -166,10 +165,7 @@ func TestOutsideLocations(t *testing.T) {
 		t.Skip("runs two Beam jobs")
 	}
 	ctx := context.Background()
-	models := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(models); err != nil {
-		t.Fatal(err)
-	}
+	models := unpackDemoZoo(t)
 	dir := t.TempDir()
 	manifest := fmt.Sprintf(`name: outside
 datasets:

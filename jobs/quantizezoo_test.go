@@ -49,11 +49,19 @@ func unsupportedModel(t *testing.T) []byte {
 }
 
 // demoZoo unpacks the demo zoo and adds two broken models to its manifest.
-func demoZoo(t *testing.T) string {
+// unpackDemoZoo unpacks the embedded demo zoo into a new folder and
+// returns it.
+func unpackDemoZoo(t *testing.T) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "zoo")
 	if err := demozoo.Unpack(dir); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func demoZoo(t *testing.T) string {
+	dir := unpackDemoZoo(t)
 	if err := os.WriteFile(filepath.Join(dir, "mnist", "garbage.onnx"), []byte("this is not a model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -322,10 +330,7 @@ func TestQuantizeZooS3(t *testing.T) {
 // TestQuantizeZooSchemeAndFormat runs the job with a non-default scheme and
 // output format and checks that the quantized files and the report follow.
 func TestQuantizeZooSchemeAndFormat(t *testing.T) {
-	zooDir := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zooDir); err != nil {
-		t.Fatal(err)
-	}
+	zooDir := unpackDemoZoo(t)
 	out := filepath.Join(t.TempDir(), "out")
 	job := &QuantizeZoo{Zoo: zooDir, Out: out, CalibSamples: 200, EvalSamples: 300, ShardSize: 100,
 		Quantize: transforms.QuantizeOptions{Scheme: "u8s8-tensor", Format: "qoperator", AllowContribOps: true}}

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/report"
 	"github.com/eightbitml/eightbit/transforms"
 )
@@ -23,10 +22,7 @@ func TestQuantizeZooSweep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo job")
 	}
-	zooDir := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zooDir); err != nil {
-		t.Fatal(err)
-	}
+	zooDir := unpackDemoZoo(t)
 	out := filepath.Join(t.TempDir(), "out")
 	sweep := []transforms.QuantizeOptions{{Scheme: "u8s8-channel"}, {Scheme: "s8s8-channel", Format: "qoperator"}}
 	var last transforms.Progress
@@ -83,10 +79,7 @@ func TestBatchSizeDoesNotChangeResults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo job twice")
 	}
-	zooDir := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zooDir); err != nil {
-		t.Fatal(err)
-	}
+	zooDir := unpackDemoZoo(t)
 	var reports [][]byte
 	for _, bs := range []int{0, 7} {
 		out := filepath.Join(t.TempDir(), "out")
@@ -111,10 +104,7 @@ func TestCoreCountDoesNotChangeResults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo job twice")
 	}
-	zooDir := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zooDir); err != nil {
-		t.Fatal(err)
-	}
+	zooDir := unpackDemoZoo(t)
 	var outs []map[string][]byte
 	for _, procs := range []int{1, 2} {
 		out := filepath.Join(t.TempDir(), "out")

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/qmath"
@@ -61,17 +62,11 @@ func observedRanges(t *testing.T, m *graph.Model, x *tensor.Tensor) map[string]q
 	if err != nil {
 		t.Fatal(err)
 	}
-	ranges := map[string]qmath.Range{p.Graph.Inputs[0].Name: {Min: -1, Max: 1}}
-	if _, err := fp.RunObserved(map[string]*tensor.Tensor{p.Graph.Inputs[0].Name: x}, func(name string, v *tensor.Tensor) {
-		r := qmath.Range{Min: float32(math.Inf(1)), Max: float32(math.Inf(-1))}
-		for _, f := range v.F32 {
-			r.Min, r.Max = min(r.Min, f), max(r.Max, f)
-		}
-		ranges[name] = r
-	}); err != nil {
+	r := calibrate.NewRanges()
+	if _, err := fp.RunObserved(map[string]*tensor.Tensor{p.Graph.Inputs[0].Name: x}, r.Observe); err != nil {
 		t.Fatal(err)
 	}
-	return ranges
+	return r.Result()
 }
 
 // TestConcatSchemes quantizes the Concat models in every scheme and the

@@ -30,21 +30,7 @@ import (
 func BenchmarkEvaluateThroughput(b *testing.B) {
 	root := zootest.Path(b)
 	dir := b.TempDir()
-	zooDir := filepath.Join(dir, "zoo")
-	os.MkdirAll(zooDir, 0o755)
-	manifest := fmt.Sprintf(`datasets:
-  cifar10:
-    format: image-folder
-    classes: 10
-    location: %s/data/cifar10/test
-    split: {calibration: 100}
-models:
-  - name: resnet8
-    file: %s/models/trained/cifar10/cifar-resnet8-folded.onnx
-    dataset: cifar10
-    preprocess: {divide: 255, mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616]}
-`, root, root)
-	os.WriteFile(filepath.Join(zooDir, "zoo.yaml"), []byte(manifest), 0o644)
+	zooDir := cifarZoo(b, filepath.Join(dir, "zoo"), root, "resnet8", root+"/models/trained/cifar10/cifar-resnet8-folded.onnx")
 	ctx := context.Background()
 	quantOut := filepath.Join(dir, "quantized")
 
@@ -60,20 +46,7 @@ models:
 		}
 	}
 	int8File := filepath.Join(quantOut, "models", "resnet8.int8.onnx")
-	evalZoo := filepath.Join(dir, "evalzoo")
-	os.MkdirAll(evalZoo, 0o755)
-	os.WriteFile(filepath.Join(evalZoo, "zoo.yaml"), []byte(fmt.Sprintf(`datasets:
-  cifar10:
-    format: image-folder
-    classes: 10
-    location: %s/data/cifar10/test
-    split: {calibration: 100}
-models:
-  - name: resnet8-int8
-    file: %s
-    dataset: cifar10
-    preprocess: {divide: 255, mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616]}
-`, root, int8File)), 0o644)
+	evalZoo := cifarZoo(b, filepath.Join(dir, "evalzoo"), root, "resnet8-int8", int8File)
 	m, folder, err := ReadManifestWith(ctx, evalZoo, zoo.Options{AllowOutside: true})
 	if err != nil {
 		b.Fatal(err)
@@ -148,4 +121,29 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cifarZoo writes, in dir, a manifest of one CIFAR-10 model (file) on the
+// shared zoo's CIFAR-10 JPEG folder under root, and returns dir.
+func cifarZoo(b *testing.B, dir, root, name, file string) string {
+	b.Helper()
+	manifest := fmt.Sprintf(`datasets:
+  cifar10:
+    format: image-folder
+    classes: 10
+    location: %s/data/cifar10/test
+    split: {calibration: 100}
+models:
+  - name: %s
+    file: %s
+    dataset: cifar10
+    preprocess: {divide: 255, mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616]}
+`, root, name, file)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "zoo.yaml"), []byte(manifest), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
