@@ -12,10 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
-	"github.com/eightbitml/eightbit/storage"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -103,23 +101,12 @@ func modelFolder(loc string) string {
 }
 
 func inspectModel(ctx context.Context, loc string) (*inspectReport, error) {
-	data, err := storage.ReadLocation(ctx, loc)
+	m, size, err := loadModel(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
-	folder := modelFolder(loc)
-	m, err := onnx.DecodeWithExternal(data, func(rel string) ([]byte, error) {
-		full, err := storage.Join(folder, rel)
-		if err != nil {
-			return nil, err
-		}
-		return storage.ReadLocation(ctx, full)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", loc, err)
-	}
 	rep := &inspectReport{
-		Model: loc, Bytes: len(data), IRVersion: m.IRVersion, Producer: strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
+		Model: loc, Bytes: size, IRVersion: m.IRVersion, Producer: strings.TrimSpace(m.ProducerName + " " + m.ProducerVersion),
 		Opsets: m.Opsets, Nodes: len(m.Graph.Nodes), Ops: m.Graph.OpCounts(),
 	}
 	g := m.Graph.Clone()

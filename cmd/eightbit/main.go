@@ -6,6 +6,7 @@
 //	eightbit evaluate --zoo URL --out URL
 //	eightbit calibrate --zoo URL --out URL
 //	eightbit run SPEC.yaml [flags]
+//	eightbit bench MODEL_URL... [--batch N] [--threads N] [--runs N] [--json]
 //
 // Run `eightbit help` or `eightbit <command> --help` for details.
 package main
@@ -45,6 +46,7 @@ func init() {
 		{"calibrate", "--zoo URL --out URL", "measure activation ranges into the calibration cache", runCalibrate},
 		{"run", "SPEC.yaml [flags]", "run the job a spec file describes; flags override it", runRun},
 		{"inspect", "MODEL_URL [--json]", "describe a model: shapes, ops, parameters, MACs, unsupported ops", runInspect},
+		{"bench", "MODEL_URL... [flags]", "time whole-model inference: ms per image and images/s", runBench},
 		{"report", reportArgs, "compare two report.json files and print what changed", runReport},
 	}
 }
