@@ -32,10 +32,6 @@ type Activation struct {
 	RangeOf string
 }
 
-// passThrough are the ops whose quantized output reuses the parameters of
-// their quantized input.
-var passThrough = map[string]bool{"MaxPool": true, "Flatten": true, "Reshape": true, "Transpose": true}
-
 // Activations lists the quantized activations of a QDQ model (as Quantize
 // writes it) by following every QuantizeLinear with scalar scale and zero
 // point initializers to the DequantizeLinear reading its output and back to
@@ -98,7 +94,7 @@ func Activations(m *graph.Model) ([]Activation, error) {
 		a.RangeOf = a.Float
 		if p := producer[a.Float]; p != nil {
 			a.Op = p.OpType
-			if passThrough[p.OpType] && len(p.Inputs) > 0 {
+			if opRoles[p.OpType].role == rolePassThrough && len(p.Inputs) > 0 {
 				if j, ok := byDQ[p.Inputs[0]]; ok && out[j].Scale == a.Scale && out[j].ZeroPoint == a.ZeroPoint && out[j].QMin == a.QMin {
 					a.RangeOf = out[j].RangeOf
 				}

@@ -69,7 +69,8 @@ func toQOperator(m *graph.Model, names namer, contrib bool) error {
 				continue
 			}
 		}
-		if core.OpType == "Concat" {
+		r := opRoles[core.OpType]
+		if r.role == roleConcat {
 			if n := concatOn8Bits(g, qn, core, prod); n != nil {
 				replaced[qn] = []*graph.Node{n}
 				gone[core] = true
@@ -84,8 +85,8 @@ func toQOperator(m *graph.Model, names namer, contrib bool) error {
 			continue
 		}
 		qs, qz := qn.Input(1), qn.Input(2)
-		switch core.OpType {
-		case "MaxPool", "Flatten", "Reshape", "Transpose":
+		switch r.role {
+		case rolePassThrough:
 			s1, z1, t1, ok1 := scalarParams(g, dx)
 			s2, z2, t2, ok2 := scalarParams(g, qn)
 			if !ok1 || !ok2 || s1 != s2 || z1 != z2 || t1 != t2 {
@@ -97,7 +98,7 @@ func toQOperator(m *graph.Model, names namer, contrib bool) error {
 			replaced[qn] = []*graph.Node{n}
 			gone[core] = true
 			continue
-		case "Conv", "Gemm", "MatMul":
+		case roleWeighted:
 		default:
 			continue
 		}

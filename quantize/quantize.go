@@ -211,14 +211,7 @@ func (q *quantizer) rangeOf(name, why string) (qmath.Range, error) {
 }
 
 func isPassThrough(n *graph.Node) bool {
-	if n.Domain != "" || len(n.Outputs) != 1 {
-		return false
-	}
-	switch n.OpType {
-	case "MaxPool", "Flatten", "Reshape", "Transpose":
-		return true
-	}
-	return false
+	return roleOf(n).role == rolePassThrough && len(n.Outputs) == 1
 }
 
 // passThrough reports whether n runs on the quantized values of its input
@@ -264,31 +257,19 @@ func (q *quantizer) findTargets() error {
 		if in == "" || g.IsInitializer(in) || w == nil {
 			continue
 		}
-		t := &target{node: n, actIn: in, origOp: n.OpType}
-		switch n.OpType {
-		case "Conv":
-			if len(w.Shape) < 3 {
-				return fmt.Errorf("quantize: %s: weight %q has shape %v, want [M, C/group, k...]", n.Label(), wn, w.Shape)
-			}
-			t.axis = 0
-			t.bias = n.Input(2) != ""
-		case "Gemm":
-			if len(w.Shape) != 2 {
-				return fmt.Errorf("quantize: %s: weight %q has shape %v, want 2-D", n.Label(), wn, w.Shape)
-			}
-			t.axis = 1
-			if n.AttrInt("transB", 0) != 0 {
-				t.axis = 0
-			}
-			t.bias = n.Input(2) != "" && n.AttrFloat("alpha", 1) == 1 && n.AttrFloat("beta", 1) == 1
-		case "MatMul":
-			if len(w.Shape) < 2 {
-				continue // a vector weight has no output channels
-			}
-			t.axis = len(w.Shape) - 1
-		default:
+		r := roleOf(n)
+		if r.role != roleWeighted {
 			continue
 		}
+		t := &target{node: n, actIn: in, origOp: n.OpType}
+		axis, bias, ok, err := r.weight(n, w)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		t.axis, t.bias = axis, bias
 		if t.bias && !q.weightsOnly {
 			b := floatInit(g, n.Input(2))
 			t.bias = b != nil && len(b.Shape) == 1 && b.Shape[0] == w.Shape[t.axis]
@@ -313,7 +294,7 @@ func (q *quantizer) fuseActivations() error {
 	cons := g.Consumers()
 	for _, n := range g.Nodes {
 		t := q.targets[n]
-		if t == nil || (n.OpType != "Conv" && n.OpType != "Gemm") {
+		if t == nil || !roleOf(n).fusesActivation {
 			continue
 		}
 		out := n.Outputs[0]
@@ -321,7 +302,7 @@ func (q *quantizer) fuseActivations() error {
 			continue
 		}
 		act := cons[out][0]
-		if act.Domain != "" || len(act.Outputs) != 1 || act.Input(0) != out || q.excl.has(act) {
+		if roleOf(act).role != roleActivation || len(act.Outputs) != 1 || act.Input(0) != out || q.excl.has(act) {
 			continue
 		}
 		switch act.OpType {
@@ -544,7 +525,7 @@ func (q *quantizer) concatGroups(need, rangeFrom map[string]string) (map[string]
 // of n when n is a Concat that concatGroups groups: its inputs and, above
 // each, the inputs of the pass-through ops that write it; nil otherwise.
 func (q *quantizer) concatTensors(n *graph.Node, prod map[string]*graph.Node, need map[string]string) []string {
-	if n.OpType != "Concat" || n.Domain != "" || len(n.Outputs) != 1 || len(n.Inputs) == 0 || q.removed[n] || q.excl.has(n) {
+	if roleOf(n).role != roleConcat || len(n.Outputs) != 1 || len(n.Inputs) == 0 || q.removed[n] || q.excl.has(n) {
 		return nil
 	}
 	var tensors []string
