@@ -63,7 +63,7 @@ func readResult(ctx context.Context, out, runID string) (*Result, error) {
 // run's wall time to runs/<runID>/run.json, and reads the run's results
 // back.
 func finishRun(ctx context.Context, out, runID string, pr beam.PipelineResult, took time.Duration) (*Result, error) {
-	ms := transforms.CollectMetrics(pr)
+	ms := pipeline.CollectMetrics(pr, transforms.MetricsNamespace)
 	if err := transforms.AddRunMetrics(ctx, out, runID, ms, took.Seconds()); err != nil {
 		return nil, err
 	}
@@ -75,9 +75,14 @@ func finishRun(ctx context.Context, out, runID string, pr beam.PipelineResult, t
 	return res, nil
 }
 
+// Progress is what a run has done so far in this process
+// (transforms.Progress), as QuantizeZoo.Progress receives it; callers of
+// jobs read it without importing transforms.
+type Progress = transforms.Progress
+
 // watchProgress calls fn with the run's progress every 500 ms until the
 // returned stop is called, and once more then; nil fn does nothing.
-func watchProgress(runID string, fn func(transforms.Progress)) (stop func()) {
+func watchProgress(runID string, fn func(Progress)) (stop func()) {
 	if fn == nil {
 		return func() { transforms.ForgetProgress(runID) }
 	}

@@ -66,8 +66,8 @@ type QuantizeZoo struct {
 	Sweep []transforms.QuantizeOptions
 	// Progress, when set, is called about twice a second while the
 	// pipeline runs with what this process's workers have done (see
-	// transforms.Progress), and once more at the end.
-	Progress func(transforms.Progress)
+	// Progress), and once more at the end.
+	Progress func(Progress)
 	// MeasureSpeed times float and int8 inference during evaluation and
 	// puts ms per image and images per second in the report (which is then
 	// no longer byte-identical between runs).
@@ -102,9 +102,9 @@ type Result struct {
 	// Reused lists the models whose rows came from an earlier run.
 	RunID  string
 	Reused []string
-	// Metrics are the run's Beam metrics (transforms.CollectMetrics), also
+	// Metrics are the run's Beam metrics (pipeline.CollectMetrics), also
 	// in runs/<RunID>/run.json.
-	Metrics map[string]transforms.Metric
+	Metrics map[string]report.Metric
 	// GateFailures are the gates models failed (empty without gates).
 	GateFailures []report.GateFailure
 }

@@ -85,9 +85,9 @@ type RunInfo struct {
 	// result files (incremental runs), sorted.
 	Reused []string `json:"reused,omitempty"`
 	// Seconds is the run's wall time and Metrics the Beam metrics read back
-	// after it (see CollectMetrics); both are added when the run ends.
-	Seconds float64           `json:"seconds,omitempty"`
-	Metrics map[string]Metric `json:"metrics,omitempty"`
+	// after it (see pipeline.CollectMetrics); both are added when the run ends.
+	Seconds float64                  `json:"seconds,omitempty"`
+	Metrics map[string]report.Metric `json:"metrics,omitempty"`
 }
 
 // Version is written into reports as eightbit_version.

@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/eightbitml/eightbit/transforms"
+	"github.com/eightbitml/eightbit/jobs"
 )
 
 // progressPrinter renders a run's progress on stderr: on a terminal one
@@ -19,7 +19,7 @@ type progressPrinter struct {
 	tty      bool
 	start    time.Time
 	lastLine time.Time
-	last     transforms.Progress
+	last     jobs.Progress
 	drawn    bool
 }
 
@@ -32,7 +32,7 @@ func newProgressPrinter(w io.Writer) *progressPrinter {
 }
 
 // line formats a progress report.
-func (p *progressPrinter) line(pr transforms.Progress) string {
+func (p *progressPrinter) line(pr jobs.Progress) string {
 	done := pr.CalibDone + pr.EvalDone
 	planned := pr.CalibPlanned + pr.EvalPlanned
 	el := time.Since(p.start).Seconds()
@@ -55,8 +55,8 @@ func (p *progressPrinter) line(pr transforms.Progress) string {
 }
 
 // update is QuantizeZoo.Progress.
-func (p *progressPrinter) update(pr transforms.Progress) {
-	if pr == (transforms.Progress{}) {
+func (p *progressPrinter) update(pr jobs.Progress) {
+	if pr == (jobs.Progress{}) {
 		return
 	}
 	if p.tty {

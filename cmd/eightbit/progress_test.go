@@ -6,15 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eightbitml/eightbit/transforms"
+	"github.com/eightbitml/eightbit/jobs"
 )
 
 func TestProgressPrinter(t *testing.T) {
 	var buf bytes.Buffer
 	p := newProgressPrinter(&buf) // not a terminal: plain lines
 	p.start = time.Now().Add(-2 * time.Second)
-	pr := transforms.Progress{Models: 4, CalibPlanned: 4000, CalibDone: 4000, EvalPlanned: 8000, EvalDone: 2000, ModelsReused: 1}
-	p.update(transforms.Progress{})
+	pr := jobs.Progress{Models: 4, CalibPlanned: 4000, CalibDone: 4000, EvalPlanned: 8000, EvalDone: 2000, ModelsReused: 1}
+	p.update(jobs.Progress{})
 	p.update(pr)
 	p.update(pr) // unchanged and within 10 s: no second line
 	got := buf.String()
@@ -33,7 +33,7 @@ func TestProgressPrinter(t *testing.T) {
 func TestProgressETA(t *testing.T) {
 	p := newProgressPrinter(&bytes.Buffer{})
 	p.start = time.Now().Add(-2 * time.Second)
-	got := p.line(transforms.Progress{Models: 1, CalibPlanned: 6000, CalibDone: 6000, EvalPlanned: 4500})
+	got := p.line(jobs.Progress{Models: 1, CalibPlanned: 6000, CalibDone: 6000, EvalPlanned: 4500})
 	if !strings.HasSuffix(got, ", ETA 2s") {
 		t.Errorf("line %q, want ETA 2s", got)
 	}

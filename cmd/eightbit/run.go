@@ -10,7 +10,7 @@ import (
 
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/pipeline"
-	"github.com/eightbitml/eightbit/transforms"
+	"github.com/eightbitml/eightbit/report"
 )
 
 // specFlags binds the command-line flags that override a spec file; their
@@ -177,7 +177,7 @@ func printSummary(w io.Writer, res *jobs.Result, out string, start time.Time) {
 }
 
 // metricsLine summarizes a run's Beam metrics in one line.
-func metricsLine(ms map[string]transforms.Metric) string {
+func metricsLine(ms map[string]report.Metric) string {
 	var parts []string
 	count := func(name, label string) {
 		if m, ok := ms[name]; ok && m.Value > 0 {
