@@ -25,6 +25,13 @@
 //   - create_dir=1, only with Create: the folder is created if missing.
 //     Open fails on a missing local folder.
 //
+// storage links no blob driver: the program's main package blank-imports
+// the drivers of the schemes it accepts (cmd/eightbit imports fileblob,
+// s3blob, gcsblob and azureblob; a test imports what it opens), so a binary
+// carries only the cloud SDKs it uses. Opening a file://, s3://, gs:// or
+// azblob:// location whose driver is missing fails with an error naming the
+// import.
+//
 // mem:// stores live for the whole process and are shared by name, so a test
 // and the pipeline it runs in-process see the same data; DropMem forgets one.
 // Credentials are never part of a location: S3 uses the AWS SDK's usual

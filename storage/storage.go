@@ -84,6 +84,9 @@ func open(ctx context.Context, location string, create bool) (*Bucket, error) {
 		return nil, &Error{Op: "open", Location: location, Err: err}
 	}
 	bk := &Bucket{url: u.String(), display: displayURL(u), retry: DefaultRetry}
+	if err := checkDriver(u.Scheme, blob.DefaultURLMux().ValidBucketScheme); err != nil {
+		return nil, &Error{Op: "open", Location: bk.display, Err: err}
+	}
 	switch u.Scheme {
 	case "mem":
 		if u.RawQuery != "" {

@@ -1,11 +1,12 @@
-package storage
+package main
 
-// Blank imports register the URL openers of every driver this package
-// supports with gocloud.dev/blob's default URL mux.
+// Blank imports register the URL openers of the blob drivers eightbit
+// supports with gocloud.dev/blob's default URL mux; package storage opens
+// locations through that mux and links no driver itself. mem:// needs no
+// import: storage serves it.
 import (
 	_ "gocloud.dev/blob/azureblob" // azblob://
-	_ "gocloud.dev/blob/fileblob"  // file://
+	_ "gocloud.dev/blob/fileblob"  // file:// and local paths
 	_ "gocloud.dev/blob/gcsblob"   // gs://
-	_ "gocloud.dev/blob/memblob"   // mem:// (opened through the shared registry in mem.go)
 	_ "gocloud.dev/blob/s3blob"    // s3://
 )
