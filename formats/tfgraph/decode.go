@@ -33,7 +33,8 @@ type Options struct {
 	Inputs []string
 	// Outputs are the tensors the imported graph computes, e.g.
 	// "softmax:0". The default is every node whose outputs no other node
-	// reads, other than NoOp, Const and Placeholder nodes, in file order.
+	// reads through a data input (control inputs do not count), other than
+	// NoOp, Const and Placeholder nodes, in file order.
 	Outputs []string
 }
 
@@ -143,14 +144,16 @@ func selectNodes(gd *tfpb.GraphDef, opt Options) (*selection, error) {
 	}
 	for _, n := range gd.GetNode() {
 		for _, in := range n.GetInput() {
-			r, _, err := parseInput(in)
+			r, control, err := parseInput(in)
 			if err != nil {
 				return nil, fmt.Errorf("node %q: input: %w", n.GetName(), err)
 			}
 			if s.nodes[r.node] == nil {
 				return nil, fmt.Errorf("%w: node %q reads %q, which no node defines", ErrInvalid, n.GetName(), in)
 			}
-			read[r.node] = true
+			if !control {
+				read[r.node] = true
+			}
 		}
 	}
 	for _, name := range opt.Inputs {
