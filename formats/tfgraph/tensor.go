@@ -339,7 +339,7 @@ func (a attrs) shape(name string) ([]int, bool, error) {
 func (a attrs) tensor(name string) (*tensor.Tensor, error) {
 	v, ok := a.node.GetAttr()[name]
 	if !ok {
-		return nil, a.errf(name, "%w: missing", ErrInvalid)
+		return nil, a.errf(name, "%w: the attribute is missing", ErrInvalid)
 	}
 	t, ok := v.GetValue().(*tfpb.AttrValue_Tensor)
 	if !ok {
