@@ -222,11 +222,8 @@ func selectNodes(gd *tfpb.GraphDef, opt Options) (*selection, error) {
 		if opt.Inputs == nil && isPlaceholder(n.GetOp()) {
 			continue
 		}
-		for _, in := range n.GetInput() {
-			r, control, _ := parseInput(in)
-			if !control {
-				visit(r)
-			}
+		for _, r := range s.followed(n) {
+			visit(r)
 		}
 	}
 	if err := checkOps(gd, needed); err != nil {
@@ -254,6 +251,28 @@ func selectNodes(gd *tfpb.GraphDef, opt Options) (*selection, error) {
 	}
 	s.order = order
 	return s, nil
+}
+
+// followed returns the data inputs of n that its import reads. The range
+// inputs (min and max) of TensorFlow's quantized ops are read only when a
+// Const produces them: the float equivalent does not need a range computed
+// at run time.
+func (s *selection) followed(n *tfpb.NodeDef) []tref {
+	var out []tref
+	k := -1
+	q, quantized := quantOps[n.GetOp()]
+	for _, in := range n.GetInput() {
+		r, control, _ := parseInput(in)
+		if control {
+			continue
+		}
+		k++
+		if quantized && !q.isData(k) && s.nodes[r.node].GetOp() != "Const" {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func isPlaceholder(op string) bool { return op == "Placeholder" || op == "PlaceholderWithDefault" }
@@ -299,9 +318,8 @@ func topoOrder(gd *tfpb.GraphDef, s *selection, needed map[string]bool) ([]*tfpb
 		}
 		list = append(list, n)
 		seen := map[string]bool{}
-		for _, in := range n.GetInput() {
-			r, control, _ := parseInput(in)
-			if control || s.cut[r] || !needed[r.node] || seen[r.node] {
+		for _, r := range s.followed(n) {
+			if s.cut[r] || !needed[r.node] || seen[r.node] {
 				continue
 			}
 			seen[r.node] = true

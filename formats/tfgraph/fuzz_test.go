@@ -3,10 +3,10 @@ package tfgraph
 import (
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/eightbitml/eightbit/internal/zootest"
-	"path/filepath"
 )
 
 // convSeed is a small NHWC network touching most converters.

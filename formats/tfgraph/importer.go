@@ -29,6 +29,9 @@ type value struct {
 	c     *tensor.Tensor
 	shape []int // TensorFlow shape; -1 for unknown dims, nil for unknown rank
 	dtype tensor.DType
+	// isRange marks the min or max output of a quantized op, which the
+	// float import does not compute.
+	isRange bool
 }
 
 func (v *value) rank() int {
@@ -132,6 +135,9 @@ func (im *importer) addOutput(r tref) error {
 			return fmt.Errorf("%w: output %q is also an input", ErrInvalid, r.String())
 		}
 		return fmt.Errorf("%w: output %q: node %q has no output %d", ErrInvalid, r.String(), r.node, r.index)
+	}
+	if v.isRange {
+		return fmt.Errorf("%w: output %q is the range of a quantized tensor, which the float import does not compute", ErrUnsupported, r.String())
 	}
 	name := r.valueName()
 	if src := im.tfName(v); src != name {
@@ -275,6 +281,9 @@ func (im *importer) in(n *tfpb.NodeDef, i int) (*value, error) {
 		v := im.vals[r]
 		if v == nil {
 			return nil, fmt.Errorf("%w: input %d reads %q, which eightbit does not import (only output 0 of most ops is)", ErrUnsupported, i, s)
+		}
+		if v.isRange {
+			return nil, fmt.Errorf("%w: input %d reads %q, the range of a quantized tensor, which the float import does not compute", ErrUnsupported, i, s)
 		}
 		return v, nil
 	}
