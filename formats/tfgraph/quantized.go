@@ -295,4 +295,3 @@ func convDequantize(im *importer, n *tfpb.NodeDef) error {
 	im.constant(n, 0, t)
 	return nil
 }
-
