@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/eightbitml/eightbit/formats/tfgraph/tfpb"
@@ -29,7 +30,22 @@ func convShape(im *importer, n *tfpb.NodeDef) error {
 		return fmt.Errorf("%w: out_type %v", ErrInvalid, outType)
 	}
 	if _, err := elements(x.shape); x.shape == nil || err != nil {
-		return fmt.Errorf("%w: the shape %v of %q is not known at import", ErrUnsupported, x.shape, x.ref.String())
+		// Computed at run time.
+		var shape []int
+		if x.shape != nil {
+			shape = []int{len(x.shape)}
+		}
+		src := im.tfName(x)
+		if outType == tfpb.DataType_DT_INT64 {
+			name, _ := im.out(n, 0, false, shape, tensor.Int64)
+			im.emit("Shape", "", []string{src}, []string{name}, nil)
+			return nil
+		}
+		s64 := im.fresh(n.GetName() + "/int64")
+		im.emit("Shape", "", []string{src}, []string{s64}, nil)
+		name, _ := im.out(n, 0, false, shape, tensor.Int32)
+		im.emit("Cast", "cast", []string{s64}, []string{name}, map[string]*graph.Attr{"to": graph.IntAttr(int64(tensor.Int32))})
+		return nil
 	}
 	if outType == tfpb.DataType_DT_INT64 {
 		im.constant(n, 0, tensor.FromInt64(tensor.Shape{len(x.shape)}, toI64(x.shape)))
@@ -50,9 +66,6 @@ func convStridedSlice(im *importer, n *tfpb.NodeDef) error {
 	if err != nil {
 		return err
 	}
-	if x.c == nil {
-		return fmt.Errorf("%w: slice of %q, which is computed at run time", ErrUnsupported, x.ref.String())
-	}
 	var spec [3][]int64
 	for i, what := range []string{"begin", "end", "strides"} {
 		t, err := im.constIn(n, i+1, what)
@@ -72,6 +85,9 @@ func convStridedSlice(im *importer, n *tfpb.NodeDef) error {
 	}
 	if masks[2] != 0 || masks[3] != 0 {
 		return fmt.Errorf("%w: ellipsis_mask or new_axis_mask", ErrUnsupported)
+	}
+	if x.c == nil {
+		return im.dynamicSlice(n, x, spec[0], spec[1], spec[2], masks[0], masks[1], masks[4])
 	}
 	t, err := stridedSlice(x.c, spec[0], spec[1], spec[2], masks[0], masks[1], masks[4])
 	if err != nil {
@@ -98,60 +114,14 @@ func stridedSlice(x *tensor.Tensor, begin, end, strides []int64, beginMask, endM
 			shape = append(shape, dim)
 			continue
 		}
-		s := strides[i]
-		if s == 0 || s > 1<<31 || s < -(1<<31) {
-			return nil, fmt.Errorf("%w: stride %d", ErrInvalid, s)
+		start, step, count, shrink, err := sliceAxis(dim, begin[i], end[i], strides[i], beginMask>>i&1 != 0, endMask>>i&1 != 0, shrinkMask>>i&1 != 0)
+		if err != nil {
+			return nil, fmt.Errorf("dimension %d: %w", i, err)
 		}
-		b, e := begin[i], end[i]
-		if shrinkMask>>i&1 != 0 {
-			if b < 0 {
-				b += int64(dim)
-			}
-			if b < 0 || b >= int64(dim) {
-				return nil, fmt.Errorf("%w: index %d out of range for dimension %d of size %d", ErrInvalid, begin[i], i, dim)
-			}
-			starts[i], steps[i], counts[i] = int(b), 1, 1
-			continue
+		starts[i], steps[i], counts[i] = start, step, count
+		if !shrink {
+			shape = append(shape, count)
 		}
-		clamp := func(v int64, lo, hi int64) int64 { return max(lo, min(v, hi)) }
-		norm := func(v int64) int64 {
-			if v < 0 {
-				v += int64(dim)
-			}
-			return v
-		}
-		var lo, hi int64 // valid index range for the start
-		if s > 0 {
-			lo, hi = 0, int64(dim)
-		} else {
-			lo, hi = -1, int64(dim)-1
-		}
-		if beginMask>>i&1 != 0 {
-			if s > 0 {
-				b = lo
-			} else {
-				b = hi
-			}
-		} else {
-			b = clamp(norm(b), lo, hi)
-		}
-		if endMask>>i&1 != 0 {
-			if s > 0 {
-				e = hi
-			} else {
-				e = lo
-			}
-		} else {
-			e = clamp(norm(e), lo, hi)
-		}
-		c := int64(0)
-		if s > 0 && e > b {
-			c = (e - b + s - 1) / s
-		} else if s < 0 && e < b {
-			c = (b - e - s - 1) / -s
-		}
-		starts[i], steps[i], counts[i] = int(b), int(s), int(c)
-		shape = append(shape, int(c))
 	}
 	if shape == nil {
 		shape = []int{}
@@ -178,6 +148,129 @@ func stridedSlice(x *tensor.Tensor, begin, end, strides []int64, beginMask, endM
 		}
 	}
 	return out, nil
+}
+
+// sliceAxis applies one axis of a StridedSlice to a dimension of size dim.
+func sliceAxis(dim int, b, e, s int64, beginMask, endMask, shrink bool) (start, step, count int, shrunk bool, err error) {
+	if s == 0 || s > 1<<31 || s < -(1<<31) {
+		return 0, 0, 0, false, fmt.Errorf("%w: stride %d", ErrInvalid, s)
+	}
+	if shrink {
+		if b < 0 {
+			b += int64(dim)
+		}
+		if b < 0 || b >= int64(dim) {
+			return 0, 0, 0, false, fmt.Errorf("%w: index out of range for a dimension of size %d", ErrInvalid, dim)
+		}
+		return int(b), 1, 1, true, nil
+	}
+	clamp := func(v int64, lo, hi int64) int64 { return max(lo, min(v, hi)) }
+	norm := func(v int64) int64 {
+		if v < 0 {
+			v += int64(dim)
+		}
+		return v
+	}
+	lo, hi := int64(0), int64(dim) // valid start range for a positive stride
+	if s < 0 {
+		lo, hi = -1, int64(dim)-1
+	}
+	switch {
+	case beginMask && s > 0:
+		b = lo
+	case beginMask:
+		b = hi
+	default:
+		b = clamp(norm(b), lo, hi)
+	}
+	switch {
+	case endMask && s > 0:
+		e = hi
+	case endMask:
+		e = lo
+	default:
+		e = clamp(norm(e), lo, hi)
+	}
+	c := int64(0)
+	if s > 0 && e > b {
+		c = (e - b + s - 1) / s
+	} else if s < 0 && e < b {
+		c = (b - e - s - 1) / -s
+	}
+	return int(b), int(s), int(c), false, nil
+}
+
+// dynamicSlice imports a StridedSlice of a run-time tensor as Slice and,
+// for shrunk axes, Squeeze.
+func (im *importer) dynamicSlice(n *tfpb.NodeDef, x *value, begin, end, strides []int64, beginMask, endMask, shrinkMask int64) error {
+	r := x.rank()
+	k := len(begin)
+	if r < 0 || len(end) != k || len(strides) != k || k > r {
+		return fmt.Errorf("%w: begin, end and strides of lengths %d, %d, %d for shape %v", ErrInvalid, k, len(end), len(strides), x.shape)
+	}
+	const big = math.MaxInt64
+	var starts, ends, axes, steps, shrunk []int64
+	var shape []int
+	for i := 0; i < r; i++ {
+		if i >= k {
+			shape = append(shape, x.shape[i])
+			continue
+		}
+		b, e, s := begin[i], end[i], strides[i]
+		bm, em, sm := beginMask>>i&1 != 0, endMask>>i&1 != 0, shrinkMask>>i&1 != 0
+		if s == 0 {
+			return fmt.Errorf("%w: stride 0", ErrInvalid)
+		}
+		if x.shape[i] >= 0 {
+			_, _, c, _, err := sliceAxis(x.shape[i], b, e, s, bm, em, sm)
+			if err != nil {
+				return fmt.Errorf("dimension %d: %w", i, err)
+			}
+			if !sm {
+				shape = append(shape, c)
+			}
+		} else if !sm {
+			shape = append(shape, -1)
+		}
+		switch {
+		case sm:
+			e, s = b+1, 1
+			if b == -1 {
+				e = big
+			}
+			shrunk = append(shrunk, int64(i))
+		default:
+			if bm {
+				b = 0
+				if s < 0 {
+					b = big
+				}
+			}
+			if em {
+				e = big
+				if s < 0 {
+					e = -big
+				}
+			}
+		}
+		starts, ends, axes, steps = append(starts, b), append(ends, e), append(axes, int64(i)), append(steps, s)
+	}
+	if shape == nil {
+		shape = []int{}
+	}
+	src := im.tfName(x)
+	inputs := []string{src, im.int64s(n.GetName()+"/starts", starts...), im.int64s(n.GetName()+"/ends", ends...),
+		im.int64s(n.GetName()+"/axes", axes...), im.int64s(n.GetName()+"/steps", steps...)}
+	if len(shrunk) == 0 {
+		name, _ := im.out(n, 0, false, shape, x.dtype)
+		im.emit("Slice", "", inputs, []string{name}, nil)
+		return nil
+	}
+	sliced := im.fresh(n.GetName() + "/sliced")
+	im.emit("Slice", "", inputs, []string{sliced}, nil)
+	name, _ := im.out(n, 0, false, shape, x.dtype)
+	im.emit("Squeeze", "squeeze", []string{sliced, im.int64s(n.GetName()+"/shrink", shrunk...)}, []string{name}, nil)
+	return nil
 }
 
 func convPack(im *importer, n *tfpb.NodeDef) error {

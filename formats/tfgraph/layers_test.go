@@ -270,3 +270,84 @@ func TestCut(t *testing.T) {
 	y := refConv(x, fromF32([]int{3, 3, 3, 4}, wv), 1, 1, 1, 1, [4]int{1, 1, 1, 1}, false)
 	compare(t, "softmax", out["softmax"], refSoftmax(refSpatialMean(y)), 1e-5)
 }
+
+// TestUnknownSizes imports a placeholder of unknown batch and spatial size:
+// SAME padding then becomes ONNX SAME_UPPER, which pads like TensorFlow.
+func TestUnknownSizes(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	b := newBuilder()
+	b.placeholder("X", -1, -1, -1, 3)
+	w, wv := b.randConst(r, "w", 0.5, 3, 2, 3, 2)
+	b.node("Conv2D", "conv", []string{"X", w}, attrMap{"strides": nhwc(2, 3), "padding": aS("SAME")})
+	b.node("AvgPool", "pool", []string{"conv"}, attrMap{"ksize": nhwc(2, 2), "strides": nhwc(2, 2), "padding": aS("SAME")})
+	data := b.bytes(t)
+	for _, size := range [][2]int{{7, 8}, {6, 5}} {
+		x := randND(r, 2, size[0], size[1], 3)
+		m, out := run(t, data, Options{}, map[string]*tensor.Tensor{"X": x.tensor()})
+		if m.Graph.Nodes[1].AttrString("auto_pad", "") != "SAME_UPPER" {
+			t.Fatalf("conv: %v, want auto_pad SAME_UPPER", m.Graph.Nodes[1].Attrs)
+		}
+		ph0, ph1 := samePads(size[0], 3, 2, 1)
+		pw0, pw1 := samePads(size[1], 2, 3, 1)
+		y := refConv(x, fromF32([]int{3, 2, 3, 2}, wv), 2, 3, 1, 1, [4]int{ph0, pw0, ph1, pw1}, false)
+		qh0, qh1 := samePads(y.shape[1], 2, 2, 1)
+		qw0, qw1 := samePads(y.shape[2], 2, 2, 1)
+		compare(t, fmt.Sprint("pool ", size), out["pool"], refPool(y, 2, 2, 2, 2, [4]int{qh0, qw0, qh1, qw1}, true), 1e-5)
+	}
+}
+
+// TestDynamicFlatten flattens a tensor of unknown batch size: Shape,
+// StridedSlice and Pack then run in the IR (Shape, Slice, Squeeze,
+// Unsqueeze, Concat) and Reshape reads their result.
+func TestDynamicFlatten(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	b := newBuilder()
+	b.placeholder("X", -1, 4, 4, 2)
+	w, wv := b.randConst(r, "w", 0.5, 1, 1, 2, 3)
+	fc, fcv := b.randConst(r, "fc", 0.5, 48, 2)
+	b.node("Conv2D", "conv", []string{"X", w}, attrMap{"strides": nhwc(1, 1), "padding": aS("VALID")})
+	b.node("Shape", "shape", []string{"conv"}, nil)
+	b.node("StridedSlice", "batch", []string{"shape", b.constI("b", false, 0), b.constI("e", false, 1), b.constI("s", false, 1)},
+		attrMap{"shrink_axis_mask": aI(1)})
+	b.node("Pack", "target", []string{"batch", b.constI("minus1", true, -1)}, nil)
+	b.node("Reshape", "flat", []string{"conv", "target"}, nil)
+	b.node("MatMul", "out", []string{"flat", fc}, nil)
+	x := randND(r, 3, 4, 4, 2)
+	_, out := run(t, b.bytes(t), Options{}, map[string]*tensor.Tensor{"X": x.tensor()})
+	y := refConv(x, fromF32([]int{1, 1, 2, 3}, wv), 1, 1, 1, 1, [4]int{}, false)
+	compare(t, "out", out["out"], refMatMul(&nd{shape: []int{3, 48}, d: y.d}, fromF32([]int{48, 2}, fcv)), 1e-5)
+}
+
+// TestStridedSliceConst evaluates StridedSlice of constants.
+func TestStridedSliceConst(t *testing.T) {
+	x := tensor.FromInt32(tensor.Shape{2, 5}, []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	for _, tc := range []struct {
+		name                string
+		begin, end, strides []int64
+		bm, em, sm          int64
+		shape               []int
+		want                []int32
+	}{
+		{"row", []int64{1}, []int64{2}, []int64{1}, 0, 0, 1, []int{5}, []int32{5, 6, 7, 8, 9}},
+		{"columns", []int64{0, 1}, []int64{2, 4}, []int64{1, 2}, 0, 0, 0, []int{2, 2}, []int32{1, 3, 6, 8}},
+		{"reverse", []int64{0, -1}, []int64{0, 0}, []int64{1, -1}, 1, 3, 0, []int{2, 5}, []int32{4, 3, 2, 1, 0, 9, 8, 7, 6, 5}},
+		{"last element", []int64{-1, -1}, []int64{0, 0}, []int64{1, 1}, 0, 0, 3, []int{}, []int32{9}},
+		{"clamped", []int64{0, 3}, []int64{9, 99}, []int64{1, 1}, 0, 0, 0, []int{2, 2}, []int32{3, 4, 8, 9}},
+		{"empty", []int64{0, 4}, []int64{2, 1}, []int64{1, 1}, 0, 0, 0, []int{2, 0}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := stridedSlice(x, tc.begin, tc.end, tc.strides, tc.bm, tc.em, tc.sm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Shape.Equal(tensor.Shape(tc.shape)) || len(got.I32) != len(tc.want) {
+				t.Fatalf("shape %v %v, want %v %v", got.Shape, got.I32, tc.shape, tc.want)
+			}
+			for i := range tc.want {
+				if got.I32[i] != tc.want[i] {
+					t.Fatalf("got %v, want %v", got.I32, tc.want)
+				}
+			}
+		})
+	}
+}

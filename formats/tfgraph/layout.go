@@ -227,11 +227,14 @@ func convReshape(im *importer, n *tfpb.NodeDef) error {
 	if err != nil {
 		return err
 	}
-	st, err := im.constIn(n, 1, "shape")
+	sv, err := im.in(n, 1)
 	if err != nil {
 		return err
 	}
-	target, err := toInt64s(st, "shape")
+	if sv.c == nil {
+		return im.dynamicReshape(n, x, sv)
+	}
+	target, err := toInt64s(sv.c, "shape")
 	if err != nil {
 		return err
 	}
@@ -249,6 +252,30 @@ func convReshape(im *importer, n *tfpb.NodeDef) error {
 	src := im.tfName(x)
 	name, _ := im.out(n, 0, false, shape, x.dtype)
 	im.emit("Reshape", "", []string{src, im.int64s(n.GetName()+"/shape", target...)}, []string{name}, nil)
+	return nil
+}
+
+// dynamicReshape imports a Reshape whose target is computed at run time.
+func (im *importer) dynamicReshape(n *tfpb.NodeDef, x, target *value) error {
+	if target.dtype != tensor.Int32 && target.dtype != tensor.Int64 {
+		return fmt.Errorf("%w: shape of element type %v", ErrInvalid, target.dtype)
+	}
+	var shape []int
+	if target.rank() == 1 && target.shape[0] >= 0 {
+		shape = make([]int, target.shape[0])
+		for i := range shape {
+			shape[i] = -1
+		}
+	}
+	st := im.tfName(target)
+	if target.dtype == tensor.Int32 {
+		s64 := im.fresh(n.GetName() + "/shape")
+		im.emit("Cast", "shape", []string{st}, []string{s64}, map[string]*graph.Attr{"to": graph.IntAttr(int64(tensor.Int64))})
+		st = s64
+	}
+	src := im.tfName(x)
+	name, _ := im.out(n, 0, false, shape, x.dtype)
+	im.emit("Reshape", "", []string{src, st}, []string{name}, nil)
 	return nil
 }
 
