@@ -107,7 +107,7 @@ func Decode(data []byte, opt Options) (*graph.Model, error) {
 	if len(gd.GetNode()) == 0 {
 		return nil, fmt.Errorf("tfgraph: %w: not a TensorFlow GraphDef (no nodes)", ErrInvalid)
 	}
-	m, err := importGraph(&gd, opt)
+	m, err := importGraph(&gd, opt, len(data))
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: %w", err)
 	}

@@ -312,6 +312,13 @@ func convPack(im *importer, n *tfpb.NodeDef) error {
 				return fmt.Errorf("%w: values of element types %v and %v", ErrInvalid, dt, x.c.DType)
 			}
 		}
+		total, err := elements(shape)
+		if err != nil {
+			return err
+		}
+		if total > im.budget {
+			return fmt.Errorf("%w: packing %d values of shape %v exceeds the import's constant budget", ErrUnsupported, k, xs[0].shape)
+		}
 		out := tensor.New(dt, tensor.Shape(shape))
 		outer, inner := 1, 1
 		for _, d := range xs[0].shape[:axis] {

@@ -42,24 +42,44 @@ func (v *value) rank() int {
 }
 
 type importer struct {
-	sel   *selection
-	g     *graph.Graph
-	vals  map[tref]*value
-	used  map[string]bool
-	node  *tfpb.NodeDef // node being converted
-	added int           // IR nodes added for the current node
+	sel  *selection
+	g    *graph.Graph
+	vals map[tref]*value
+	used map[string]bool
+	node *tfpb.NodeDef // node being converted
+	// budget is the number of constant elements the import may still
+	// create; overBudget is set when it runs out.
+	budget     int
+	overBudget bool
 }
 
-func importGraph(gd *tfpb.GraphDef, opt Options) (*graph.Model, error) {
+// constBudget bounds the constant elements an import creates beyond one per
+// input byte (fills, transposed and derived copies), so that a small file
+// cannot make the importer allocate without limit.
+const constBudget = 1 << 26
+
+// spend takes n elements from the budget.
+func (im *importer) spend(n int) bool {
+	if n > im.budget {
+		im.overBudget = true
+		im.budget = 0
+		return false
+	}
+	im.budget -= n
+	return true
+}
+
+func importGraph(gd *tfpb.GraphDef, opt Options, size int) (*graph.Model, error) {
 	sel, err := selectNodes(gd, opt)
 	if err != nil {
 		return nil, err
 	}
 	im := &importer{
-		sel:  sel,
-		g:    &graph.Graph{Name: "tensorflow", Initializers: map[string]*tensor.Tensor{}},
-		vals: map[tref]*value{},
-		used: map[string]bool{},
+		sel:    sel,
+		g:      &graph.Graph{Name: "tensorflow", Initializers: map[string]*tensor.Tensor{}},
+		vals:   map[tref]*value{},
+		used:   map[string]bool{},
+		budget: constBudget + size,
 	}
 	for name := range sel.nodes {
 		im.used[name] = true
@@ -70,9 +90,12 @@ func importGraph(gd *tfpb.GraphDef, opt Options) (*graph.Model, error) {
 		}
 	}
 	for _, n := range sel.order {
-		im.node, im.added = n, 0
+		im.node = n
 		if err := converters[n.GetOp()](im, n); err != nil {
 			return nil, fmt.Errorf("node %q (%s): %w", n.GetName(), n.GetOp(), err)
+		}
+		if im.overBudget {
+			return nil, fmt.Errorf("node %q (%s): %w: the graph's constants expand to more than %d elements", n.GetName(), n.GetOp(), ErrUnsupported, constBudget+size)
 		}
 	}
 	im.node = nil
@@ -217,6 +240,7 @@ func (im *importer) emit(op, suffix string, inputs, outputs []string, at map[str
 
 // constName gives a constant an IR name (an initializer) and returns it.
 func (im *importer) constName(base string, t *tensor.Tensor) string {
+	im.spend(t.Len())
 	name := im.fresh(base)
 	im.g.Initializers[name] = t
 	return name
@@ -320,6 +344,7 @@ func (im *importer) alias(n *tfpb.NodeDef, index int, v *value) {
 
 // constant records output index of n as a constant known at import.
 func (im *importer) constant(n *tfpb.NodeDef, index int, t *tensor.Tensor) {
+	im.spend(t.Len())
 	r := tref{n.GetName(), index}
 	im.vals[r] = &value{ref: r, c: t, shape: intShape(t.Shape), dtype: t.DType}
 }

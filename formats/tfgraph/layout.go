@@ -307,7 +307,7 @@ func convSqueeze(im *importer, n *tfpb.NodeDef) error {
 			if err != nil {
 				return err
 			}
-			if x.shape[a] > 1 {
+			if x.shape[a] != 1 && x.shape[a] != -1 {
 				return fmt.Errorf("%w: squeeze of axis %d of size %d", ErrInvalid, a, x.shape[a])
 			}
 			axes = append(axes, a)

@@ -138,6 +138,24 @@ func TestMalformed(t *testing.T) {
 			find(b, "x").Attr["shape"] = aShape(1, 3)
 			return b.bytes(t)
 		}, Options{}, ErrInvalid, []string{`node "mm"`, "[1 3]"}},
+		{"pack expansion", func() []byte {
+			b := newBuilder()
+			b.node("Const", "c", nil, attrMap{"dtype": aType(tfpb.DataType_DT_FLOAT),
+				"value": aTensor(&tfpb.TensorProto{Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shapeProto(1 << 22), FloatVal: []float32{1}})})
+			var in []string
+			for i := 0; i < 17; i++ {
+				in = append(in, "c")
+			}
+			b.node("Pack", "p", in, nil)
+			b.node("Identity", "y", []string{"p"}, nil)
+			return b.bytes(t)
+		}, Options{}, ErrUnsupported, []string{`node "p"`, "budget"}},
+		{"squeeze of empty axis", func() []byte {
+			b := newBuilder()
+			b.placeholder("x", 1, 0, 3)
+			b.node("Squeeze", "s", []string{"x"}, attrMap{"squeeze_dims": aInts(1)})
+			return b.bytes(t)
+		}, Options{}, ErrInvalid, []string{`node "s"`, "size 0"}},
 		{"unknown input node", nil, Options{Inputs: []string{"nope:0"}}, ErrInvalid, []string{`input "nope:0"`}},
 		{"malformed output name", nil, Options{Outputs: []string{"y:-1"}}, ErrInvalid, []string{`"y:-1"`}},
 		{"output twice", nil, Options{Outputs: []string{"y", "y:0"}}, ErrInvalid, []string{`output "y:0" is listed twice`}},

@@ -380,6 +380,9 @@ func convGlobalNorm(im *importer, n *tfpb.NodeDef) error {
 	if scaled {
 		gamma = im.tfName(vs[4])
 	} else {
+		if vs[1].shape[0] > maxFill {
+			return fmt.Errorf("%w: %d channels", ErrUnsupported, vs[1].shape[0])
+		}
 		ones := tensor.New(tensor.Float32, tensor.Shape{vs[1].shape[0]})
 		for i := range ones.F32 {
 			ones.F32[i] = 1
