@@ -131,7 +131,7 @@ func selectNodes(gd *tfpb.GraphDef, opt Options) (*selection, error) {
 		if name == "" {
 			return nil, fmt.Errorf("%w: node #%d has no name", ErrInvalid, i)
 		}
-		if strings.ContainsAny(name, ":^") {
+		if strings.ContainsAny(name, ":^\x00") {
 			return nil, fmt.Errorf("%w: node #%d: malformed name %q", ErrInvalid, i, name)
 		}
 		if n.GetOp() == "" {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/eightbitml/eightbit/formats/tfgraph/tfpb"
 	"github.com/eightbitml/eightbit/internal/zootest"
 )
 
@@ -30,12 +31,29 @@ func convSeed(f *testing.F) []byte {
 	return b.bytes(f)
 }
 
+// quantSeed is a small quantize_graph --mode=eightbit style graph.
+func quantSeed(f *testing.F) []byte {
+	qt := aType(tfpb.DataType_DT_QUINT8)
+	b := newBuilder()
+	b.placeholder("x", 1, 3, 3, 1)
+	lo, hi := b.rangeOf("r", "x")
+	b.node("QuantizeV2", "xq", []string{"x", lo, hi}, attrMap{"T": qt})
+	b.constQ("w", []int{2, 2, 1, 2}, []byte{0, 64, 128, 255, 1, 2, 3, 4})
+	b.node("QuantizedConv2D", "conv", []string{"xq", "w", "xq:1", "xq:2", b.constF("wmin", nil, []float32{-1}), b.constF("wmax", nil, []float32{1})},
+		attrMap{"strides": nhwc(1, 1), "padding": aS("VALID")})
+	b.requantize("req", "conv")
+	b.node("QuantizedRelu", "relu", []string{"req", "req:1", "req:2"}, nil)
+	b.node("Dequantize", "y", []string{"relu", "relu:1", "relu:2"}, attrMap{"mode": aS("MIN_FIRST")})
+	return b.bytes(f)
+}
+
 // FuzzDecode checks that Decode never panics and that whatever it accepts
 // is a valid IR graph.
 func FuzzDecode(f *testing.F) {
 	f.Add(tiny().bytes(f), "")
 	f.Add(convSeed(f), "")
 	f.Add(convSeed(f), "conv:0")
+	f.Add(quantSeed(f), "")
 	if root := zootest.Root(); root != "" {
 		if b, err := os.ReadFile(filepath.Join(root, "models", "tf", "fc-layers-frozen.pb")); err == nil {
 			f.Add(b, "")

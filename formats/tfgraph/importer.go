@@ -255,17 +255,26 @@ func (im *importer) tfName(v *value) string {
 	if v.tf != "" {
 		return v.tf
 	}
+	name := im.ownName(v.ref)
 	if v.c != nil {
-		v.tf = im.constName(v.ref.valueName(), v.c)
-		return v.tf
+		im.spend(v.c.Len())
+		im.g.Initializers[name] = v.c
+		v.tf = name
+		return name
 	}
-	name := v.ref.valueName()
-	if im.taken(name) {
-		name = im.fresh(name)
-	}
-	im.used[name] = true
 	im.emit("Transpose", "to_nhwc", []string{v.nchw}, []string{name}, map[string]*graph.Attr{"perm": graph.IntsAttr(toNHWC...)})
 	v.tf = name
+	return name
+}
+
+// ownName returns the IR name of a tensor in TensorFlow layout: its value
+// name unless something already holds that name.
+func (im *importer) ownName(r tref) string {
+	name := r.valueName()
+	if im.taken(name) {
+		return im.fresh(name)
+	}
+	im.used[name] = true
 	return name
 }
 
@@ -363,11 +372,7 @@ func (im *importer) out(n *tfpb.NodeDef, index int, nchw bool, shape []int, dt t
 	if nchw {
 		v.nchw = im.fresh(r.valueName() + "/nchw")
 	} else {
-		v.tf = r.valueName()
-		if r.index != 0 {
-			v.tf = im.fresh(v.tf)
-		}
-		im.used[v.tf] = true
+		v.tf = im.ownName(r)
 	}
 	im.vals[r] = v
 	if nchw {

@@ -261,3 +261,32 @@ func TestRealFileHeader(t *testing.T) {
 		t.Fatalf("NodeDef bytes %x, want %x", got, want)
 	}
 }
+
+// TestNames checks that IR values, initializers and nodes keep the
+// TensorFlow names, and that an output read through Identity gets the
+// Identity's name.
+func TestNames(t *testing.T) {
+	b := tiny()
+	b.node("Identity", "W/read", []string{"W"}, nil)
+	find(b, "mm").Input = []string{"x", "W/read"}
+	b.node("Identity", "out", []string{"y"}, nil)
+	m, err := Decode(b.bytes(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.Graph
+	if names := g.InitializerNames(); len(names) != 1 || names[0] != "W" {
+		t.Errorf("initializers %v, want [W]", names)
+	}
+	var got []string
+	for _, n := range g.Nodes {
+		got = append(got, n.OpType+" "+n.Name+" "+n.Inputs[0]+"->"+n.Outputs[0])
+	}
+	want := []string{"MatMul mm x->mm", "Relu y mm->y", "Identity out/output y->out"}
+	if !equalStrings(got, want) {
+		t.Errorf("nodes %q, want %q", got, want)
+	}
+	if len(g.Outputs) != 1 || g.Outputs[0].Name != "out" {
+		t.Errorf("outputs %v, want out", g.Outputs)
+	}
+}

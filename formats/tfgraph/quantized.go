@@ -206,7 +206,8 @@ func convQuantizedOp(q qspec) converter {
 			if err != nil {
 				return err
 			}
-			r := tref{fmt.Sprintf("%s/real%d", n.GetName(), k), 0}
+			// A key no TensorFlow node can have (names hold no NUL).
+			r := tref{fmt.Sprintf("\x00real%d/%s", k, n.GetName()), 0}
 			im.vals[r] = v
 			fn.Input = append(fn.Input, r.node)
 		}
