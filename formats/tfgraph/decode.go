@@ -29,7 +29,9 @@ type Options struct {
 	// Inputs are the tensors the imported graph starts from, as
 	// "node:index" or "node" (index 0), e.g. "Mul:0". Nodes that only feed
 	// these tensors are not imported, whatever their op. The default is
-	// every Placeholder the outputs depend on, in file order.
+	// every Placeholder and PlaceholderWithDefault the outputs depend on, in
+	// file order. With explicit inputs, a PlaceholderWithDefault that is not
+	// among them takes its default.
 	Inputs []string
 	// Outputs are the tensors the imported graph computes, e.g.
 	// "softmax:0". The default is every node whose outputs no other node
@@ -219,7 +221,7 @@ func selectNodes(gd *tfpb.GraphDef, opt Options) (*selection, error) {
 	for len(stack) > 0 {
 		n := s.nodes[stack[len(stack)-1]]
 		stack = stack[:len(stack)-1]
-		if opt.Inputs == nil && isPlaceholder(n.GetOp()) {
+		if len(opt.Inputs) == 0 && isPlaceholder(n.GetOp()) {
 			continue
 		}
 		for _, r := range s.followed(n) {
@@ -240,7 +242,7 @@ func selectNodes(gd *tfpb.GraphDef, opt Options) (*selection, error) {
 		}
 	} else {
 		for _, n := range gd.GetNode() {
-			if needed[n.GetName()] && isPlaceholder(n.GetOp()) {
+			if needed[n.GetName()] && n.GetOp() == "Placeholder" {
 				return nil, fmt.Errorf("%w: the outputs depend on placeholder %q, which is not among the inputs", ErrInvalid, n.GetName())
 			}
 		}

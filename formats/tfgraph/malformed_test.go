@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/eightbitml/eightbit/formats/tfgraph/tfpb"
+	"github.com/eightbitml/eightbit/tensor"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
@@ -259,6 +260,25 @@ func TestRealFileHeader(t *testing.T) {
 	want := []byte{0x0a, 1, 'a', 0x12, 1, 'B', 0x1a, 1, 'c'}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("NodeDef bytes %x, want %x", got, want)
+	}
+}
+
+// TestPlaceholderWithDefault checks that a PlaceholderWithDefault is an
+// input by default and takes its default when other inputs are named.
+func TestPlaceholderWithDefault(t *testing.T) {
+	b := newBuilder()
+	b.placeholder("x", 1, 2)
+	b.constF("d", []int{1, 2}, []float32{5, -5})
+	b.node("PlaceholderWithDefault", "p", []string{"d"}, attrMap{"dtype": aType(tfpb.DataType_DT_FLOAT), "shape": aShape(1, 2)})
+	b.node("Add", "y", []string{"x", "p"}, nil)
+	data := b.bytes(t)
+	m, err := Decode(data, Options{})
+	if err != nil || len(m.Graph.Inputs) != 2 || m.Graph.Inputs[1].Name != "p" {
+		t.Fatalf("default inputs: %v, %v; want x and p", m, err)
+	}
+	_, out := run(t, data, Options{Inputs: []string{"x"}}, map[string]*tensor.Tensor{"x": tensor.FromFloat32(tensor.Shape{1, 2}, []float32{1, 2})})
+	if got := out["y"].F32; got[0] != 6 || got[1] != -3 {
+		t.Fatalf("y = %v, want [6 -3]", got)
 	}
 }
 

@@ -17,7 +17,7 @@ var converters map[string]converter
 func init() {
 	converters = map[string]converter{
 		"Placeholder":                      convPlaceholder,
-		"PlaceholderWithDefault":           convPlaceholder,
+		"PlaceholderWithDefault":           convIdentity,
 		"Const":                            convConst,
 		"Identity":                         convIdentity,
 		"StopGradient":                     convIdentity,
