@@ -154,9 +154,6 @@ func (im *importer) addInput(r tref) error {
 func (im *importer) addOutput(r tref) error {
 	v := im.vals[r]
 	if v == nil {
-		if im.sel.cut[r] {
-			return fmt.Errorf("%w: output %q is also an input", ErrInvalid, r.String())
-		}
 		return fmt.Errorf("%w: output %q: node %q has no output %d", ErrInvalid, r.String(), r.node, r.index)
 	}
 	if v.isRange {

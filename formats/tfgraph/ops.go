@@ -319,14 +319,14 @@ func convMatMul(im *importer, n *tfpb.NodeDef) error {
 		}
 		shape = []int{m, nn}
 	}
-	operand := func(v *value, t bool, what string) (string, bool) {
+	operand := func(v *value, t bool) (string, bool) {
 		if t && v.c != nil {
 			return im.constName(v.ref.valueName()+"/transposed", transpose(v.c, []int64{1, 0})), false
 		}
 		return im.tfName(v), t
 	}
-	an, ta := operand(a, ta, "a")
-	bn, tb := operand(b, tb, "b")
+	an, ta := operand(a, ta)
+	bn, tb := operand(b, tb)
 	name, _ := im.out(n, 0, false, shape, a.dtype)
 	if !ta && !tb {
 		im.emit("MatMul", "", []string{an, bn}, []string{name}, nil)
