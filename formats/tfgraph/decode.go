@@ -262,7 +262,7 @@ func selectNodes(gd *tfpb.GraphDef, opt Options) (*selection, error) {
 func (s *selection) followed(n *tfpb.NodeDef) []tref {
 	var out []tref
 	k := -1
-	q, quantized := quantOps[n.GetOp()]
+	q, quantized := specFor(n)
 	for _, in := range n.GetInput() {
 		r, control, _ := parseInput(in)
 		if control {

@@ -70,7 +70,8 @@
 // Graphs from quantize_graph --mode=eightbit load: QuantizeV2, Dequantize,
 // Requantize, RequantizationRange, QuantizedConv2D, QuantizedMatMul,
 // QuantizedBiasAdd, QuantizedRelu, QuantizedRelu6, QuantizedMaxPool,
-// QuantizedAvgPool and QuantizedReshape are imported as their float
+// QuantizedAvgPool, QuantizedReshape, QuantizedConcat and
+// QuantizedBatchNormWithGlobalNormalization are imported as their float
 // equivalents. A quantized tensor (codes with a min and a max) becomes the
 // float tensor it stands for and each quantized op the float op it
 // computes; the min and max outputs are not computed, and the Min and Max
@@ -83,7 +84,7 @@
 // that rounding (at most half a step of the tensor's range per rounding
 // point, propagated through the layers that follow). Quantized codes
 // computed at run time other than through these ops (a quint8 Placeholder,
-// QuantizedConcat) are not supported.
+// say) are not supported.
 //
 // # Errors
 //

@@ -52,10 +52,28 @@ var quantOps = map[string]qspec{
 	"Dequantize":          {data: []int{0}, ranges: map[int][2]int{0: {1, 2}}},
 	"Requantize":          {data: []int{0}, ranges: map[int][2]int{0: {1, 2}}, outRanges: true},
 	"RequantizationRange": {},
+	"QuantizedBatchNormWithGlobalNormalization": {float: "BatchNormWithGlobalNormalization", data: []int{0, 3, 6, 9, 12},
+		ranges: map[int][2]int{0: {1, 2}, 3: {4, 5}, 6: {7, 8}, 9: {10, 11}, 12: {13, 14}}, outRanges: true},
+}
+
+// specFor returns the description of quantized op n. QuantizedConcat's
+// depends on its number of inputs: concat_dim, N values, N mins, N maxes.
+func specFor(n *tfpb.NodeDef) (qspec, bool) {
+	if n.GetOp() == "QuantizedConcat" {
+		k := (numInputs(n) - 1) / 3
+		q := qspec{float: "Concat", data: []int{0}, ranges: map[int][2]int{}, outRanges: true}
+		for i := 1; i <= k; i++ {
+			q.data = append(q.data, i)
+			q.ranges[i] = [2]int{k + i, 2*k + i}
+		}
+		return q, true
+	}
+	q, ok := quantOps[n.GetOp()]
+	return q, ok
 }
 
 func addQuantized(m map[string]converter) {
-	for op, q := range quantOps {
+	for op := range quantOps {
 		switch op {
 		case "QuantizeV2":
 			m[op] = convQuantize(1, 2)
@@ -69,9 +87,10 @@ func addQuantized(m map[string]converter) {
 				return nil
 			}
 		default:
-			m[op] = convQuantizedOp(q)
+			m[op] = convQuantizedOp
 		}
 	}
+	m["QuantizedConcat"] = convQuantizedOp
 }
 
 // rangeOutputs marks outputs of n as ranges, which only the range inputs
@@ -198,28 +217,30 @@ func dequantize(q *tensor.Tensor, lo, hi float64, mode string) (*tensor.Tensor, 
 
 // convQuantizedOp imports a quantized op as its float counterpart on the
 // real values of its data inputs.
-func convQuantizedOp(q qspec) converter {
-	return func(im *importer, n *tfpb.NodeDef) error {
-		fn := &tfpb.NodeDef{Name: n.GetName(), Op: q.float, Attr: n.GetAttr()}
-		for k, i := range q.data {
-			v, err := im.realInput(n, q, i)
-			if err != nil {
-				return err
-			}
-			// A key no TensorFlow node can have (names hold no NUL).
-			r := tref{fmt.Sprintf("\x00real%d/%s", k, n.GetName()), 0}
-			im.vals[r] = v
-			fn.Input = append(fn.Input, r.node)
-		}
-		if err := converters[q.float](im, fn); err != nil {
+func convQuantizedOp(im *importer, n *tfpb.NodeDef) error {
+	q, _ := specFor(n)
+	if n.GetOp() == "QuantizedConcat" && (numInputs(n)-1)%3 != 0 {
+		return fmt.Errorf("%w: %d inputs, want concat_dim and three per value", ErrInvalid, numInputs(n))
+	}
+	fn := &tfpb.NodeDef{Name: n.GetName(), Op: q.float, Attr: n.GetAttr()}
+	for k, i := range q.data {
+		v, err := im.realInput(n, q, i)
+		if err != nil {
 			return err
 		}
-		if v := im.vals[tref{n.GetName(), 0}]; v != nil {
-			v.dtype = tensor.Float32
-		}
-		im.rangeOutputs(n, 1, 2)
-		return nil
+		// A key no TensorFlow node can have (names hold no NUL).
+		r := tref{fmt.Sprintf("\x00real%d/%s", k, n.GetName()), 0}
+		im.vals[r] = v
+		fn.Input = append(fn.Input, r.node)
 	}
+	if err := converters[q.float](im, fn); err != nil {
+		return err
+	}
+	if v := im.vals[tref{n.GetName(), 0}]; v != nil {
+		v.dtype = tensor.Float32
+	}
+	im.rangeOutputs(n, 1, 2)
+	return nil
 }
 
 // convQuantize imports QuantizeV2 (range inputs 1, 2) and Requantize

@@ -144,3 +144,47 @@ func TestEightbitErrors(t *testing.T) {
 		t.Fatalf("clipped to %v, want [-1 0.5 1]", got)
 	}
 }
+
+// TestEightbitConcatAndNorm covers QuantizedConcat (concat_dim, values,
+// mins, maxes) and QuantizedBatchNormWithGlobalNormalization with quint8
+// constant parameters.
+func TestEightbitConcatAndNorm(t *testing.T) {
+	qt := aType(tfpb.DataType_DT_QUINT8)
+	b := newBuilder()
+	b.placeholder("x", 1, 2, 2, 2)
+	lo, hi := b.rangeOf("r", "x")
+	b.node("QuantizeV2", "xq", []string{"x", lo, hi}, attrMap{"T": qt})
+	b.node("QuantizedRelu", "relu", []string{"xq", "xq:1", "xq:2"}, nil)
+	b.node("QuantizedConcat", "cat", []string{b.constI("dim", true, 3), "xq", "relu", "xq:1", "relu:1", "xq:2", "relu:2"}, attrMap{"N": aI(2), "T": qt})
+	// Parameters of 4 channels as quint8 codes over [0, 2.55]: code c is
+	// min_rounded + c*scale = c/100.
+	param := func(name string, codes ...byte) []string {
+		return []string{b.constQ(name, []int{4}, codes), b.constF(name+"/min", nil, []float32{0}), b.constF(name+"/max", nil, []float32{2.55})}
+	}
+	in := []string{"cat", "cat:1", "cat:2"}
+	in = append(in, param("mean", 0, 10, 20, 30)...)
+	in = append(in, param("var", 100, 100, 25, 100)...)
+	in = append(in, param("beta", 50, 0, 0, 0)...)
+	in = append(in, param("gamma", 100, 200, 100, 100)...)
+	b.node("QuantizedBatchNormWithGlobalNormalization", "bn", in, attrMap{"Tinput": qt, "out_type": aType(tfpb.DataType_DT_QINT32),
+		"variance_epsilon": aF(0), "scale_after_normalization": aB(true)})
+	b.node("Dequantize", "y", []string{"bn", "bn:1", "bn:2"}, attrMap{"T": aType(tfpb.DataType_DT_QINT32), "mode": aS("MIN_FIRST")})
+
+	x := newND(1, 2, 2, 2)
+	for i := range x.d {
+		x.d[i] = float64(i) - 3.5
+	}
+	_, out := run(t, b.bytes(t), Options{}, map[string]*tensor.Tensor{"x": x.tensor()})
+	mean, variance, beta, gamma := []float64{0, 0.1, 0.2, 0.3}, []float64{1, 1, 0.25, 1}, []float64{0.5, 0, 0, 0}, []float64{1, 2, 1, 1}
+	want := newND(1, 2, 2, 4)
+	for p := 0; p < 4; p++ {
+		for c := 0; c < 4; c++ {
+			v := x.d[p*2+c%2]
+			if c >= 2 {
+				v = math.Max(v, 0)
+			}
+			want.d[p*4+c] = (v-mean[c])/math.Sqrt(variance[c])*gamma[c] + beta[c]
+		}
+	}
+	compare(t, "y", out["y"], want, 1e-5)
+}
