@@ -165,7 +165,16 @@ func (im *importer) addOutput(r tref) error {
 			return fmt.Errorf("%w: output %q: IR name %q is already in use", ErrInvalid, r.String(), name)
 		}
 		im.used[name] = true
-		im.emit("Identity", "output", []string{src}, []string{name}, nil)
+		// Named after the output's node (typically an Identity, which
+		// produced no IR node of its own) unless an IR node has that name.
+		nodeName := r.node
+		for _, n := range im.g.Nodes {
+			if n.Name == nodeName {
+				nodeName = im.fresh(name + "/output")
+				break
+			}
+		}
+		im.g.Nodes = append(im.g.Nodes, &graph.Node{Name: nodeName, OpType: "Identity", Inputs: []string{src}, Outputs: []string{name}})
 	}
 	for _, o := range im.g.Outputs {
 		if o.Name == name {

@@ -302,7 +302,7 @@ func TestNames(t *testing.T) {
 	for _, n := range g.Nodes {
 		got = append(got, n.OpType+" "+n.Name+" "+n.Inputs[0]+"->"+n.Outputs[0])
 	}
-	want := []string{"MatMul mm x->mm", "Relu y mm->y", "Identity out/output y->out"}
+	want := []string{"MatMul mm x->mm", "Relu y mm->y", "Identity out y->out"}
 	if !equalStrings(got, want) {
 		t.Errorf("nodes %q, want %q", got, want)
 	}
