@@ -313,8 +313,8 @@ func TestCheck(t *testing.T) {
 			[]string{"report gocloud.dev/blob gocloud"}, ""},
 		{"code imports a test helper", with("transforms: storage internal/zootest " + beamPkg),
 			[]string{"transforms internal/zootest test-only"}, "only _test.go files may import it"},
-		{"a package without a row", with("formats/tfgraph: graph"),
-			[]string{"formats/tfgraph  table"}, "formats/tfgraph has no row in the rule table"},
+		{"a package without a row", with("formats/caffe: graph"),
+			[]string{"formats/caffe  table"}, "formats/caffe has no row in the rule table"},
 		{"go list error", with("report: !err"), []string{"report  go-list"}, "report: go list: no Go files"},
 	}
 	for _, c := range table {

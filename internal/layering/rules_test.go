@@ -38,7 +38,7 @@ var blobDrivers = []string{
 // belowTransforms are the packages of the rows below transforms.
 var belowTransforms = []string{
 	"storage", "report", "zoo", "dataset", "quantize", "calibrate",
-	"infer", "formats/onnx", "graph", "kernels",
+	"infer", "formats/onnx", "formats/tfgraph", "graph", "kernels",
 }
 
 // rules is the rule table, top row first.
@@ -61,6 +61,8 @@ var rules = []layer{
 	{pkg: "infer", owns: "the executor", imports: []string{"graph", "kernels"}},
 	{pkg: "formats/onnx", owns: "the ONNX codec", imports: []string{"graph", "formats/onnx/onnxpb"}},
 	{pkg: "formats/onnx/onnxpb", owns: "the generated ONNX protobuf messages", leaf: true},
+	{pkg: "formats/tfgraph", owns: "the TensorFlow GraphDef importer", imports: []string{"graph", "formats/tfgraph/tfpb"}},
+	{pkg: "formats/tfgraph/tfpb", owns: "the generated TensorFlow protobuf messages", leaf: true},
 	{pkg: "graph", owns: "the model IR", imports: []string{"tensor", "qmath"}},
 	{pkg: "kernels", owns: "the kernels with assembly", imports: []string{"tensor", "qmath", "internal/cpu"}},
 	{pkg: "tensor", owns: "tensors", leaf: true},
