@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/eightbitml/eightbit/formats/onnx"
+	"github.com/eightbitml/eightbit/formats"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/storage"
@@ -130,21 +130,21 @@ func parseShape(s string) ([]int, error) {
 	return out, nil
 }
 
-// loadModel reads and decodes a model, with external tensor data from
-// files next to it.
+// loadModel reads and decodes a model, in the format its name implies
+// (formats.ForFile), with external tensor data from files next to it.
 func loadModel(ctx context.Context, loc string) (*graph.Model, int, error) {
 	data, err := storage.ReadLocation(ctx, loc)
 	if err != nil {
 		return nil, 0, err
 	}
 	folder := modelFolder(loc)
-	m, err := onnx.DecodeWithExternal(data, func(rel string) ([]byte, error) {
+	m, err := formats.Decode(data, formats.ForFile(loc), formats.Options{External: func(rel string) ([]byte, error) {
 		full, err := storage.Join(folder, rel)
 		if err != nil {
 			return nil, err
 		}
 		return storage.ReadLocation(ctx, full)
-	})
+	}})
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", loc, err)
 	}

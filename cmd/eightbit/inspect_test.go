@@ -11,6 +11,7 @@ import (
 	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/internal/version"
+	"github.com/eightbitml/eightbit/internal/zootest"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/quantize"
 )
@@ -112,4 +113,18 @@ func inspectJSON(t *testing.T, path string) inspectReport {
 		t.Fatalf("inspect %s: %v\n%s", path, err, stdout)
 	}
 	return r
+}
+
+// TestInspectGraphDef inspects the shared zoo's TensorFlow frozen graph:
+// inspect and bench read .pb files as GraphDefs.
+func TestInspectGraphDef(t *testing.T) {
+	pb := zootest.Path(t, "models", "tf", "fc-layers-frozen.pb")
+	r := inspectJSON(t, pb)
+	if r.Producer != "tensorflow" || len(r.Inputs) != 1 || r.Inputs[0].Name != "X" || len(r.Outputs) != 1 || r.Outputs[0].Name != "output" ||
+		r.Parameters != 784*256+256+256*256+256+256*10+10 || r.MACs != 784*256+256*256+256*10 || len(r.Unsupported) > 0 || r.CompileErr != "" {
+		t.Errorf("%+v", r)
+	}
+	if code, stdout, stderr := runCLI("bench", pb, "--runs", "1", "--iters", "1", "--warmup", "0"); code != exitOK || !strings.Contains(stdout, "[1,784]") {
+		t.Errorf("bench: exit %d\n%s%s", code, stdout, stderr)
+	}
 }

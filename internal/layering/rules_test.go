@@ -38,7 +38,7 @@ var blobDrivers = []string{
 // belowTransforms are the packages of the rows below transforms.
 var belowTransforms = []string{
 	"storage", "report", "zoo", "dataset", "quantize", "calibrate",
-	"infer", "formats/onnx", "formats/tfgraph", "graph", "kernels",
+	"infer", "formats", "formats/onnx", "formats/tfgraph", "graph", "kernels",
 }
 
 // rules is the rule table, top row first.
@@ -59,6 +59,7 @@ var rules = []layer{
 	{pkg: "quantize", owns: "the graph rewrite", imports: []string{"graph", "calibrate", "qmath"}},
 	{pkg: "calibrate", owns: "mergeable range observers", imports: []string{"tensor", "qmath"}},
 	{pkg: "infer", owns: "the executor", imports: []string{"graph", "kernels"}},
+	{pkg: "formats", owns: "the codec choice by format name", imports: []string{"formats/onnx", "formats/tfgraph", "graph"}},
 	{pkg: "formats/onnx", owns: "the ONNX codec", imports: []string{"graph", "formats/onnx/onnxpb"}},
 	{pkg: "formats/onnx/onnxpb", owns: "the generated ONNX protobuf messages", leaf: true},
 	{pkg: "formats/tfgraph", owns: "the TensorFlow GraphDef importer", imports: []string{"graph", "formats/tfgraph/tfpb"}},
