@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -17,6 +18,7 @@ import (
 
 func init() {
 	register.DoFn4x0[context.Context, Shard, func(string, EvalCounts), func(string, LayerPart)](&evaluateFn{})
+	register.DoFn4x0[context.Context, string, func(*ModelTask) bool, func(Shard)](&planVariantShardsFn{})
 	register.Emitter2[string, EvalCounts]()
 	register.Emitter2[string, LayerPart]()
 	register.Combiner1[EvalCounts](&sumCountsFn{})
@@ -46,29 +48,33 @@ func (f *evaluateFn) ProcessElement(ctx context.Context, sh Shard, emit func(str
 	if f.evaluators == nil {
 		f.Setup()
 	}
-	c, layers, err := evaluateShard(ctx, f.evaluators, &sh)
-	if err != nil {
-		metricFailedItems.Inc(ctx, 1)
-		progressOf(sh.Task.RunID).failed.Add(1)
-		emit(sh.Task.Name, EvalCounts{Err: fmt.Sprintf("evaluation, %s: %v", shardLabel(&sh), err), ErrShard: int64(sh.Start)})
-		return
-	}
-	metricEvalImages.Inc(ctx, c.Samples)
-	progressOf(sh.Task.RunID).done(SplitEvaluation, int64(sh.End-sh.Start))
-	emit(sh.Task.Name, c)
-	for i, l := range layers {
-		if l == nil {
+	tasks := append([]ModelTask{sh.Task}, sh.Variants...)
+	for k, r := range evaluateShard(ctx, f.evaluators, &sh) {
+		t := &tasks[k]
+		if r.err != nil {
+			metricFailedItems.Inc(ctx, 1)
+			progressOf(t.RunID).failed.Add(1)
+			emit(t.Name, EvalCounts{Err: fmt.Sprintf("evaluation, %s: %v", shardLabel(&sh), r.err), ErrShard: int64(sh.Start)})
 			continue
 		}
-		p := LayerPart{Model: sh.Task.Name, Index: i, RangeOf: l.RangeOf}
-		if l.Err != nil {
-			p.Err = l.Err.Error()
-		} else if p.Stats, err = json.Marshal(l.Stats); err != nil {
-			p.Err = err.Error()
-		} else if p.Local, err = json.Marshal(l.Local); err != nil {
-			p.Err = err.Error()
+		metricEvalImages.Inc(ctx, r.counts.Samples)
+		progressOf(t.RunID).done(SplitEvaluation, int64(sh.End-sh.Start))
+		emit(t.Name, r.counts)
+		for i, l := range r.layers {
+			if l == nil {
+				continue
+			}
+			p := LayerPart{Model: t.Name, Index: i, RangeOf: l.RangeOf}
+			var err error
+			if l.Err != nil {
+				p.Err = l.Err.Error()
+			} else if p.Stats, err = json.Marshal(l.Stats); err != nil {
+				p.Err = err.Error()
+			} else if p.Local, err = json.Marshal(l.Local); err != nil {
+				p.Err = err.Error()
+			}
+			emitLayer(t.Name+"\x00"+l.Stats.Tensor, p)
 		}
-		emitLayer(sh.Task.Name+"\x00"+l.Stats.Tensor, p)
 	}
 }
 
@@ -80,14 +86,14 @@ const maxEvaluators = 4
 type evaluatorCache struct {
 	max   int
 	keys  []string
-	evals map[string]*evaluate.Evaluator
+	evals map[string]*variantEvaluator
 }
 
 func newEvaluatorCache(max int) *evaluatorCache {
-	return &evaluatorCache{max: max, evals: map[string]*evaluate.Evaluator{}}
+	return &evaluatorCache{max: max, evals: map[string]*variantEvaluator{}}
 }
 
-func (c *evaluatorCache) get(key string, open func() (*evaluate.Evaluator, error)) (*evaluate.Evaluator, error) {
+func (c *evaluatorCache) get(key string, open func() (*variantEvaluator, error)) (*variantEvaluator, error) {
 	if e, ok := c.evals[key]; ok {
 		return e, nil
 	}
@@ -104,73 +110,205 @@ func (c *evaluatorCache) get(key string, open func() (*evaluate.Evaluator, error
 	return e, nil
 }
 
-// openEvaluator compiles (once per process) and wires up a task's float,
-// int8 and QDQ programs.
-func openEvaluator(ctx context.Context, t *ModelTask) (*evaluate.Evaluator, error) {
-	fp, err := floatProgram(ctx, t)
+// shardResult is one task's outcome of an evaluation work item.
+type shardResult struct {
+	counts EvalCounts
+	layers []*evaluate.Layer
+	err    error
+}
+
+// variantEvaluator is an Evaluator over the variants of a work item that
+// could be opened, and the error of each variant that could not.
+type variantEvaluator struct {
+	ev      *evaluate.Evaluator
+	version []int   // the Evaluator's version of each task, -1 for none
+	errs    []error // why a task has no version
+}
+
+// openEvaluator compiles (once per process) and wires up the float
+// program of the first task and the int8 and QDQ programs of every task.
+// A task's error is the first of: its float model, its quantized
+// programs, its settings, its program inputs and outputs (in the order a
+// single task checked them).
+func openEvaluator(ctx context.Context, tasks []ModelTask) (*variantEvaluator, error) {
+	fp, err := floatProgram(ctx, &tasks[0])
 	if err != nil {
 		return nil, err
 	}
+	cfg, cfgErr := evalConfig(&tasks[0])
+	if cfgErr != nil {
+		cfgErr = fmt.Errorf("float model: %w", cfgErr)
+	}
+	ve := &variantEvaluator{version: make([]int, len(tasks)), errs: make([]error, len(tasks))}
+	var qs []evaluate.Quantized
+	for k := range tasks {
+		t := &tasks[k]
+		ve.version[k] = -1
+		q, err := quantizedVersion(ctx, t)
+		if err == nil {
+			err = cfgErr
+		}
+		if err != nil {
+			ve.errs[k] = err
+			continue
+		}
+		ve.version[k] = len(qs)
+		qs = append(qs, q)
+	}
+	if len(qs) == 0 {
+		return ve, nil
+	}
+	if ve.ev, err = evaluate.New(cfg, fp, qs...); err != nil {
+		for k, v := range ve.version {
+			if v >= 0 {
+				ve.version[k], ve.errs[k] = -1, err
+			}
+		}
+	}
+	return ve, nil
+}
+
+// quantizedVersion is a task's quantized model as evaluate runs it.
+func quantizedVersion(ctx context.Context, t *ModelTask) (evaluate.Quantized, error) {
 	ip, err := int8Program(ctx, t)
 	if err != nil {
-		return nil, err
+		return evaluate.Quantized{}, err
 	}
 	qp, err := qdqProgram(ctx, t)
 	if err != nil {
-		return nil, err
+		return evaluate.Quantized{}, err
 	}
 	acts, err := int8Activations(ctx, t)
 	if err != nil {
-		return nil, err
+		return evaluate.Quantized{}, err
 	}
-	cfg, err := evalConfig(t)
-	if err != nil {
-		return nil, fmt.Errorf("float model: %w", err)
-	}
-	e, err := evaluate.New(cfg, fp, evaluate.Quantized{Int8: ip, QDQ: qp, Acts: acts})
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
+	return evaluate.Quantized{Int8: ip, QDQ: qp, Acts: acts}, nil
 }
 
-func evaluateShard(ctx context.Context, cache *evaluatorCache, sh *Shard) (EvalCounts, []*evaluate.Layer, error) {
-	var c EvalCounts
-	if sh.Err != "" {
-		return c, nil, fmt.Errorf("%s", sh.Err)
+// evaluateShard evaluates a work item for its task and each of its
+// variants (results in that order).
+func evaluateShard(ctx context.Context, cache *evaluatorCache, sh *Shard) []shardResult {
+	tasks := append([]ModelTask{sh.Task}, sh.Variants...)
+	out := make([]shardResult, len(tasks))
+	fail := func(err error) []shardResult {
+		for k := range out {
+			out[k].err = err
+		}
+		return out
 	}
-	t := &sh.Task
+	if sh.Err != "" {
+		return fail(fmt.Errorf("%s", sh.Err))
+	}
+	t := &tasks[0]
 	data, err := split(ctx, t, sh.Split)
 	if err != nil {
-		return c, nil, err
+		return fail(err)
 	}
 	if sh.Start < 0 || sh.End > data.len() || sh.Start > sh.End {
-		return c, nil, fmt.Errorf("samples [%d,%d) out of range [0,%d)", sh.Start, sh.End, data.len())
+		return fail(fmt.Errorf("samples [%d,%d) out of range [0,%d)", sh.Start, sh.End, data.len()))
 	}
-	key := t.RunID + "\x00" + modelKey(t) + "\x00" + t.OutURL + "\x00" + t.Int8Key
-	ev, err := cache.get(key, func() (*evaluate.Evaluator, error) { return openEvaluator(ctx, t) })
+	key := t.RunID + "\x00" + modelKey(t)
+	for k := range tasks {
+		key += "\x00" + tasks[k].OutURL + "\x00" + tasks[k].Int8Key
+	}
+	ve, err := cache.get(key, func() (*variantEvaluator, error) { return openEvaluator(ctx, tasks) })
 	if err != nil {
-		return c, nil, err
+		return fail(err)
 	}
 	var bad []byte
 	if sh.Start == 0 && len(data.bad) > 0 {
-		metricBadSamples.Inc(ctx, int64(len(data.bad)))
 		if bad, err = json.Marshal(data.bad); err != nil {
-			return c, nil, err
+			return fail(err)
 		}
 	}
-	ev.OnInt8Batch = func(d time.Duration) { metricInt8BatchUS.Update(ctx, d.Microseconds()) }
-	res, err := ev.Run(data, data.labels, evaluate.Range(sh.Start, sh.End))
+	var res []evaluate.Result
+	if ve.ev != nil {
+		ve.ev.OnInt8Batch = func(d time.Duration) { metricInt8BatchUS.Update(ctx, d.Microseconds()) }
+		if res, err = ve.ev.Run(data, data.labels, evaluate.Range(sh.Start, sh.End)); err != nil {
+			return fail(err)
+		}
+	}
+	for k := range tasks {
+		v := ve.version[k]
+		switch {
+		case v < 0:
+			out[k].err = ve.errs[k]
+			continue
+		case res[v].Err != nil:
+			out[k].err = res[v].Err
+			continue
+		}
+		if bad != nil {
+			metricBadSamples.Inc(ctx, int64(len(data.bad)))
+		}
+		out[k].counts, out[k].layers = res[v].Counts, res[v].Layers
+		out[k].counts.Bad = bad
+	}
+	return out
+}
+
+// planVariantShardsFn plans the evaluation work items of the sweep
+// variants of one model (keyed by ModelTask.CalibName): variants that
+// share the float model, the evaluation samples and the evaluation
+// settings share work items (Shard.Variants), so that the float program
+// runs once per batch for all of them; the first by name carries the
+// work item.
+type planVariantShardsFn struct{}
+
+func (f *planVariantShardsFn) ProcessElement(ctx context.Context, _ string, iter func(*ModelTask) bool, emit func(Shard)) {
+	var tasks []ModelTask
+	var t ModelTask
+	for iter(&t) {
+		tasks = append(tasks, t)
+	}
+	slices.SortFunc(tasks, func(a, b ModelTask) int { return cmp.Compare(a.Name, b.Name) })
+	var groups [][]ModelTask
+	keys := map[string]int{}
+	for _, t := range tasks {
+		k := sharedEvalKey(&t)
+		g, ok := keys[k]
+		if !ok {
+			g = len(groups)
+			keys[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], t)
+	}
+	for _, g := range groups {
+		head, rest := g[0], g[1:]
+		planShards(ctx, &head, SplitEvaluation, nil, func(sh Shard) {
+			if sh.Err == "" && sh.Start == 0 {
+				// planShards counted the head's samples; count the variants'.
+				if n, err := evalSampleCount(ctx, &head); err == nil {
+					progressOf(head.RunID).planned(SplitEvaluation, int64(n*len(rest)))
+				}
+			}
+			sh.Variants = rest
+			emit(sh)
+		})
+	}
+}
+
+// evalSampleCount is the number of evaluation samples planShards plans.
+func evalSampleCount(ctx context.Context, t *ModelTask) (int, error) {
+	data, err := split(ctx, t, SplitEvaluation)
 	if err != nil {
-		return c, nil, err
+		return 0, err
 	}
-	r := res[0]
-	if r.Err != nil {
-		return c, nil, r.Err
+	n := data.len()
+	if t.EvalSamples > 0 && t.EvalSamples < n {
+		n = t.EvalSamples
 	}
-	c = r.Counts
-	c.Bad = bad
-	return c, r.Layers, nil
+	return n, nil
+}
+
+// sharedEvalKey is what tasks must have in common to share evaluation work
+// items: the float model, the evaluation samples and every setting the
+// float run and the batching depend on.
+func sharedEvalKey(t *ModelTask) string {
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%d\x00%d\x00%d\x00%t",
+		modelKey(t), splitKey(t, SplitEvaluation), t.EvalSamples, t.ShardSize, t.Input, t.Output, t.Preprocess,
+		t.BatchSize, t.Classes, t.LabelOffset, t.MeasureSpeed)
 }
 
 // sumCountsFn adds evaluation tallies; the error of the lowest failing shard
@@ -272,12 +410,13 @@ func layerResults(parts []LayerPart) ([]report.Layer, map[string]string) {
 }
 
 // Evaluate runs every evaluation shard through the float and the int8
-// program of its model, sums the tallies and merges the per-layer error
-// statistics per model (a combine per model and tensor), and turns each
-// model into a report row.
+// program of its model (the sweep variants of a model share their shards
+// and the float run, see planVariantShardsFn), sums the tallies and merges
+// the per-layer error statistics per model (a combine per model and
+// tensor), and turns each model into a report row.
 func Evaluate(s beam.Scope, quantized beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.Evaluate")
-	shards := PlanShards(s, quantized, SplitEvaluation)
+	shards := beam.ParDo(s, &planVariantShardsFn{}, beam.GroupByKey(s, beam.ParDo(s, keyByCalibName, quantized)))
 	var partials, layerPartials []beam.PCollection
 	for _, branch := range FanOut(s, shards, fanOutWays()) {
 		p, l := beam.ParDo2(s, &evaluateFn{}, branch)

@@ -122,6 +122,10 @@ type Shard struct {
 	Start, End int
 	// Err is set instead of a range when the split could not be read.
 	Err string
+	// Variants are the other sweep variants of Task's model that share
+	// this evaluation work item (same float model, samples and settings):
+	// each batch runs through the float program once for all of them.
+	Variants []ModelTask
 	// Pass1 is the first calibration pass's result (canonical JSON of
 	// calibrate.Ranges) that second-pass shards lay their histograms over.
 	Pass1 []byte
