@@ -119,13 +119,18 @@ func TestCulpritsGroupPassThrough(t *testing.T) {
 	}
 }
 
-// synthetic is a split of n deterministic 28x28 grey images.
-type synthetic struct{ n int }
+// synthetic is a split of n deterministic images, 28x28 grey unless h, w
+// and c say otherwise.
+type synthetic struct{ n, h, w, c int }
 
 func (s synthetic) Len() int        { return s.n }
 func (s synthetic) ID(i int) string { return fmt.Sprint("s", i) }
 func (s synthetic) Image(i int) (*dataset.Image, error) {
-	im := &dataset.Image{H: 28, W: 28, C: 1, Pix: make([]uint8, 28*28)}
+	h, w, c := s.h, s.w, s.c
+	if h == 0 {
+		h, w, c = 28, 28, 1
+	}
+	im := &dataset.Image{H: h, W: w, C: c, Pix: make([]uint8, h*w*c)}
 	for j := range im.Pix {
 		im.Pix[j] = uint8((j*7 + i*31 + j*j*i) % 256)
 	}
@@ -135,9 +140,14 @@ func (s synthetic) Image(i int) (*dataset.Image, error) {
 // lenet returns the float program of the shared zoo's mnist-lenet and two
 // quantized versions of it (per-channel and per-tensor weights), calibrated
 // on the synthetic images.
-func lenet(t *testing.T, data synthetic, pre dataset.Preprocess) (*infer.Program, []Quantized) {
+func lenet(t testing.TB, data synthetic, pre dataset.Preprocess) (*infer.Program, []Quantized) {
+	return zooModel(t, data, pre, "models", "trained", "mnist", "mnist-lenet.onnx")
+}
+
+// zooModel is lenet for the shared zoo's model file rel.
+func zooModel(t testing.TB, data synthetic, pre dataset.Preprocess, rel ...string) (*infer.Program, []Quantized) {
 	t.Helper()
-	m, err := onnx.Decode(zootest.ReadFile(t, "models", "trained", "mnist", "mnist-lenet.onnx"))
+	m, err := onnx.Decode(zootest.ReadFile(t, rel...))
 	if err != nil {
 		t.Fatal(err)
 	}
