@@ -23,6 +23,11 @@ const (
 	MethodMSE Method = "mse"
 )
 
+// DefaultSamples is the calibration sample cap per model that eightbit's
+// command line and spec files use when none is given (see
+// docs/calibration.md): the samples are chosen by a hash of their ids.
+const DefaultSamples = 1000
+
 // Methods lists every method, in the order the CLI documents them.
 var Methods = []Method{MethodMinMax, MethodPercentile, MethodEntropy, MethodMSE}
 

@@ -96,9 +96,11 @@ type CalibrationSpec struct {
 	// Method is minmax (default), percentile, entropy or mse.
 	Method     string  `yaml:"method"`
 	Percentile float64 `yaml:"percentile"`
-	// Samples caps the calibration samples per model (0: all).
-	Samples     int  `yaml:"samples"`
-	Recalibrate bool `yaml:"recalibrate"`
+	// Samples caps the calibration samples per model, chosen by a hash of
+	// their ids: a count, or all (or 0) for the whole split; absent means
+	// DefaultCalibSamples.
+	Samples     SampleLimit `yaml:"samples"`
+	Recalibrate bool        `yaml:"recalibrate"`
 }
 
 // QuantizeSpec is the quantize block of a spec file (quantize-zoo only);
@@ -221,8 +223,8 @@ func (s *Spec) check() error {
 			return fieldErr("calibration.percentile", "%v, want a percentage in (0, 100]", c.Percentile)
 		}
 	}
-	if c.Samples < 0 {
-		return fieldErr("calibration.samples", "%d, want >= 0", c.Samples)
+	if c.Samples.N < 0 {
+		return fieldErr("calibration.samples", "%d, want >= 0 or all", c.Samples.N)
 	}
 	if s.Evaluation.Samples < 0 {
 		return fieldErr("evaluation.samples", "%d, want >= 0", s.Evaluation.Samples)
@@ -364,7 +366,7 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 		return &Evaluate{Zoo: s.Zoo, Out: s.Out, Runner: runner, EvalSamples: s.Evaluation.Samples, ShardSize: s.ShardSize, BatchSize: s.BatchSize,
 			AllowOutside: s.AllowOutside}, nil
 	case JobCalibrate:
-		return &Calibrate{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, ShardSize: s.ShardSize, BatchSize: s.BatchSize,
+		return &Calibrate{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples.Or(DefaultCalibSamples), ShardSize: s.ShardSize, BatchSize: s.BatchSize,
 			Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, AllowOutside: s.AllowOutside}, nil
 	default:
 		q := s.Quantize
@@ -389,7 +391,7 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 			o.AllowContribOps = o.AllowContribOps || v.AllowContribOps
 			sweep = append(sweep, o)
 		}
-		return &QuantizeZoo{Sweep: sweep, BatchSize: s.BatchSize, Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples, EvalSamples: s.Evaluation.Samples,
+		return &QuantizeZoo{Sweep: sweep, BatchSize: s.BatchSize, Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples.Or(DefaultCalibSamples), EvalSamples: s.Evaluation.Samples,
 			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, Force: s.Force,
 			MeasureSpeed: s.Evaluation.Speed, AllowOutside: s.AllowOutside,
 			MaxTop1Drop: s.Gates.MaxTop1Drop, MinAgreement: s.Gates.MinAgreement,

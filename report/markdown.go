@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/eightbitml/eightbit/calibrate"
 )
 
 // dash marks a value that was not measured.
@@ -36,7 +40,11 @@ func (r *Report) Markdown() []byte {
 			failed++
 		}
 	}
-	fmt.Fprintf(&b, "- models: %d (%d ok, %d failed)\n\n", len(c.Models), ok, failed)
+	fmt.Fprintf(&b, "- models: %d (%d ok, %d failed)\n", len(c.Models), ok, failed)
+	if lim := calibLimits(c.Models); lim != "" {
+		fmt.Fprintf(&b, "- calibration: at most %s samples per model, chosen by a hash of their ids (default %d; `--calib-samples all` for the whole split)\n", lim, calibrate.DefaultSamples)
+	}
+	b.WriteString("\n")
 
 	b.WriteString("| model | status | float top-1 | int8 top-1 | Δ top-1 | agreement | float KiB | int8 KiB | size |\n")
 	b.WriteString("|:--|:--|--:|--:|--:|--:|--:|--:|--:|\n")
@@ -110,4 +118,21 @@ func kib(n int64) string {
 		return dash
 	}
 	return fmt.Sprintf("%.1f", float64(n)/1024)
+}
+
+// calibLimits lists the distinct calibration sample caps of the models
+// ("1000", "200, 1000"), "" when none is capped.
+func calibLimits(models []Model) string {
+	var lims []int
+	for i := range models {
+		if c := models[i].Calibration; c != nil && c.Limit > 0 && !slices.Contains(lims, c.Limit) {
+			lims = append(lims, c.Limit)
+		}
+	}
+	slices.Sort(lims)
+	parts := make([]string, len(lims))
+	for i, l := range lims {
+		parts[i] = strconv.Itoa(l)
+	}
+	return strings.Join(parts, ", ")
 }

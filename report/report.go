@@ -73,6 +73,10 @@ type Model struct {
 type Calibration struct {
 	Method  string `json:"method"`
 	Samples int    `json:"samples"`
+	// Limit is the cap on calibration samples per model the job ran with
+	// (--calib-samples, default calibrate.DefaultSamples); 0 (absent): the
+	// whole split.
+	Limit int `json:"limit,omitempty"`
 	// Percentile is the share kept by the "percentile" method, in percent.
 	Percentile float64 `json:"percentile,omitempty"`
 	// Bins is the histogram resolution of the histogram methods.

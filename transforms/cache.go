@@ -234,6 +234,11 @@ func (d *labeledImages) id(i int) string {
 	return strconv.Itoa(i)
 }
 
+// Len, ID and Image make a split an evaluate.Samples.
+func (d *labeledImages) Len() int                            { return d.len() }
+func (d *labeledImages) ID(i int) string                     { return d.id(i) }
+func (d *labeledImages) Image(i int) (*dataset.Image, error) { return d.image(i) }
+
 // len returns the number of usable samples of the split.
 func (d *labeledImages) len() int {
 	if d.samples != nil {

@@ -281,6 +281,7 @@ func calibrationInfo(t *ModelTask) *report.Calibration {
 	return &report.Calibration{
 		Method:     m,
 		Samples:    int(t.CalibUsed),
+		Limit:      max(t.CalibSamples, 0),
 		Percentile: t.CalibPercentile,
 		Bins:       t.CalibBins,
 		Symmetric:  t.CalibSymmetric,

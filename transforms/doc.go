@@ -14,6 +14,11 @@
 //	Evaluate       (model, evaluation shard) → float and int8 top-1 counts, combined per model
 //	WriteReport    all rows → report.json and report.md, written atomically
 //
+// The evaluation logic (batching, running the float, int8 and QDQ programs,
+// scoring, per-layer statistics, culprit ranking) lives in the Beam-free
+// package evaluate; the DoFns here plan work items, load what they name and
+// combine the results.
+//
 // A model that cannot be read, parsed, run or quantized becomes a failed row
 // of the report; it never stops the other models.
 package transforms

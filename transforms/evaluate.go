@@ -5,21 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/eightbitml/eightbit/evaluate"
 	"github.com/eightbitml/eightbit/infer"
-	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
-	"github.com/eightbitml/eightbit/tensor"
 )
 
 func init() {
 	register.DoFn4x0[context.Context, Shard, func(string, EvalCounts), func(string, LayerPart)](&evaluateFn{})
+	register.DoFn4x0[context.Context, string, func(*ModelTask) bool, func(Shard)](&planVariantShardsFn{})
 	register.Emitter2[string, EvalCounts]()
 	register.Emitter2[string, LayerPart]()
 	register.Combiner1[EvalCounts](&sumCountsFn{})
@@ -30,330 +29,294 @@ func init() {
 	register.Iter1[LayerPart]()
 }
 
-// evaluateFn runs one evaluation shard through the float program, the
-// integer int8 program (accuracy, agreement, MACs) and, for the per-layer
-// statistics, the int8 model compiled with float QDQ semantics: the integer
-// program fuses Q/DQ pairs into integer steps and never materializes the
-// dequantized activations, while the QDQ program computes every
-// DequantizeLinear output explicitly. The per-layer numbers therefore
-// compare the float model with the QDQ simulation of the int8 model (the
-// one ONNX Runtime's reference semantics define); the accuracy figures come
-// from the integer program.
-type evaluateFn struct{}
+// evaluateFn runs one evaluation shard through evaluate.Evaluator: the
+// float program, the integer int8 program (accuracy, agreement, MACs) and,
+// for the per-layer statistics, the int8 model compiled with float QDQ
+// semantics (see evaluate.Quantized). Its Evaluators, which hold reusable
+// batch buffers, are kept per DoFn instance (one bundle at a time) in a
+// small cache opened in Setup; the programs they run are shared by the
+// process.
+type evaluateFn struct {
+	evaluators *evaluatorCache
+}
+
+func (f *evaluateFn) Setup() {
+	f.evaluators = newEvaluatorCache(maxEvaluators)
+}
 
 func (f *evaluateFn) ProcessElement(ctx context.Context, sh Shard, emit func(string, EvalCounts), emitLayer func(string, LayerPart)) {
-	c, layers, err := evaluateShard(ctx, &sh)
-	if err != nil {
-		metricFailedItems.Inc(ctx, 1)
-		progressOf(sh.Task.RunID).failed.Add(1)
-		emit(sh.Task.Name, EvalCounts{Err: fmt.Sprintf("evaluation, %s: %v", shardLabel(&sh), err), ErrShard: int64(sh.Start)})
-		return
+	if f.evaluators == nil {
+		f.Setup()
 	}
-	metricEvalImages.Inc(ctx, c.Samples)
-	progressOf(sh.Task.RunID).done(SplitEvaluation, int64(sh.End-sh.Start))
-	emit(sh.Task.Name, c)
-	for i, l := range layers {
-		if l == nil {
+	tasks := append([]ModelTask{sh.Task}, sh.Variants...)
+	for k, r := range evaluateShard(ctx, f.evaluators, &sh) {
+		t := &tasks[k]
+		if r.err != nil {
+			metricFailedItems.Inc(ctx, 1)
+			progressOf(t.RunID).failed.Add(1)
+			emit(t.Name, EvalCounts{Err: fmt.Sprintf("evaluation, %s: %v", shardLabel(&sh), r.err), ErrShard: int64(sh.Start)})
 			continue
 		}
-		p := LayerPart{Model: sh.Task.Name, Index: i, RangeOf: l.RangeOf}
-		if l.Err != nil {
-			p.Err = l.Err.Error()
-		} else if p.Stats, err = json.Marshal(l.Stats); err != nil {
-			p.Err = err.Error()
-		} else if p.Local, err = json.Marshal(l.Local); err != nil {
-			p.Err = err.Error()
+		metricEvalImages.Inc(ctx, r.counts.Samples)
+		progressOf(t.RunID).done(SplitEvaluation, int64(sh.End-sh.Start))
+		emit(t.Name, r.counts)
+		for i, l := range r.layers {
+			if l == nil {
+				continue
+			}
+			p := LayerPart{Model: t.Name, Index: i, RangeOf: l.RangeOf}
+			var err error
+			if l.Err != nil {
+				p.Err = l.Err.Error()
+			} else if p.Stats, err = json.Marshal(l.Stats); err != nil {
+				p.Err = err.Error()
+			} else if p.Local, err = json.Marshal(l.Local); err != nil {
+				p.Err = err.Error()
+			}
+			emitLayer(t.Name+"\x00"+l.Stats.Tensor, p)
 		}
-		emitLayer(sh.Task.Name+"\x00"+l.Stats.Tensor, p)
 	}
 }
 
-// shardLayer is one tensor's statistics over a shard (against the int8
-// model and against the tensor's own quantization, see LayerPart); Err is
-// the first error adding to them.
-type shardLayer struct {
-	Stats, Local *report.LayerStats
-	RangeOf      string
-	Err          error
+// maxEvaluators bounds the Evaluators one evaluateFn instance keeps.
+const maxEvaluators = 4
+
+// evaluatorCache keeps the most recently used Evaluators of one DoFn
+// instance, by model and quantized file; the oldest is dropped beyond max.
+type evaluatorCache struct {
+	max   int
+	keys  []string
+	evals map[string]*variantEvaluator
 }
 
-func evaluateShard(ctx context.Context, sh *Shard) (EvalCounts, []*shardLayer, error) {
-	var c EvalCounts
-	if sh.Err != "" {
-		return c, nil, fmt.Errorf("%s", sh.Err)
+func newEvaluatorCache(max int) *evaluatorCache {
+	return &evaluatorCache{max: max, evals: map[string]*variantEvaluator{}}
+}
+
+func (c *evaluatorCache) get(key string, open func() (*variantEvaluator, error)) (*variantEvaluator, error) {
+	if e, ok := c.evals[key]; ok {
+		return e, nil
 	}
-	t := &sh.Task
-	data, err := split(ctx, t, sh.Split)
+	e, err := open()
 	if err != nil {
-		return c, nil, err
+		return nil, err
 	}
-	if sh.Start < 0 || sh.End > data.len() || sh.Start > sh.End {
-		return c, nil, fmt.Errorf("samples [%d,%d) out of range [0,%d)", sh.Start, sh.End, data.len())
+	if len(c.keys) >= c.max {
+		delete(c.evals, c.keys[0])
+		c.keys = c.keys[1:]
 	}
-	fp, err := floatProgram(ctx, t)
+	c.keys = append(c.keys, key)
+	c.evals[key] = e
+	return e, nil
+}
+
+// shardResult is one task's outcome of an evaluation work item.
+type shardResult struct {
+	counts EvalCounts
+	layers []*evaluate.Layer
+	err    error
+}
+
+// variantEvaluator is an Evaluator over the variants of a work item that
+// could be opened, and the error of each variant that could not.
+type variantEvaluator struct {
+	ev      *evaluate.Evaluator
+	version []int   // the Evaluator's version of each task, -1 for none
+	errs    []error // why a task has no version
+}
+
+// openEvaluator compiles (once per process) and wires up the float
+// program of the first task and the int8 and QDQ programs of every task.
+// A task's error is the first of: its float model, its quantized
+// programs, its settings, its program inputs and outputs (in the order a
+// single task checked them).
+func openEvaluator(ctx context.Context, tasks []ModelTask) (*variantEvaluator, error) {
+	fp, err := floatProgram(ctx, &tasks[0])
 	if err != nil {
-		return c, nil, err
+		return nil, err
 	}
+	cfg, cfgErr := evalConfig(&tasks[0])
+	if cfgErr != nil {
+		cfgErr = fmt.Errorf("float model: %w", cfgErr)
+	}
+	ve := &variantEvaluator{version: make([]int, len(tasks)), errs: make([]error, len(tasks))}
+	var qs []evaluate.Quantized
+	for k := range tasks {
+		t := &tasks[k]
+		ve.version[k] = -1
+		q, err := quantizedVersion(ctx, t)
+		if err == nil {
+			err = cfgErr
+		}
+		if err != nil {
+			ve.errs[k] = err
+			continue
+		}
+		ve.version[k] = len(qs)
+		qs = append(qs, q)
+	}
+	if len(qs) == 0 {
+		return ve, nil
+	}
+	if ve.ev, err = evaluate.New(cfg, fp, qs...); err != nil {
+		for k, v := range ve.version {
+			if v >= 0 {
+				ve.version[k], ve.errs[k] = -1, err
+			}
+		}
+	}
+	return ve, nil
+}
+
+// quantizedVersion is a task's quantized model as evaluate runs it.
+func quantizedVersion(ctx context.Context, t *ModelTask) (evaluate.Quantized, error) {
 	ip, err := int8Program(ctx, t)
 	if err != nil {
-		return c, nil, err
+		return evaluate.Quantized{}, err
 	}
 	qp, err := qdqProgram(ctx, t)
 	if err != nil {
-		return c, nil, err
+		return evaluate.Quantized{}, err
 	}
 	acts, err := int8Activations(ctx, t)
 	if err != nil {
-		return c, nil, err
+		return evaluate.Quantized{}, err
 	}
-	bt, err := newBatcher(fp, t)
+	return evaluate.Quantized{Int8: ip, QDQ: qp, Acts: acts}, nil
+}
+
+// evaluateShard evaluates a work item for its task and each of its
+// variants (results in that order).
+func evaluateShard(ctx context.Context, cache *evaluatorCache, sh *Shard) []shardResult {
+	tasks := append([]ModelTask{sh.Task}, sh.Variants...)
+	out := make([]shardResult, len(tasks))
+	fail := func(err error) []shardResult {
+		for k := range out {
+			out[k].err = err
+		}
+		return out
+	}
+	if sh.Err != "" {
+		return fail(fmt.Errorf("%s", sh.Err))
+	}
+	t := &tasks[0]
+	data, err := split(ctx, t, sh.Split)
 	if err != nil {
-		return c, nil, fmt.Errorf("float model: %w", err)
+		return fail(err)
 	}
-	ibt, err := newBatcher(ip, t)
+	if sh.Start < 0 || sh.End > data.len() || sh.Start > sh.End {
+		return fail(fmt.Errorf("samples [%d,%d) out of range [0,%d)", sh.Start, sh.End, data.len()))
+	}
+	key := t.RunID + "\x00" + modelKey(t)
+	for k := range tasks {
+		key += "\x00" + tasks[k].OutURL + "\x00" + tasks[k].Int8Key
+	}
+	ve, err := cache.get(key, func() (*variantEvaluator, error) { return openEvaluator(ctx, tasks) })
 	if err != nil {
-		return c, nil, fmt.Errorf("int8 model: %w", err)
+		return fail(err)
 	}
+	var bad []byte
 	if sh.Start == 0 && len(data.bad) > 0 {
-		metricBadSamples.Inc(ctx, int64(len(data.bad)))
-		if c.Bad, err = json.Marshal(data.bad); err != nil {
-			return c, nil, err
+		if bad, err = json.Marshal(data.bad); err != nil {
+			return fail(err)
 		}
 	}
-	if t.Classes > 0 {
-		c.ClassSamples = make([]int64, t.Classes)
-		c.ClassFloat = make([]int64, t.Classes)
-		c.ClassInt8 = make([]int64, t.Classes)
+	var res []evaluate.Result
+	if ve.ev != nil {
+		ve.ev.OnInt8Batch = func(d time.Duration) { metricInt8BatchUS.Update(ctx, d.Microseconds()) }
+		if res, err = ve.ev.Run(data, data.labels, evaluate.Range(sh.Start, sh.End)); err != nil {
+			return fail(err)
+		}
 	}
-	byFloat := map[string]int{}
-	byDQ := map[string]int{}
-	for i, a := range acts {
-		byFloat[a.Float] = i
-		byDQ[a.Dequantized] = i
+	for k := range tasks {
+		v := ve.version[k]
+		switch {
+		case v < 0:
+			out[k].err = ve.errs[k]
+			continue
+		case res[v].Err != nil:
+			out[k].err = res[v].Err
+			continue
+		}
+		if bad != nil {
+			metricBadSamples.Inc(ctx, int64(len(data.bad)))
+		}
+		out[k].counts, out[k].layers = res[v].Counts, res[v].Layers
+		out[k].counts.Bad = bad
 	}
-	layers := make([]*shardLayer, len(acts))
-	idx := make([]int, sh.End-sh.Start)
-	for i := range idx {
-		idx[i] = sh.Start + i
+	return out
+}
+
+// planVariantShardsFn plans the evaluation work items of the sweep
+// variants of one model (keyed by ModelTask.CalibName): variants that
+// share the float model, the evaluation samples and the evaluation
+// settings share work items (Shard.Variants), so that the float program
+// runs once per batch for all of them; the first by name carries the
+// work item.
+type planVariantShardsFn struct{}
+
+func (f *planVariantShardsFn) ProcessElement(ctx context.Context, _ string, iter func(*ModelTask) bool, emit func(Shard)) {
+	var tasks []ModelTask
+	var t ModelTask
+	for iter(&t) {
+		tasks = append(tasks, t)
 	}
-	err = bt.each(data, idx, func(batch []int, feeds map[string]*tensor.Tensor) error {
-		n := len(batch)
-		floats := make([][]float32, len(acts))
-		fres, err := fp.RunObserved(feeds, func(name string, v *tensor.Tensor) {
-			if i, ok := byFloat[name]; ok && floats[i] == nil {
-				floats[i] = slices.Clone(v.F32) // the program reuses its buffers
+	slices.SortFunc(tasks, func(a, b ModelTask) int { return cmp.Compare(a.Name, b.Name) })
+	var groups [][]ModelTask
+	keys := map[string]int{}
+	for _, t := range tasks {
+		k := sharedEvalKey(&t)
+		g, ok := keys[k]
+		if !ok {
+			g = len(groups)
+			keys[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], t)
+	}
+	for _, g := range groups {
+		head, rest := g[0], g[1:]
+		planShards(ctx, &head, SplitEvaluation, nil, func(sh Shard) {
+			if sh.Err == "" && sh.Start == 0 {
+				// planShards counted the head's samples; count the variants'.
+				if n, err := evalSampleCount(ctx, &head); err == nil {
+					progressOf(head.RunID).planned(SplitEvaluation, int64(n*len(rest)))
+				}
 			}
+			sh.Variants = rest
+			emit(sh)
 		})
-		if err != nil {
-			return fmt.Errorf("float model: %w", err)
-		}
-		fs, err := bt.scores(fres, n)
-		if err != nil {
-			return fmt.Errorf("float model: %w", err)
-		}
-		if t.MeasureSpeed {
-			// A plain float run (the observed one above copies activations).
-			t0 := time.Now()
-			if _, err := fp.Run(feeds); err != nil {
-				return fmt.Errorf("float model: %w", err)
-			}
-			c.FloatNanos += int64(time.Since(t0))
-		}
-		t0 := time.Now()
-		ires, err := ip.Run(feeds)
-		if err != nil {
-			return fmt.Errorf("int8 model: %w", err)
-		}
-		metricInt8BatchUS.Update(ctx, time.Since(t0).Microseconds())
-		if t.MeasureSpeed {
-			c.Int8Nanos += int64(time.Since(t0))
-			c.TimedSamples += int64(n)
-		}
-		st := ip.Stats()
-		c.MACs, c.IntegerMACs = max(c.MACs, st.IntegerMACs+st.FloatMACs), max(c.IntegerMACs, st.IntegerMACs)
-		is, err := ibt.scores(ires, n)
-		if err != nil {
-			return fmt.Errorf("int8 model: %w", err)
-		}
-		for i, j := range batch {
-			c.add(t, data.labels[j], fs[i], is[i])
-		}
-		if len(acts) == 0 {
-			return nil
-		}
-		seen := make([]bool, len(acts))
-		_, err = qp.RunObserved(feeds, func(name string, v *tensor.Tensor) {
-			i, ok := byDQ[name]
-			if !ok || seen[i] || floats[i] == nil {
-				return
-			}
-			seen[i] = true
-			addLayer(layers, i, acts[i], floats[i], v.F32, n)
-		})
-		if err != nil {
-			return fmt.Errorf("int8 model (QDQ semantics): %w", err)
-		}
-		return nil
-	})
-	return c, layers, err
-}
-
-// addLayer adds one batch of tensor i, sample by sample so that the sums do
-// not depend on how samples were batched.
-func addLayer(layers []*shardLayer, i int, a quantize.Activation, x, y []float32, n int) {
-	l := layers[i]
-	if l == nil {
-		l = &shardLayer{Stats: report.NewLayerStats(a.Float, a.Op), Local: report.NewLayerStats(a.Float, a.Op), RangeOf: a.RangeOf}
-		layers[i] = l
-	}
-	if l.Err != nil {
-		return
-	}
-	if len(x) != len(y) {
-		l.Err = fmt.Errorf("layer %s: %d float values, %d int8 values", a.Float, len(x), len(y))
-		return
-	}
-	per := len(x)
-	if n > 0 && len(x)%n == 0 {
-		per = len(x) / n
-	}
-	fq := make([]float32, per)
-	for s := 0; s+per <= len(x) && per > 0; s += per {
-		xs := x[s : s+per]
-		if err := l.Stats.Add(xs, y[s:s+per], a.Scale, a.ZeroPoint, a.QMin, a.QMax); err != nil {
-			l.Err = err
-			return
-		}
-		for j, v := range xs {
-			fq[j] = fakeQuant(v, a)
-		}
-		if err := l.Local.Add(xs, fq, a.Scale, a.ZeroPoint, a.QMin, a.QMax); err != nil {
-			l.Err = err
-			return
-		}
 	}
 }
 
-// fakeQuant is DequantizeLinear(QuantizeLinear(x)) with the activation's
-// parameters: round half to even, saturate, scale back (float32 as ONNX).
-func fakeQuant(x float32, a quantize.Activation) float32 {
-	if a.Scale == 0 || math.IsNaN(float64(x)) {
-		return x
+// evalSampleCount is the number of evaluation samples planShards plans.
+func evalSampleCount(ctx context.Context, t *ModelTask) (int, error) {
+	data, err := split(ctx, t, SplitEvaluation)
+	if err != nil {
+		return 0, err
 	}
-	q := math.RoundToEven(float64(x/a.Scale)) + float64(a.ZeroPoint)
-	q = min(max(q, float64(a.QMin)), float64(a.QMax))
-	return float32(int32(q)-a.ZeroPoint) * a.Scale
+	n := data.len()
+	if t.EvalSamples > 0 && t.EvalSamples < n {
+		n = t.EvalSamples
+	}
+	return n, nil
 }
 
-// add tallies one sample: label in the dataset's label space, fs and is
-// the float and int8 scores.
-func (c *EvalCounts) add(t *ModelTask, label int, fs, is []float32) {
-	fpred := tensor.ArgMax(fs) - t.LabelOffset
-	ipred := tensor.ArgMax(is) - t.LabelOffset
-	fok, iok := fpred == label, ipred == label
-	c.Samples++
-	if fok {
-		c.FloatCorrect++
-	}
-	if iok {
-		c.Int8Correct++
-	}
-	if fpred == ipred {
-		c.Agree++
-	}
-	if fok && !iok {
-		c.FloatOnly++
-	}
-	if iok && !fok {
-		c.Int8Only++
-	}
-	if t.Classes >= 5 {
-		c.Top5Samples++
-		if inTop5(fs, label+t.LabelOffset) {
-			c.FloatTop5++
-		}
-		if inTop5(is, label+t.LabelOffset) {
-			c.Int8Top5++
-		}
-	}
-	if label >= 0 && label < len(c.ClassSamples) {
-		c.ClassSamples[label]++
-		if fok {
-			c.ClassFloat[label]++
-		}
-		if iok {
-			c.ClassInt8[label]++
-		}
-	}
-}
-
-// inTop5 reports whether class k is among the five highest scores, ties
-// going to the lower index (as tensor.ArgMax breaks them).
-func inTop5(s []float32, k int) bool {
-	if k < 0 || k >= len(s) {
-		return false
-	}
-	above := 0
-	for j, v := range s {
-		if v > s[k] || v == s[k] && j < k {
-			above++
-			if above >= 5 {
-				return false
-			}
-		}
-	}
-	return true
+// sharedEvalKey is what tasks must have in common to share evaluation work
+// items: the float model, the evaluation samples and every setting the
+// float run and the batching depend on.
+func sharedEvalKey(t *ModelTask) string {
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%s\x00%s\x00%s\x00%d\x00%d\x00%d\x00%t",
+		modelKey(t), splitKey(t, SplitEvaluation), t.EvalSamples, t.ShardSize, t.Input, t.Output, t.Preprocess,
+		t.BatchSize, t.Classes, t.LabelOffset, t.MeasureSpeed)
 }
 
 // sumCountsFn adds evaluation tallies; the error of the lowest failing shard
 // wins.
 type sumCountsFn struct{}
 
-func addSlices(a, b []int64) []int64 {
-	if len(a) == 0 && len(b) == 0 {
-		return nil
-	}
-	out := make([]int64, max(len(a), len(b)))
-	for i, v := range a {
-		out[i] += v
-	}
-	for i, v := range b {
-		out[i] += v
-	}
-	return out
-}
-
 func (f *sumCountsFn) MergeAccumulators(a, b EvalCounts) EvalCounts {
-	out := EvalCounts{
-		Samples:      a.Samples + b.Samples,
-		FloatCorrect: a.FloatCorrect + b.FloatCorrect,
-		Int8Correct:  a.Int8Correct + b.Int8Correct,
-		Agree:        a.Agree + b.Agree,
-		FloatOnly:    a.FloatOnly + b.FloatOnly,
-		Int8Only:     a.Int8Only + b.Int8Only,
-		Top5Samples:  a.Top5Samples + b.Top5Samples,
-		FloatTop5:    a.FloatTop5 + b.FloatTop5,
-		Int8Top5:     a.Int8Top5 + b.Int8Top5,
-		ClassSamples: addSlices(a.ClassSamples, b.ClassSamples),
-		ClassFloat:   addSlices(a.ClassFloat, b.ClassFloat),
-		ClassInt8:    addSlices(a.ClassInt8, b.ClassInt8),
-		MACs:         max(a.MACs, b.MACs),
-		IntegerMACs:  max(a.IntegerMACs, b.IntegerMACs),
-		Bad:          a.Bad,
-		FloatNanos:   a.FloatNanos + b.FloatNanos,
-		Int8Nanos:    a.Int8Nanos + b.Int8Nanos,
-		TimedSamples: a.TimedSamples + b.TimedSamples,
-	}
-	if len(b.Bad) > 0 && (len(out.Bad) == 0 || string(b.Bad) < string(out.Bad)) {
-		out.Bad = b.Bad // only one shard sends them; the choice is order-free anyway
-	}
-	switch {
-	case a.Err != "" && (b.Err == "" || a.ErrShard < b.ErrShard || a.ErrShard == b.ErrShard && a.Err <= b.Err):
-		out.Err, out.ErrShard = a.Err, a.ErrShard
-	case b.Err != "":
-		out.Err, out.ErrShard = b.Err, b.ErrShard
-	}
-	return out
+	return evaluate.Merge(a, b)
 }
 
 // mergeLayersFn merges one tensor's statistics exactly (LayerStats.Merge);
@@ -420,80 +383,40 @@ func (f *finishFn) ProcessElement(name string, taskIter func(*ModelTask) bool, c
 	layers, rangeOf := layerResults(parts)
 	var cs []string
 	if len(layers) > 0 {
-		cs = culprits(layers, rangeOf)
+		cs = evaluate.Culprits(layers, rangeOf)
 	}
 	emit(okRow(&t, &c, layers, cs))
 }
 
-// layerResults turns the merged per-tensor statistics into report layers in
-// graph order, with each layer's local SQNR (the error of its own
-// quantization); tensors whose statistics failed are left out.
+// layerResults decodes the merged per-tensor statistics and turns them
+// into report layers in graph order (evaluate.Results); tensors whose
+// statistics failed are left out.
 func layerResults(parts []LayerPart) ([]report.Layer, map[string]string) {
-	slices.SortFunc(parts, func(a, b LayerPart) int { return cmp.Compare(a.Index, b.Index) })
-	var out []report.Layer
-	rangeOf := map[string]string{}
+	var merged []evaluate.Merged
 	for _, p := range parts {
 		if p.Err != "" {
 			continue
 		}
-		var s, loc report.LayerStats
-		if err := json.Unmarshal(p.Stats, &s); err != nil {
+		m := evaluate.Merged{Index: p.Index, RangeOf: p.RangeOf, Stats: &report.LayerStats{}, Local: &report.LayerStats{}}
+		if err := json.Unmarshal(p.Stats, m.Stats); err != nil {
 			continue
 		}
-		l := s.Result()
-		if json.Unmarshal(p.Local, &loc) == nil {
-			lr := loc.Result()
-			l.LocalSQNRDB, l.LocalExact = lr.SQNRDB, lr.Exact
+		if json.Unmarshal(p.Local, m.Local) != nil {
+			m.Local = nil
 		}
-		rangeOf[l.Tensor] = cmp.Or(p.RangeOf, l.Tensor)
-		out = append(out, l)
+		merged = append(merged, m)
 	}
-	return out, rangeOf
-}
-
-// culprits ranks the calibrated ranges by local SQNR (report.RankCulprits
-// over the local figures): the error a tensor's own range adds, not the
-// error it inherits from the layers above, which grows downstream of a bad
-// layer and would blame its readers. A pass-through tensor (MaxPool,
-// Flatten, ...) reuses its input's range, so its local error counts
-// against the tensor that range belongs to (the lowest local SQNR of the
-// group stands for it).
-func culprits(layers []report.Layer, rangeOf map[string]string) []string {
-	groups := map[string]*report.Layer{}
-	var order []string
-	for _, l := range layers {
-		root := cmp.Or(rangeOf[l.Tensor], l.Tensor)
-		g := groups[root]
-		if g == nil {
-			g = &report.Layer{Tensor: root, Exact: true}
-			groups[root] = g
-			order = append(order, root)
-		}
-		g.Values += l.Values
-		switch {
-		case l.LocalSQNRDB != nil:
-			if g.SQNRDB == nil || *l.LocalSQNRDB < *g.SQNRDB {
-				g.SQNRDB = l.LocalSQNRDB
-			}
-			g.Exact = false
-		case !l.LocalExact:
-			g.Exact = false
-		}
-	}
-	local := make([]report.Layer, 0, len(order))
-	for _, r := range order {
-		local = append(local, *groups[r])
-	}
-	return report.RankCulprits(local)
+	return evaluate.Results(merged)
 }
 
 // Evaluate runs every evaluation shard through the float and the int8
-// program of its model, sums the tallies and merges the per-layer error
-// statistics per model (a combine per model and tensor), and turns each
-// model into a report row.
+// program of its model (the sweep variants of a model share their shards
+// and the float run, see planVariantShardsFn), sums the tallies and merges
+// the per-layer error statistics per model (a combine per model and
+// tensor), and turns each model into a report row.
 func Evaluate(s beam.Scope, quantized beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.Evaluate")
-	shards := PlanShards(s, quantized, SplitEvaluation)
+	shards := beam.ParDo(s, &planVariantShardsFn{}, beam.GroupByKey(s, beam.ParDo(s, keyByCalibName, quantized)))
 	var partials, layerPartials []beam.PCollection
 	for _, branch := range FanOut(s, shards, fanOutWays()) {
 		p, l := beam.ParDo2(s, &evaluateFn{}, branch)

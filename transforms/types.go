@@ -6,6 +6,8 @@ import (
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/eightbitml/eightbit/evaluate"
 )
 
 func init() {
@@ -120,6 +122,10 @@ type Shard struct {
 	Start, End int
 	// Err is set instead of a range when the split could not be read.
 	Err string
+	// Variants are the other sweep variants of Task's model that share
+	// this evaluation work item (same float model, samples and settings):
+	// each batch runs through the float program once for all of them.
+	Variants []ModelTask
 	// Pass1 is the first calibration pass's result (canonical JSON of
 	// calibrate.Ranges) that second-pass shards lay their histograms over.
 	Pass1 []byte
@@ -168,37 +174,8 @@ type CalibPart struct {
 	ErrShard int64
 }
 
-// EvalCounts are the per-model evaluation tallies. Agree counts samples
-// whose int8 top-1 class equals the float one. Every field merges by
-// addition except MACs and IntegerMACs (per image, equal on every shard:
-// the larger wins) and Err.
-type EvalCounts struct {
-	Samples      int64
-	FloatCorrect int64
-	Int8Correct  int64
-	Agree        int64
-	// FloatOnly (b) counts samples the float model got right and int8
-	// wrong, Int8Only (c) the reverse.
-	FloatOnly, Int8Only int64
-	// Top5Samples counts samples whose top-5 was checked (outputs of at
-	// least five classes); FloatTop5 and Int8Top5 those with the label
-	// among the five highest scores.
-	Top5Samples, FloatTop5, Int8Top5 int64
-	// ClassSamples, ClassFloat and ClassInt8 are per-class totals and
-	// top-1 hits, indexed by dataset label (length ModelTask.Classes).
-	ClassSamples, ClassFloat, ClassInt8 []int64
-	// MACs and IntegerMACs are the int8 program's multiply-accumulates per
-	// image, all and integer ones.
-	MACs, IntegerMACs int64
-	// Bad is the JSON of the evaluation split's bad samples
-	// ([]dataset.BadSample), sent by the shard starting at 0 only.
-	Bad []byte
-	// FloatNanos and Int8Nanos are the wall time of the timed runs of each
-	// model over TimedSamples samples (ModelTask.MeasureSpeed only).
-	FloatNanos, Int8Nanos, TimedSamples int64
-	Err                                 string
-	ErrShard                            int64
-}
+// EvalCounts are the per-model evaluation tallies (evaluate.Counts).
+type EvalCounts = evaluate.Counts
 
 // LayerPart is the per-layer error statistics of one quantized tensor over
 // some samples: the JSON of a report.LayerStats, keyed by model and tensor

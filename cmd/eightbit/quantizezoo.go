@@ -42,7 +42,7 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) *sweepFlags {
 	sw := &sweepFlags{}
 	fs.Var(listFlag{&sw.schemes}, "sweep-scheme", "comma-separated `schemes`: run every model once per scheme (times --sweep-format), as <model>@<scheme>, side by side in the report")
 	fs.Var(listFlag{&sw.formats}, "sweep-format", "comma-separated `formats`: run every model once per format (times --sweep-scheme)")
-	fs.IntVar(&j.CalibSamples, "calib-samples", 0, "use at most `N` calibration samples per model, chosen by a hash of their ids (0: the whole split)")
+	calibSamplesVar(fs, &j.CalibSamples)
 	fs.IntVar(&j.EvalSamples, "eval-samples", 0, "use at most `N` evaluation samples per model (0: the whole split)")
 	fs.IntVar(&j.ShardSize, "shard-size", 250, "samples per work item")
 	fs.IntVar(&j.BatchSize, "batch-size", 0, "samples per inference call for models without a fixed batch (default 50)")
@@ -83,6 +83,35 @@ func (l listFlag) Set(v string) error {
 }
 
 // gateFlag is an optional fraction: unset leaves the pointer nil.
+// calibSamplesUsage is the help of --calib-samples.
+const calibSamplesUsage = "use at most `N` calibration samples per model, chosen by a hash of their ids; all (or 0): the whole split"
+
+// calibSamplesVar binds --calib-samples to p (a job's CalibSamples: 0 is
+// the whole split), which starts at jobs.DefaultCalibSamples.
+func calibSamplesVar(fs *flag.FlagSet, p *int) {
+	*p = jobs.DefaultCalibSamples
+	fs.Var(calibFlag{p}, "calib-samples", calibSamplesUsage)
+}
+
+// calibFlag reads a calibration sample cap: a count or all.
+type calibFlag struct{ p *int }
+
+func (c calibFlag) String() string {
+	if c.p == nil {
+		return ""
+	}
+	return jobs.SampleLimit{N: *c.p, Given: true}.String()
+}
+
+func (c calibFlag) Set(s string) error {
+	l, err := jobs.ParseSampleLimit(s)
+	if err != nil {
+		return err
+	}
+	*c.p = l.N
+	return nil
+}
+
 type gateFlag struct{ p **float64 }
 
 func (g gateFlag) String() string {
