@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/eightbitml/eightbit/calibrate"
 )
 
 // dash marks a value that was not measured.
@@ -42,7 +41,7 @@ func (r *Report) Markdown() []byte {
 	}
 	fmt.Fprintf(&b, "- models: %d (%d ok, %d failed)\n", len(c.Models), ok, failed)
 	if lim := calibLimits(c.Models); lim != "" {
-		fmt.Fprintf(&b, "- calibration: at most %s samples per model, chosen by a hash of their ids (default %d; `--calib-samples all` for the whole split)\n", lim, calibrate.DefaultSamples)
+		fmt.Fprintf(&b, "- calibration: at most %s samples per model, chosen by a hash of their ids (`--calib-samples all` for the whole split)\n", lim)
 	}
 	b.WriteString("\n")
 

@@ -37,7 +37,7 @@ var blobDrivers = []string{
 
 // belowTransforms are the packages of the rows below transforms.
 var belowTransforms = []string{
-	"storage", "report", "zoo", "dataset", "quantize", "calibrate",
+	"evaluate", "storage", "report", "zoo", "dataset", "quantize", "calibrate",
 	"infer", "formats", "formats/onnx", "formats/tfgraph", "graph", "kernels",
 }
 
@@ -50,6 +50,8 @@ var rules = []layer{
 	{pkg: "jobs", owns: "named jobs and the job-spec file", imports: []string{"pipeline", "transforms"}, beam: true},
 	{pkg: "pipeline", owns: "runner choice, options and metrics read-back", imports: []string{"transforms"}, beam: true},
 	{pkg: "transforms", owns: "the Beam glue", imports: belowTransforms, beam: true},
+	{pkg: "evaluate", owns: "evaluation without Beam: batching, running, scoring, per-layer statistics",
+		imports: []string{"report", "dataset", "quantize", "infer"}},
 	{pkg: "storage", owns: "blob folders over gocloud.dev/blob",
 		gocloud: []string{"gocloud.dev/blob", "gocloud.dev/gcerrors"}},
 	{pkg: "storage/storagetest", owns: "S3 and GCS test servers", leaf: true, testOnly: true},
