@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -154,15 +155,29 @@ func resolveAxis(size, k, st, dl, pb, pe int, autoPad string, ceil bool) (out, p
 // w [M, C/group, kH, kW] and optional bias b [M] in float32.
 //
 // Grouped convolutions with one input channel per group (depthwise) run as
-// direct loops; the others unfold the input (im2col, skipped for 1x1
-// stride-1 kernels) and multiply with Gemm.
+// row kernels on a zero-padded copy of each plane (depthwiseRows); the
+// others unfold the input (im2col, skipped for 1x1 stride-1 kernels without
+// padding, which multiply the NCHW input in place) and multiply with Gemm.
 func Conv(x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, error) {
 	return ConvWith(nil, x, w, b, p)
 }
 
 // ConvWith is Conv with the output and the im2col scratch taken from a.
 func ConvWith(a Alloc, x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, error) {
-	if x.DType != tensor.Float32 || w.DType != tensor.Float32 || (b != nil && b.DType != tensor.Float32) {
+	return ConvFusedWith(a, x, w, b, nil, p, float32(math.Inf(-1)), float32(math.Inf(1)))
+}
+
+// ConvFusedWith is ConvWith followed, element by element, by
+//
+//	y = clamp(y + r, lo, hi)
+//
+// (r optional, of the output's shape; clamp as Clip: NaN stays NaN), the
+// epilogue of a convolution fused with a residual Add and a Relu or Clip.
+// The result is the one of the separate operators bit for bit: the sum is
+// (conv + bias) + r, rounded in that order, and it is applied to each row
+// of the output right after it is computed, while it is in cache.
+func ConvFusedWith(a Alloc, x, w, b, r *tensor.Tensor, p ConvParams, lo, hi float32) (*tensor.Tensor, error) {
+	if x.DType != tensor.Float32 || w.DType != tensor.Float32 || (b != nil && b.DType != tensor.Float32) || (r != nil && r.DType != tensor.Float32) {
 		return nil, fmt.Errorf("conv wants float32 tensors")
 	}
 	if len(w.Shape) != len(x.Shape) {
@@ -184,23 +199,58 @@ func ConvWith(a Alloc, x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, er
 	if b != nil && b.Len() != M {
 		return nil, fmt.Errorf("bias has %d elements, want %d", b.Len(), M)
 	}
-	y := newOut(a, tensor.Float32, g.OutShape(M))
+	shape := g.OutShape(M)
+	ep := convEpilogue{lo: lo, hi: hi}
+	if r != nil {
+		if !r.Shape.Equal(shape) {
+			return nil, fmt.Errorf("residual of shape %v, want the output shape %v", r.Shape, shape)
+		}
+		ep.r = r.F32
+	}
+	y := newOut(a, tensor.Float32, shape)
 	var bias []float32
 	if b != nil {
 		bias = b.F32
 	}
-	convFloat(a, g, group, M, x.F32, w.F32, bias, y.F32)
+	convFloat(a, g, group, M, x.F32, w.F32, bias, y.F32, ep)
 	return y, nil
 }
 
+// convEpilogue is what a fused convolution applies to every output
+// element after its bias: y = clamp(y + r, lo, hi), r optional.
+type convEpilogue struct {
+	r      []float32
+	lo, hi float32
+}
+
+// trivial reports whether the epilogue changes nothing.
+func (e convEpilogue) trivial() bool {
+	return e.r == nil && math.IsInf(float64(e.lo), -1) && math.IsInf(float64(e.hi), 1)
+}
+
+// apply finishes the row of output channel ch that starts at element off
+// of y (len(row) elements): bias (or nothing: −0 adds nothing), residual,
+// clamp.
+func (e convEpilogue) apply(row []float32, off int, bias []float32, ch int) {
+	bv := negZero
+	if bias != nil {
+		bv = bias[ch]
+	}
+	var r []float32
+	if e.r != nil {
+		r = e.r[off : off+len(row)]
+	}
+	f32BiasClamp(row, row, r, bv, e.lo, e.hi)
+}
+
 // convFloat writes every element of y; the im2col buffer comes from a.
-func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32) {
+func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32, ep convEpilogue) {
 	cg := g.C / group
 	mg := M / group
 	kk := cg * g.KH * g.KW
 	P := g.OH * g.OW
 	if cg == 1 && mg == 1 {
-		depthwise(g, x, w, bias, y)
+		depthwiseRows(g, x, w, bias, y, ep)
 		return
 	}
 	pointwise := g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadT == 0 && g.PadL == 0 && g.PadB == 0 && g.PadR == 0
@@ -209,6 +259,7 @@ func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32) {
 		col = scratch(a, kk*P)
 		defer unscratch(a, col)
 	}
+	finish := bias != nil || !ep.trivial()
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < group; gr++ {
 			xin := x[(n*g.C+gr*cg)*g.H*g.W:]
@@ -217,15 +268,12 @@ func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32) {
 				im2col(g, cg, xin, col, 0)
 				src = col
 			}
-			out := y[(n*M+gr*mg)*P : (n*M+gr*mg+mg)*P]
+			o0 := (n*M + gr*mg) * P
+			out := y[o0 : o0+mg*P]
 			Gemm(false, false, mg, P, kk, w[gr*mg*kk:], kk, src, P, out, P, false)
-			if bias != nil {
+			if finish {
 				for m := 0; m < mg; m++ {
-					bv := bias[gr*mg+m]
-					row := out[m*P : (m+1)*P]
-					for i := range row {
-						row[i] += bv
-					}
+					ep.apply(out[m*P:(m+1)*P], o0+m*P, bias, gr*mg+m)
 				}
 			}
 		}
@@ -290,7 +338,8 @@ func im2colRow[T float32 | uint8](g *Geometry, plane []T, kh, kw int, dst []T, p
 }
 
 // depthwise convolves every channel with its own kernel (group == C, one
-// output channel per group).
+// output channel per group): the reference of depthwiseRows, and what runs
+// when a weight is not finite.
 func depthwise(g *Geometry, x, w, bias, y []float32) {
 	HW := g.H * g.W
 	P := g.OH * g.OW
@@ -317,7 +366,7 @@ func depthwise(g *Geometry, x, w, bias, y []float32) {
 						iw := ow*g.SW - g.PadL
 						for _, kv := range kr {
 							if iw >= 0 && iw < g.W {
-								s += row[iw] * kv
+								s += float32(row[iw] * kv)
 							}
 							iw += g.DW
 						}
@@ -325,6 +374,79 @@ func depthwise(g *Geometry, x, w, bias, y []float32) {
 					out[oh*g.OW+ow] = s + bv
 				}
 			}
+		}
+	}
+}
+
+// depthwiseRows is depthwise computed one output row at a time with the
+// row kernel f32TapSum, followed by the epilogue (bias, residual, clamp)
+// on the row while it is in cache. Each channel plane is first copied into
+// a zero-padded scratch plane, split by column phase for strides above 1
+// (phase q holds the padded columns q, q+SW, ...), so that every tap of an
+// output row reads one contiguous run. Each output is the sum of the same
+// products in the same tap order as in depthwise; the padding taps add
+// products w·0 = ±0, which leave the sum unchanged (it starts at +0 and is
+// never −0) as long as w is finite, so with finite weights the two agree
+// bit for bit. Channels are split across goroutines for large inputs.
+func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
+	ksz := g.KH * g.KW
+	for _, v := range w[:g.C*ksz] {
+		if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
+			depthwise(g, x, w, bias, y)
+			if bias != nil || !ep.trivial() {
+				// bias is already in y.
+				P := g.OH * g.OW
+				for i := 0; i < g.N*g.C; i++ {
+					ep.apply(y[i*P:(i+1)*P], i*P, nil, 0)
+				}
+			}
+			return
+		}
+	}
+	HW, P := g.H*g.W, g.OH*g.OW
+	Hp, Wp := g.PadT+g.H+g.PadB, g.PadL+g.W+g.PadR
+	Wq := (Wp + g.SW - 1) / g.SW
+	phase := Hp * Wq
+	var offsBuf [25]int
+	offs := offsBuf[:0]
+	for kh := 0; kh < g.KH; kh++ {
+		for kw := 0; kw < g.KW; kw++ {
+			c0 := kw * g.DW
+			offs = append(offs, c0%g.SW*phase+kh*g.DH*Wq+c0/g.SW)
+		}
+	}
+	planes := g.N * g.C
+	parallelFor(planes, planes*P*ksz, func(lo, hi int) {
+		buf := getBuf(g.SW * phase)
+		defer putBuf(buf)
+		for i := lo; i < hi; i++ {
+			c := i % g.C
+			padPlane(g, x[i*HW:(i+1)*HW], buf, Wq, phase)
+			ker := w[c*ksz : (c+1)*ksz]
+			for oh := 0; oh < g.OH; oh++ {
+				o := i*P + oh*g.OW
+				row := y[o : o+g.OW]
+				f32TapSum(row, buf[oh*g.SH*Wq:], offs, ker)
+				ep.apply(row, o, bias, c)
+			}
+		}
+	})
+}
+
+// padPlane copies an H×W plane into dst with the geometry's zero padding,
+// column phases of Hp×Wq elements each (see depthwiseRows).
+func padPlane(g *Geometry, plane, dst []float32, Wq, phase int) {
+	clear(dst)
+	for ih := 0; ih < g.H; ih++ {
+		src := plane[ih*g.W : (ih+1)*g.W]
+		r := (ih + g.PadT) * Wq
+		if g.SW == 1 {
+			copy(dst[r+g.PadL:], src)
+			continue
+		}
+		for iw, v := range src {
+			pc := iw + g.PadL
+			dst[pc%g.SW*phase+r+pc/g.SW] = v
 		}
 	}
 }

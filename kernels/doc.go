@@ -2,7 +2,10 @@
 // kernels with ONNX semantics and the reference integer kernels of the
 // quantized path.
 //
-// Float kernels: Conv (im2col + Gemm, direct loops for depthwise),
+// Float kernels: Conv (im2col + Gemm; 1x1 stride-1 kernels multiply the
+// input in place; depthwise by rows on a zero-padded copy of each plane,
+// frow.go), ConvFusedWith (Conv with a residual Add and a Relu/Clip applied
+// to each output row while it is in cache),
 // ConvTranspose (Gemm + scatter, any spatial rank), Gemm / GemmOp / MatMul,
 // BatchNorm, InstanceNorm, LRN, Binary (Add/Sub/Mul/Div with numpy
 // broadcasting), Relu, Clip, MaxPool, AveragePool (PoolND for 3-D inputs
@@ -21,6 +24,12 @@
 // use several goroutines split on output rows only, so every output element
 // is summed in the same order whatever the number of goroutines
 // (MaxThreads): results are reproducible.
+//
+// The float row kernels (frow.go: the depthwise tap sum and the
+// bias/residual/clamp epilogue, which Relu and Clip also use) have AVX-512F
+// and AVX2 twins (frow_amd64.s) that compute every element with the same
+// separately rounded operations in the same order, so all paths, the
+// purego build included, agree bit for bit.
 //
 // Integer kernels follow ONNX QuantizeLinear/DequantizeLinear and ONNX
 // Runtime's QLinearConv/QLinearMatMul arithmetic, with the rounding rules of

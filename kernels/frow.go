@@ -1,0 +1,55 @@
+package kernels
+
+import "math"
+
+// Float row kernels: the inner loops of the float depthwise convolution and
+// of the convolution epilogue (bias, residual, clamp), in pure Go here and
+// in assembly in frow_amd64.s. Every output element is computed
+// independently with the same operations in the same order (multiplies and
+// adds rounded one by one, never fused), so all implementations agree bit
+// for bit and the assembly needs no tolerance against these loops.
+
+// f32TapSumGo is the reference of f32TapSum: for every i < len(dst),
+//
+//	s = 0; for t := range ker { s += float32(ker[t] · src[offs[t]+i]) }; dst[i] = s
+//
+// (the float32 conversion keeps the compiler from fusing the multiply
+// and the add).
+func f32TapSumGo(dst, src []float32, offs []int, ker []float32) {
+	for i := range dst {
+		var s float32
+		for t, k := range ker {
+			s += float32(k * src[offs[t]+i])
+		}
+		dst[i] = s
+	}
+}
+
+// f32BiasClampGo is the reference of f32BiasClamp: for every i < len(dst),
+//
+//	v = x[i] + bias; if r != nil { v += r[i] }; if v < lo { v = lo }; if v > hi { v = hi }; dst[i] = v
+//
+// so NaN stays NaN and −0 stays −0 when lo ≤ 0. A bias of −0 adds
+// nothing (x + (−0) = x for every x); dst may be x.
+func f32BiasClampGo(dst, x, r []float32, bias, lo, hi float32) {
+	x = x[:len(dst)]
+	if r != nil {
+		r = r[:len(dst)]
+	}
+	for i, v := range x {
+		v += bias
+		if r != nil {
+			v += r[i]
+		}
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		dst[i] = v
+	}
+}
+
+// negZero is −0, the bias that adds nothing.
+var negZero = math.Float32frombits(1 << 31)

@@ -1,0 +1,260 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Float row kernels; each stub's Go loop is in frow_amd64.go.
+
+// func f32TapSumAVX512(dst, src *float32, offs *int, ker *float32, taps, n int)
+TEXT ·f32TapSumAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ ker+24(FP), R9
+	MOVQ taps+32(FP), R10
+	MOVQ n+40(FP), CX
+f32TapSumAVX512_wide:
+	CMPQ CX, $64
+	JLT f32TapSumAVX512_one
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ R11, R11
+f32TapSumAVX512_widetap:
+	MOVQ (R8)(R11*8), R12
+	LEAQ (SI)(R12*4), R12
+	VBROADCASTSS (R9)(R11*4), Z8
+	VMULPS (R12), Z8, Z4
+	VMULPS 64(R12), Z8, Z5
+	VMULPS 128(R12), Z8, Z6
+	VMULPS 192(R12), Z8, Z7
+	VADDPS Z4, Z0, Z0
+	VADDPS Z5, Z1, Z1
+	VADDPS Z6, Z2, Z2
+	VADDPS Z7, Z3, Z3
+	INCQ R11
+	CMPQ R11, R10
+	JLT f32TapSumAVX512_widetap
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP f32TapSumAVX512_wide
+f32TapSumAVX512_one:
+	CMPQ CX, $16
+	JLT f32TapSumAVX512_tail
+	VPXORD Z0, Z0, Z0
+	XORQ R11, R11
+f32TapSumAVX512_onetap:
+	MOVQ (R8)(R11*8), R12
+	VBROADCASTSS (R9)(R11*4), Z8
+	VMULPS (SI)(R12*4), Z8, Z4
+	VADDPS Z4, Z0, Z0
+	INCQ R11
+	CMPQ R11, R10
+	JLT f32TapSumAVX512_onetap
+	VMOVUPS Z0, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP f32TapSumAVX512_one
+f32TapSumAVX512_tail:
+	TESTQ CX, CX
+	JEQ f32TapSumAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VPXORD Z0, Z0, Z0
+	XORQ R11, R11
+f32TapSumAVX512_tailtap:
+	MOVQ (R8)(R11*8), R12
+	VBROADCASTSS (R9)(R11*4), Z8
+	VMULPS.Z (SI)(R12*4), Z8, K1, Z4
+	VADDPS Z4, Z0, Z0
+	INCQ R11
+	CMPQ R11, R10
+	JLT f32TapSumAVX512_tailtap
+	VMOVUPS Z0, K1, (DI)
+f32TapSumAVX512_done:
+	VZEROUPPER
+	RET
+
+// func f32TapSumAVX2(dst, src *float32, offs *int, ker *float32, taps, n int)
+TEXT ·f32TapSumAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ ker+24(FP), R9
+	MOVQ taps+32(FP), R10
+	MOVQ n+40(FP), CX
+f32TapSumAVX2_wide:
+	CMPQ CX, $32
+	JLT f32TapSumAVX2_one
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ R11, R11
+f32TapSumAVX2_widetap:
+	MOVQ (R8)(R11*8), R12
+	LEAQ (SI)(R12*4), R12
+	VBROADCASTSS (R9)(R11*4), Y8
+	VMULPS (R12), Y8, Y4
+	VMULPS 32(R12), Y8, Y5
+	VMULPS 64(R12), Y8, Y6
+	VMULPS 96(R12), Y8, Y7
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	INCQ R11
+	CMPQ R11, R10
+	JLT f32TapSumAVX2_widetap
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP f32TapSumAVX2_wide
+f32TapSumAVX2_one:
+	CMPQ CX, $8
+	JLT f32TapSumAVX2_tail
+	VXORPS Y0, Y0, Y0
+	XORQ R11, R11
+f32TapSumAVX2_onetap:
+	MOVQ (R8)(R11*8), R12
+	VBROADCASTSS (R9)(R11*4), Y8
+	VMULPS (SI)(R12*4), Y8, Y4
+	VADDPS Y4, Y0, Y0
+	INCQ R11
+	CMPQ R11, R10
+	JLT f32TapSumAVX2_onetap
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP f32TapSumAVX2_one
+f32TapSumAVX2_tail:
+f32TapSumAVX2_done:
+	VZEROUPPER
+	RET
+
+// func f32BiasClampAVX512(dst, x, r *float32, n int, bias, lo, hi float32)
+TEXT ·f32BiasClampAVX512(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ r+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS bias+32(FP), Z29
+	VBROADCASTSS lo+36(FP), Z30
+	VBROADCASTSS hi+40(FP), Z31
+	TESTQ DX, DX
+	JEQ f32BiasClampAVX512_plain
+f32BiasClampAVX512_res:
+	CMPQ CX, $16
+	JLT f32BiasClampAVX512_restail
+	VMOVUPS (SI), Z0
+	VADDPS Z29, Z0, Z0
+	VADDPS (DX), Z0, Z0
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP f32BiasClampAVX512_res
+f32BiasClampAVX512_restail:
+	TESTQ CX, CX
+	JEQ f32BiasClampAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VADDPS Z29, Z0, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMOVUPS Z0, K1, (DI)
+	JMP f32BiasClampAVX512_done
+f32BiasClampAVX512_plain:
+	CMPQ CX, $16
+	JLT f32BiasClampAVX512_plaintail
+	VMOVUPS (SI), Z0
+	VADDPS Z29, Z0, Z0
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP f32BiasClampAVX512_plain
+f32BiasClampAVX512_plaintail:
+	TESTQ CX, CX
+	JEQ f32BiasClampAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VADDPS Z29, Z0, Z0
+	VMAXPS Z0, Z30, Z0
+	VMINPS Z0, Z31, Z0
+	VMOVUPS Z0, K1, (DI)
+	JMP f32BiasClampAVX512_done
+f32BiasClampAVX512_done:
+	VZEROUPPER
+	RET
+
+// func f32BiasClampAVX2(dst, x, r *float32, n int, bias, lo, hi float32)
+TEXT ·f32BiasClampAVX2(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ r+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS bias+32(FP), Y13
+	VBROADCASTSS lo+36(FP), Y14
+	VBROADCASTSS hi+40(FP), Y15
+	TESTQ DX, DX
+	JEQ f32BiasClampAVX2_plain
+f32BiasClampAVX2_res:
+	CMPQ CX, $8
+	JLT f32BiasClampAVX2_restail
+	VMOVUPS (SI), Y0
+	VADDPS Y13, Y0, Y0
+	VADDPS (DX), Y0, Y0
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP f32BiasClampAVX2_res
+f32BiasClampAVX2_restail:
+	JMP f32BiasClampAVX2_done
+f32BiasClampAVX2_plain:
+	CMPQ CX, $8
+	JLT f32BiasClampAVX2_plaintail
+	VMOVUPS (SI), Y0
+	VADDPS Y13, Y0, Y0
+	VMAXPS Y0, Y14, Y0
+	VMINPS Y0, Y15, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP f32BiasClampAVX2_plain
+f32BiasClampAVX2_plaintail:
+	JMP f32BiasClampAVX2_done
+f32BiasClampAVX2_done:
+	VZEROUPPER
+	RET

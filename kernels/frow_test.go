@@ -1,0 +1,161 @@
+package kernels
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// sameFloats reports whether a and b hold the same values bit for bit (any
+// NaN matching any NaN).
+func sameFloats(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+			t.Fatalf("%s: [%d] = %v (%#x), want %v (%#x)", what, i, g, math.Float32bits(g), w, math.Float32bits(w))
+		}
+	}
+}
+
+func TestF32TapSumMatchesGo(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	for it := 0; it < 300; it++ {
+		n := 1 + r.Intn(150)
+		taps := 1 + r.Intn(27)
+		src := randF32(r, tensor.Shape{n + 200}).F32
+		ker := randF32(r, tensor.Shape{taps}).F32
+		offs := make([]int, taps)
+		for i := range offs {
+			offs[i] = r.Intn(201)
+		}
+		got := make([]float32, n+3)
+		want := make([]float32, n+3)
+		f32TapSum(got[:n], src, offs, ker)
+		f32TapSumGo(want[:n], src, offs, ker)
+		sameFloats(t, "tap sum", got, want) // including the untouched tail
+	}
+}
+
+func TestF32BiasClampMatchesGo(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	specials := []float32{0, negZero, inf, -inf, nan, 6, -6, 1e-40}
+	bounds := [][2]float32{{-inf, inf}, {0, inf}, {0, 6}, {-1, 1}, {negZero, 0}}
+	for it := 0; it < 300; it++ {
+		n := 1 + r.Intn(100)
+		x := randF32(r, tensor.Shape{n}).F32
+		res := randF32(r, tensor.Shape{n}).F32
+		for i := range x {
+			if r.Intn(4) == 0 {
+				x[i] = specials[r.Intn(len(specials))]
+			}
+			if r.Intn(4) == 0 {
+				res[i] = specials[r.Intn(len(specials))]
+			}
+		}
+		if r.Intn(2) == 0 {
+			res = nil
+		}
+		bias := specials[r.Intn(len(specials))]
+		if r.Intn(2) == 0 {
+			bias = float32(r.NormFloat64())
+		}
+		b := bounds[r.Intn(len(bounds))]
+		got := make([]float32, n+3)
+		want := make([]float32, n+3)
+		f32BiasClamp(got[:n], x, res, bias, b[0], b[1])
+		f32BiasClampGo(want[:n], x, res, bias, b[0], b[1])
+		sameFloats(t, "bias clamp", got, want)
+		// In place.
+		f32BiasClamp(x, x, res, bias, b[0], b[1])
+		sameFloats(t, "bias clamp in place", x, want[:n])
+	}
+}
+
+// TestDepthwiseRowsMatchesReference checks the row-kernel depthwise
+// convolution against the direct loops on random geometries: bit for bit,
+// also when a weight is not finite (then the loops run).
+func TestDepthwiseRowsMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for it := 0; it < 200; it++ {
+		c := 1 + r.Intn(5)
+		kh, kw := 1+r.Intn(5), 1+r.Intn(5)
+		p := ConvParams{
+			Strides:   []int{1 + r.Intn(3), 1 + r.Intn(3)},
+			Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
+			Pads:      []int{r.Intn(3), r.Intn(3), r.Intn(3), r.Intn(3)},
+			Group:     c,
+		}
+		x := randF32(r, tensor.Shape{1 + r.Intn(2), c, 3 + r.Intn(40), 3 + r.Intn(40)})
+		g, err := ResolveGeometry(x.Shape, []int{kh, kw}, p)
+		if err != nil {
+			continue
+		}
+		w := randF32(r, tensor.Shape{c, 1, kh, kw})
+		if it%10 == 0 {
+			w.F32[r.Intn(len(w.F32))] = float32(math.Inf(1))
+		}
+		var bias []float32
+		if r.Intn(2) == 0 {
+			bias = randF32(r, tensor.Shape{c}).F32
+		}
+		n := g.N * c * g.OH * g.OW
+		got, want := make([]float32, n), make([]float32, n)
+		depthwiseRows(g, x.F32, w.F32, bias, got, convEpilogue{lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))})
+		depthwise(g, x.F32, w.F32, bias, want)
+		sameFloats(t, "depthwise", got, want)
+	}
+}
+
+// TestConvFusedMatchesSeparate checks that ConvFusedWith gives the result
+// of Conv, Add and Clip run one after another, bit for bit.
+func TestConvFusedMatchesSeparate(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	for i, tc := range convCases(r) {
+		if i%3 == 0 {
+			// Depthwise.
+			tc.m, tc.group = tc.c, tc.c
+		}
+		tc.p.Group = tc.group
+		x := randF32(r, tensor.Shape{tc.n, tc.c, tc.h, tc.w})
+		w := randF32(r, tensor.Shape{tc.m, tc.c / tc.group, tc.kh, tc.kw})
+		var b *tensor.Tensor
+		if tc.bias {
+			b = randF32(r, tensor.Shape{tc.m})
+		}
+		y, err := Conv(x, w, b, tc.p)
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		var res *tensor.Tensor
+		want := y
+		if r.Intn(2) == 0 {
+			res = randF32(r, y.Shape)
+			if want, err = Binary(OpAdd, y, res); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+		switch r.Intn(3) {
+		case 1:
+			lo = 0
+		case 2:
+			lo, hi = 0, 0.5
+		}
+		if want, err = Clip(want, lo, hi); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ConvFusedWith(nil, x, w, b, res, tc.p, lo, hi)
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		sameFloats(t, "fused conv", got.F32, want.F32)
+	}
+}
