@@ -379,15 +379,13 @@ func depthwise(g *Geometry, x, w, bias, y []float32) {
 }
 
 // depthwiseRows is depthwise computed one output row at a time with the
-// row kernel f32TapSum, followed by the epilogue (bias, residual, clamp)
-// on the row while it is in cache. Each channel plane is first copied into
-// a zero-padded scratch plane, split by column phase for strides above 1
-// (phase q holds the padded columns q, q+SW, ...), so that every tap of an
-// output row reads one contiguous run. Each output is the sum of the same
-// products in the same tap order as in depthwise; the padding taps add
-// products w·0 = ±0, which leave the sum unchanged (it starts at +0 and is
-// never −0) as long as w is finite, so with finite weights the two agree
-// bit for bit. Channels are split across goroutines for large inputs.
+// row kernel f32TapSum on a zero-padded copy of each plane (paddedPlanes),
+// followed by the epilogue (bias, residual, clamp) on the row while it is
+// in cache. Each output is the sum of the same products in the same tap
+// order as in depthwise; the padding taps add products w·0 = ±0, which
+// leave the sum unchanged (it starts at +0 and is never −0) as long as w
+// is finite, so with finite weights the two agree bit for bit. Channels
+// are split across goroutines for large inputs.
 func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 	ksz := g.KH * g.KW
 	for _, v := range w[:g.C*ksz] {
@@ -403,43 +401,68 @@ func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 			return
 		}
 	}
-	HW, P := g.H*g.W, g.OH*g.OW
-	Hp, Wp := g.PadT+g.H+g.PadB, g.PadL+g.W+g.PadR
-	Wq := (Wp + g.SW - 1) / g.SW
-	phase := Hp * Wq
-	var offsBuf [25]int
-	offs := offsBuf[:0]
-	for kh := 0; kh < g.KH; kh++ {
-		for kw := 0; kw < g.KW; kw++ {
-			c0 := kw * g.DW
-			offs = append(offs, c0%g.SW*phase+kh*g.DH*Wq+c0/g.SW)
-		}
-	}
-	planes := g.N * g.C
+	pp := newPaddedPlanes(g)
+	planes, P := g.N*g.C, g.OH*g.OW
 	parallelFor(planes, planes*P*ksz, func(lo, hi int) {
-		buf := getBuf(g.SW * phase)
+		buf := getBuf(pp.size)
 		defer putBuf(buf)
 		for i := lo; i < hi; i++ {
 			c := i % g.C
-			padPlane(g, x[i*HW:(i+1)*HW], buf, Wq, phase)
+			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], buf, 0)
 			ker := w[c*ksz : (c+1)*ksz]
 			for oh := 0; oh < g.OH; oh++ {
 				o := i*P + oh*g.OW
 				row := y[o : o+g.OW]
-				f32TapSum(row, buf[oh*g.SH*Wq:], offs, ker)
+				f32TapSum(row, buf[oh*g.SH*pp.wq:], pp.offs, ker)
 				ep.apply(row, o, bias, c)
 			}
 		}
 	})
 }
 
-// padPlane copies an H×W plane into dst with the geometry's zero padding,
-// column phases of Hp×Wq elements each (see depthwiseRows).
-func padPlane(g *Geometry, plane, dst []float32, Wq, phase int) {
-	clear(dst)
+// paddedPlanes lays out the padded copy of one input plane that the row
+// kernels of depthwiseRows and the float pools read: the plane with its
+// padding (and, for ceil-mode pools, whatever the last windows reach
+// beyond it) filled with a pad value, split by column phase for strides
+// above 1 (phase q holds the padded columns q, q+SW, ...), so that every
+// tap (kh, kw) of output row oh reads the contiguous run
+// buf[oh·SH·wq + offs[kh·KW+kw] :][:OW].
+type paddedPlanes struct {
+	g      *Geometry
+	hp, wq int // padded rows, columns per phase
+	size   int // floats of one copy
+	offs   []int
+}
+
+func newPaddedPlanes(g *Geometry) *paddedPlanes {
+	hp := max(g.PadT+g.H+g.PadB, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
+	wp := max(g.PadL+g.W+g.PadR, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+	wq := (wp + g.SW - 1) / g.SW
+	pp := &paddedPlanes{g: g, hp: hp, wq: wq, size: g.SW * hp * wq}
+	for kh := 0; kh < g.KH; kh++ {
+		for kw := 0; kw < g.KW; kw++ {
+			c0 := kw * g.DW
+			pp.offs = append(pp.offs, c0%g.SW*hp*wq+kh*g.DH*wq+c0/g.SW)
+		}
+	}
+	return pp
+}
+
+// fill copies an H×W plane into dst (pp.size floats), pad elsewhere.
+func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
+	g := pp.g
+	dst = dst[:pp.size]
+	if pad == 0 {
+		clear(dst)
+	} else {
+		for i := range dst {
+			dst[i] = pad
+		}
+	}
+	phase := pp.hp * pp.wq
 	for ih := 0; ih < g.H; ih++ {
 		src := plane[ih*g.W : (ih+1)*g.W]
-		r := (ih + g.PadT) * Wq
+		r := (ih + g.PadT) * pp.wq
 		if g.SW == 1 {
 			copy(dst[r+g.PadL:], src)
 			continue

@@ -25,8 +25,14 @@
 // is summed in the same order whatever the number of goroutines
 // (MaxThreads): results are reproducible.
 //
-// The float row kernels (frow.go: the depthwise tap sum and the
-// bias/residual/clamp epilogue, which Relu and Clip also use) have AVX-512F
+// Float MaxPool and AveragePool (rank 4 and below) run by rows like the
+// depthwise convolution, on a copy of each plane padded with −∞ or 0,
+// bit for bit as their reference loops; LRN takes square roots instead of
+// math.Pow for beta 0.5, 0.75 and 1.
+//
+// The float row kernels (frow.go: the depthwise and average-pool tap sum,
+// the max-pool tap maximum, and the bias/residual/clamp epilogue, which
+// Relu and Clip also use) have AVX-512F
 // and AVX2 twins (frow_amd64.s) that compute every element with the same
 // separately rounded operations in the same order, so all paths, the
 // purego build included, agree bit for bit.

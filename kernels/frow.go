@@ -25,6 +25,23 @@ func f32TapSumGo(dst, src []float32, offs []int, ker []float32) {
 	}
 }
 
+// f32TapMaxGo is the reference of f32TapMax: for every i < len(dst),
+//
+//	m = src[offs[0]+i]; for t ≥ 1 { v = src[offs[t]+i]; if v > m || v != v { m = v } }; dst[i] = m
+//
+// the rule of maxPoolReference (a NaN wins, −0 and +0 keep the first).
+func f32TapMaxGo(dst, src []float32, offs []int) {
+	for i := range dst {
+		m := src[offs[0]+i]
+		for _, o := range offs[1:] {
+			if v := src[o+i]; v > m || v != v {
+				m = v
+			}
+		}
+		dst[i] = m
+	}
+}
+
 // f32BiasClampGo is the reference of f32BiasClamp: for every i < len(dst),
 //
 //	v = x[i] + bias; if r != nil { v += r[i] }; if v < lo { v = lo }; if v > hi { v = hi }; dst[i] = v

@@ -24,6 +24,23 @@ func f32TapSumAVX512(dst, src *float32, offs *int, ker *float32, taps, n int)
 //go:noescape
 func f32TapSumAVX2(dst, src *float32, offs *int, ker *float32, taps, n int)
 
+// f32TapMaxAVX512 is, for i < n:
+//
+//	m = src[offs[0]+i]; for 1 ≤ t < taps { v = src[offs[t]+i]; if v > m || v != v { m = v } }; dst[i] = m
+//
+// as m = v > m ? v : m (VMAXPS with m second), then m = v where v is NaN
+// (VCMPPS unordered, masked move); 64, then 16 outputs per step, then a
+// masked tail.
+//
+//go:noescape
+func f32TapMaxAVX512(dst, src *float32, offs *int, taps, n int)
+
+// f32TapMaxAVX2 is f32TapMaxAVX512 for n a multiple of 8 (the NaN select
+// with VBLENDVPS).
+//
+//go:noescape
+func f32TapMaxAVX2(dst, src *float32, offs *int, taps, n int)
+
 // f32BiasClampAVX512 is, for i < n:
 //
 //	v = x[i] + bias; if r != nil { v += r[i] }; dst[i] = min(max(v, lo), hi)
@@ -61,6 +78,30 @@ func f32TapSum(dst, src []float32, offs []int, ker []float32) {
 	}
 	if v < n {
 		f32TapSumGo(dst[v:], src[v:], offs, ker)
+	}
+}
+
+// f32TapMax computes dst with the fastest available twin of f32TapMaxGo.
+// Every offs[t]+len(dst)-1 must index src; offs must not be empty.
+func f32TapMax(dst, src []float32, offs []int) {
+	n := len(dst)
+	if n == 0 || !cpu.FMA {
+		f32TapMaxGo(dst, src, offs)
+		return
+	}
+	for _, o := range offs {
+		_ = src[o+n-1] // the assembly reads src[o : o+n]
+	}
+	if cpu.AVX512F {
+		f32TapMaxAVX512(&dst[0], &src[0], &offs[0], len(offs), n)
+		return
+	}
+	v := n &^ 7
+	if v > 0 {
+		f32TapMaxAVX2(&dst[0], &src[0], &offs[0], len(offs), v)
+	}
+	if v < n {
+		f32TapMaxGo(dst[v:], src[v:], offs)
 	}
 }
 

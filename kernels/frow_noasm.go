@@ -9,3 +9,6 @@ func f32TapSum(dst, src []float32, offs []int, ker []float32) { f32TapSumGo(dst,
 func f32BiasClamp(dst, x, r []float32, bias, lo, hi float32) {
 	f32BiasClampGo(dst, x, r, bias, lo, hi)
 }
+
+// f32TapMax is f32TapMaxGo without assembly.
+func f32TapMax(dst, src []float32, offs []int) { f32TapMaxGo(dst, src, offs) }

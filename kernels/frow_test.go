@@ -159,3 +159,71 @@ func TestConvFusedMatchesSeparate(t *testing.T) {
 		sameFloats(t, "fused conv", got.F32, want.F32)
 	}
 }
+
+// TestAveragePoolRowsMatchesReference checks the row-kernel AveragePool
+// against the direct loops, bit for bit, on random geometries (ceil mode,
+// padding counted or not, NaN and −0 inputs).
+func TestAveragePoolRowsMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	for trial := 0; trial < 300; trial++ {
+		kh, kw := 1+r.Intn(4), 1+r.Intn(4)
+		p := ConvParams{KernelShape: []int{kh, kw},
+			Strides:   []int{1 + r.Intn(3), 1 + r.Intn(3)},
+			Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
+			Pads:      []int{r.Intn(kh), r.Intn(kw), r.Intn(kh), r.Intn(kw)},
+			CeilMode:  r.Intn(2) == 0}
+		shape := tensor.Shape{1 + r.Intn(2), 1 + r.Intn(10), 1 + r.Intn(30), 1 + r.Intn(30)}
+		if trial%10 == 0 {
+			shape[1] = 64 // enough work to split over the worker pool
+		}
+		g, err := ResolveGeometry(shape, p.KernelShape, p)
+		if err != nil {
+			continue
+		}
+		x := randF32(r, shape)
+		for i := range x.F32 {
+			switch r.Intn(50) {
+			case 0:
+				x.F32[i] = float32(math.NaN())
+			case 1:
+				x.F32[i] = negZero
+			}
+		}
+		countPad := r.Intn(2) == 0
+		n := g.N * g.C * g.OH * g.OW
+		got, want := make([]float32, n), make([]float32, n)
+		averagePoolRows(g, countPad, x.F32, got)
+		averagePoolReference(g, countPad, x.F32, want)
+		sameFloats(t, "average pool", got, want)
+	}
+}
+
+func TestF32TapMaxMatchesGo(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	for it := 0; it < 300; it++ {
+		n := 1 + r.Intn(150)
+		taps := 1 + r.Intn(10)
+		src := randF32(r, tensor.Shape{n + 100}).F32
+		for i := range src {
+			switch r.Intn(20) {
+			case 0:
+				src[i] = float32(math.NaN())
+			case 1:
+				src[i] = negZero
+			case 2:
+				src[i] = 0
+			case 3:
+				src[i] = float32(math.Inf(-1))
+			}
+		}
+		offs := make([]int, taps)
+		for i := range offs {
+			offs[i] = r.Intn(101)
+		}
+		got := make([]float32, n+3)
+		want := make([]float32, n+3)
+		f32TapMax(got[:n], src, offs)
+		f32TapMaxGo(want[:n], src, offs)
+		sameFloats(t, "tap max", got, want)
+	}
+}

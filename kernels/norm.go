@@ -64,6 +64,17 @@ func LRN(x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor,
 	lo, hi := (size-1)/2, (size-1+1)/2
 	a := float64(alpha) / float64(size)
 	sq := make([]float64, sp)
+	// pow is t^beta; the usual exponents take square roots instead of
+	// math.Pow (in float64, so the float32 result moves by rounding only).
+	pow := func(t float64) float64 { return math.Pow(t, float64(beta)) }
+	switch beta {
+	case 0.75:
+		pow = func(t float64) float64 { return math.Sqrt(t * math.Sqrt(t)) }
+	case 0.5:
+		pow = math.Sqrt
+	case 1:
+		pow = func(t float64) float64 { return t }
+	}
 	for n := 0; n < x.Shape[0]; n++ {
 		for c := 0; c < C; c++ {
 			for i := range sq {
@@ -78,7 +89,7 @@ func LRN(x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor,
 			src := x.F32[(n*C+c)*sp : (n*C+c+1)*sp]
 			dst := y.F32[(n*C+c)*sp : (n*C+c+1)*sp]
 			for i, v := range src {
-				dst[i] = float32(float64(v) / math.Pow(float64(bias)+a*sq[i], float64(beta)))
+				dst[i] = float32(float64(v) / pow(float64(bias)+a*sq[i]))
 			}
 		}
 	}
