@@ -229,18 +229,18 @@ func (e convEpilogue) trivial() bool {
 }
 
 // apply finishes the row of output channel ch that starts at element off
-// of y (len(row) elements): bias (or nothing: −0 adds nothing), residual,
-// clamp.
-func (e convEpilogue) apply(row []float32, off int, bias []float32, ch int) {
+// of y: dst = clamp(src + bias + r[off:], lo, hi) over len(dst) elements
+// (no bias: −0, which adds nothing); src may be dst.
+func (e convEpilogue) apply(dst, src []float32, off int, bias []float32, ch int) {
 	bv := negZero
 	if bias != nil {
 		bv = bias[ch]
 	}
 	var r []float32
 	if e.r != nil {
-		r = e.r[off : off+len(row)]
+		r = e.r[off : off+len(dst)]
 	}
-	f32BiasClamp(row, row, r, bv, e.lo, e.hi)
+	f32BiasClamp(dst, src, r, bv, e.lo, e.hi)
 }
 
 // convFloat writes every element of y; the im2col buffer comes from a.
@@ -273,7 +273,8 @@ func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32, ep c
 			Gemm(false, false, mg, P, kk, w[gr*mg*kk:], kk, src, P, out, P, false)
 			if finish {
 				for m := 0; m < mg; m++ {
-					ep.apply(out[m*P:(m+1)*P], o0+m*P, bias, gr*mg+m)
+					row := out[m*P : (m+1)*P]
+					ep.apply(row, row, o0+m*P, bias, gr*mg+m)
 				}
 			}
 		}
@@ -378,14 +379,14 @@ func depthwise(g *Geometry, x, w, bias, y []float32) {
 	}
 }
 
-// depthwiseRows is depthwise computed one output row at a time with the
-// row kernel f32TapSum on a zero-padded copy of each plane (paddedPlanes),
-// followed by the epilogue (bias, residual, clamp) on the row while it is
-// in cache. Each output is the sum of the same products in the same tap
-// order as in depthwise; the padding taps add products w·0 = ±0, which
-// leave the sum unchanged (it starts at +0 and is never −0) as long as w
-// is finite, so with finite weights the two agree bit for bit. Channels
-// are split across goroutines for large inputs.
+// depthwiseRows is depthwise computed with the row kernel f32TapSum over
+// a zero-padded copy of each plane (paddedPlanes), followed by the epilogue
+// (bias, residual, clamp) on each output row while it is in cache. Each
+// output is the sum of the same products in the same tap order as in
+// depthwise; the padding taps add products w·0 = ±0, which leave the sum
+// unchanged (it starts at +0 and is never −0) as long as w is finite, so
+// with finite weights the two agree bit for bit. Channels are split across
+// goroutines for large inputs.
 func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 	ksz := g.KH * g.KW
 	for _, v := range w[:g.C*ksz] {
@@ -395,7 +396,8 @@ func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 				// bias is already in y.
 				P := g.OH * g.OW
 				for i := 0; i < g.N*g.C; i++ {
-					ep.apply(y[i*P:(i+1)*P], i*P, nil, 0)
+					row := y[i*P : (i+1)*P]
+					ep.apply(row, row, i*P, nil, 0)
 				}
 			}
 			return
@@ -404,45 +406,47 @@ func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 	pp := newPaddedPlanes(g)
 	planes, P := g.N*g.C, g.OH*g.OW
 	parallelFor(planes, planes*P*ksz, func(lo, hi int) {
-		buf := getBuf(pp.size)
+		buf := getBuf(pp.size + pp.wide)
 		defer putBuf(buf)
+		src, wide := buf[:pp.size], buf[pp.size:]
 		for i := lo; i < hi; i++ {
 			c := i % g.C
-			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], buf, 0)
-			ker := w[c*ksz : (c+1)*ksz]
+			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
+			f32TapSum(wide, src, pp.offs, w[c*ksz:(c+1)*ksz])
 			for oh := 0; oh < g.OH; oh++ {
 				o := i*P + oh*g.OW
-				row := y[o : o+g.OW]
-				f32TapSum(row, buf[oh*g.SH*pp.wq:], pp.offs, ker)
-				ep.apply(row, o, bias, c)
+				ep.apply(y[o:o+g.OW], wide[oh*pp.wq:], o, bias, c)
 			}
 		}
 	})
 }
 
 // paddedPlanes lays out the padded copy of one input plane that the row
-// kernels of depthwiseRows and the float pools read: the plane with its
+// kernels of depthwiseRows and of the float pools read: the plane with its
 // padding (and, for ceil-mode pools, whatever the last windows reach
-// beyond it) filled with a pad value, split by column phase for strides
-// above 1 (phase q holds the padded columns q, q+SW, ...), so that every
-// tap (kh, kw) of output row oh reads the contiguous run
-// buf[oh·SH·wq + offs[kh·KW+kw] :][:OW].
+// beyond it) filled with a pad value, split into SH·SW phases by row and
+// column (phase (p, q) holds the padded rows p, p+SH, ... and columns q,
+// q+SW, ...). Then tap t = kh·KW+kw of every output (oh, ow) is element
+// offs[t] + oh·wq + ow: one row kernel call over the wide outputs
+// [0, wide) computes the whole plane, output (oh, ow) at oh·wq + ow (the
+// elements with ow ≥ OW are discarded).
 type paddedPlanes struct {
 	g      *Geometry
-	hp, wq int // padded rows, columns per phase
+	hq, wq int // rows and columns of one phase
 	size   int // floats of one copy
+	wide   int // (OH−1)·wq + OW
 	offs   []int
 }
 
 func newPaddedPlanes(g *Geometry) *paddedPlanes {
 	hp := max(g.PadT+g.H+g.PadB, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
 	wp := max(g.PadL+g.W+g.PadR, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
-	wq := (wp + g.SW - 1) / g.SW
-	pp := &paddedPlanes{g: g, hp: hp, wq: wq, size: g.SW * hp * wq}
+	hq, wq := (hp+g.SH-1)/g.SH, (wp+g.SW-1)/g.SW
+	pp := &paddedPlanes{g: g, hq: hq, wq: wq, size: g.SH * g.SW * hq * wq, wide: (g.OH-1)*wq + g.OW}
 	for kh := 0; kh < g.KH; kh++ {
 		for kw := 0; kw < g.KW; kw++ {
-			c0 := kw * g.DW
-			pp.offs = append(pp.offs, c0%g.SW*hp*wq+kh*g.DH*wq+c0/g.SW)
+			r0, c0 := kh*g.DH, kw*g.DW
+			pp.offs = append(pp.offs, (r0%g.SH*g.SW+c0%g.SW)*hq*wq+r0/g.SH*wq+c0/g.SW)
 		}
 	}
 	return pp
@@ -459,17 +463,18 @@ func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
 			dst[i] = pad
 		}
 	}
-	phase := pp.hp * pp.wq
+	phase := pp.hq * pp.wq
 	for ih := 0; ih < g.H; ih++ {
 		src := plane[ih*g.W : (ih+1)*g.W]
-		r := (ih + g.PadT) * pp.wq
+		r := ih + g.PadT
+		base := r%g.SH*g.SW*phase + r/g.SH*pp.wq
 		if g.SW == 1 {
-			copy(dst[r+g.PadL:], src)
+			copy(dst[base+g.PadL:], src)
 			continue
 		}
 		for iw, v := range src {
-			pc := iw + g.PadL
-			dst[pc%g.SW*phase+r+pc/g.SW] = v
+			c := iw + g.PadL
+			dst[base+c%g.SW*phase+c/g.SW] = v
 		}
 	}
 }

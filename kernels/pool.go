@@ -212,8 +212,8 @@ func averagePoolReference(g *Geometry, countPad bool, x, y []float32) {
 	}
 }
 
-// averagePoolRows is averagePoolReference, bit for bit, by rows: the taps
-// of an output row are summed with f32TapSum (weights 1, so each product
+// averagePoolRows is averagePoolReference, bit for bit: the taps of each
+// plane are summed with f32TapSum (weights 1, so each product
 // is the tap itself) on a zero-padded copy of the plane (paddedPlanes);
 // the padding adds +0, which leaves the sum unchanged as it starts at +0
 // and is never −0. The divisors are the products of per-axis tap counts.
@@ -239,19 +239,21 @@ func averagePoolRows(g *Geometry, countPad bool, x, y []float32) {
 	pp := newPaddedPlanes(g)
 	planes, P := g.N*g.C, g.OH*g.OW
 	parallelFor(planes, planes*P*g.KH*g.KW, func(lo, hi int) {
-		buf := getBuf(pp.size)
+		buf := getBuf(pp.size + pp.wide)
 		defer putBuf(buf)
+		src, wide := buf[:pp.size], buf[pp.size:]
 		for i := lo; i < hi; i++ {
-			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], buf, 0)
+			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
+			f32TapSum(wide, src, pp.offs, ones)
 			for oh := 0; oh < g.OH; oh++ {
 				row := y[i*P+oh*g.OW : i*P+(oh+1)*g.OW]
-				f32TapSum(row, buf[oh*g.SH*pp.wq:], pp.offs, ones)
+				sums := wide[oh*pp.wq:]
 				ch := count(oh, g.SH, g.PadT, g.DH, g.KH, g.H, g.PadB)
-				for ow, s := range row {
+				for ow := range row {
 					if n := ch * cw[ow]; n == 0 {
 						row[ow] = 0
 					} else {
-						row[ow] = s / float32(n)
+						row[ow] = sums[ow] / float32(n)
 					}
 				}
 			}
@@ -259,19 +261,21 @@ func averagePoolRows(g *Geometry, countPad bool, x, y []float32) {
 	})
 }
 
-// maxPoolRows is maxPoolReference on float32, bit for bit, by rows: the
-// taps of an output row are combined with f32TapMax on a copy of the plane
+// maxPoolRows is maxPoolReference on float32, bit for bit: the taps of
+// each plane are combined with f32TapMax on a copy of the plane
 // padded with −∞ (paddedPlanes), which never replaces a value.
 func maxPoolRows(g *Geometry, x, y []float32) {
 	pp := newPaddedPlanes(g)
 	planes, P := g.N*g.C, g.OH*g.OW
 	parallelFor(planes, planes*P*g.KH*g.KW, func(lo, hi int) {
-		buf := getBuf(pp.size)
+		buf := getBuf(pp.size + pp.wide)
 		defer putBuf(buf)
+		src, wide := buf[:pp.size], buf[pp.size:]
 		for i := lo; i < hi; i++ {
-			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], buf, float32(math.Inf(-1)))
+			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, float32(math.Inf(-1)))
+			f32TapMax(wide, src, pp.offs)
 			for oh := 0; oh < g.OH; oh++ {
-				f32TapMax(y[i*P+oh*g.OW:i*P+(oh+1)*g.OW], buf[oh*g.SH*pp.wq:], pp.offs)
+				copy(y[i*P+oh*g.OW:i*P+(oh+1)*g.OW], wide[oh*pp.wq:])
 			}
 		}
 	})
