@@ -3,7 +3,10 @@ package infer
 import (
 	"math/rand"
 	"os"
+	"slices"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/tensor"
@@ -12,8 +15,12 @@ import (
 // BenchmarkFloatModelFile times one float Run of the model file named by
 // EIGHTBIT_BENCH_MODEL (skipped when unset) at batch 1, on a fixed
 // pseudo-random input in [-1, 1) of the model's declared input shape (a
-// symbolic dimension counts as 1). Compare with ONNX Runtime on the same
-// file and input shape:
+// symbolic dimension counts as 1). Besides the mean ns/op it reports
+// median-ns/op, the median wall time of one Run (what ONNX Runtime's
+// benchmark script prints), and cpu-ns/op, the CPU time of the process per
+// Run: on a shared machine the mean grows with the load, the median and
+// the CPU time much less (with -cpu 1 the CPU time is the single-thread
+// cost). Compare with ONNX Runtime on the same file and input shape:
 //
 //	EIGHTBIT_BENCH_MODEL=model.onnx go test ./infer -run '^$' -bench FloatModelFile -benchmem
 func BenchmarkFloatModelFile(b *testing.B) {
@@ -52,11 +59,30 @@ func BenchmarkFloatModelFile(b *testing.B) {
 	if _, err := p.Run(inputs); err != nil {
 		b.Fatal(err)
 	}
+	runs := make([]time.Duration, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	c0 := cpuTime()
+	for i := range runs {
+		t0 := time.Now()
 		if _, err := p.Run(inputs); err != nil {
 			b.Fatal(err)
 		}
+		runs[i] = time.Since(t0)
 	}
+	b.StopTimer()
+	if cpu := cpuTime() - c0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+	slices.Sort(runs)
+	b.ReportMetric(float64(runs[len(runs)/2].Nanoseconds()), "median-ns/op")
+}
+
+// cpuTime is the CPU time of the process, summed over threads.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -472,9 +472,17 @@ func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
 			copy(dst[base+g.PadL:], src)
 			continue
 		}
-		for iw, v := range src {
-			c := iw + g.PadL
-			dst[base+c%g.SW*phase+c/g.SW] = v
+		// Column phase q holds the input columns iw ≡ q − PadL (mod SW),
+		// from padded column c = iw + PadL at position c/SW.
+		for q := 0; q < g.SW; q++ {
+			iw := ((q-g.PadL)%g.SW + g.SW) % g.SW
+			if iw >= len(src) {
+				continue
+			}
+			out := dst[base+q*phase+(iw+g.PadL)/g.SW:]
+			for j := 0; iw < len(src); iw, j = iw+g.SW, j+1 {
+				out[j] = src[iw]
+			}
 		}
 	}
 }

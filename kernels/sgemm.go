@@ -104,6 +104,7 @@ func sgemm(impl *sgemmImpl, transA, transB bool, m, n, k int, a []float32, lda i
 	if m*n*k < sgemmParallelWork {
 		nt = 1
 	}
+	impl = sgemmNarrow(impl, n)
 	mr, nr := impl.mr, impl.nr
 	mpan, npan := (m+mr-1)/mr, (n+nr-1)/nr
 	nt = min(nt, max(mpan, npan))
