@@ -244,3 +244,33 @@ func (c *compiler) newConst(base string, t *tensor.Tensor) string {
 	c.consts[name] = t
 	return name
 }
+
+// transposeGemmWeights stores the constant B of every float Gemm with
+// transB=1 transposed and clears transB, so that Run multiplies with B in
+// place instead of repacking the transposed matrix on every call (the
+// classifier layer of a CNN: a matrix-vector product that packing would
+// dominate). The assembly GEMM sums the same products in the same order
+// either way, so results are unchanged bit for bit there.
+func (c *compiler) transposeGemmWeights() {
+	for _, n := range c.g.Nodes {
+		if n.OpType != "Gemm" || !isDefaultDomain(n.Domain) || n.AttrInt("transB", 0) == 0 {
+			continue
+		}
+		b := c.consts[n.Input(1)]
+		if b == nil || b.DType != tensor.Float32 || len(b.Shape) != 2 {
+			continue
+		}
+		rows, cols := b.Shape[0], b.Shape[1]
+		bt := tensor.New(tensor.Float32, tensor.Shape{cols, rows})
+		for i := 0; i < rows; i++ {
+			for j, v := range b.F32[i*cols : (i+1)*cols] {
+				bt.F32[j*rows+i] = v
+			}
+		}
+		n.Inputs[1] = c.newConst(n.Input(1)+"/transposed", bt)
+		if n.Attrs == nil {
+			n.Attrs = map[string]*graph.Attr{}
+		}
+		n.Attrs["transB"] = graph.IntAttr(0)
+	}
+}

@@ -178,6 +178,9 @@ func compile(m *graph.Model, opts Options, fuse bool) (*Program, error) {
 			return nil, err
 		}
 	}
+	if !opts.Integer {
+		c.transposeGemmWeights()
+	}
 	fused := fuse && !opts.Integer && c.fuseEpilogues()
 	p, err := c.plan()
 	if err == nil && fused {

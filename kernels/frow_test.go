@@ -227,3 +227,46 @@ func TestF32TapMaxMatchesGo(t *testing.T) {
 		sameFloats(t, "tap max", got, want)
 	}
 }
+
+// TestTransposeMatchesNaive checks Transpose, whose adjacent axes merge,
+// against the index mapping on random shapes and permutations.
+func TestTransposeMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for trial := 0; trial < 300; trial++ {
+		rank := 1 + r.Intn(5)
+		shape := make(tensor.Shape, rank)
+		for i := range shape {
+			shape[i] = 1 + r.Intn(4)
+		}
+		perm := r.Perm(rank)
+		if trial%3 == 0 && rank >= 3 {
+			perm = append([]int{0, 2, 1}, perm[3:]...) // channel shuffle with trailing axes in place
+			for i := 3; i < rank; i++ {
+				perm[i] = i
+			}
+		}
+		x := randF32(r, shape)
+		p64 := make([]int64, rank)
+		for i, v := range perm {
+			p64[i] = int64(v)
+		}
+		y, err := Transpose(x, p64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := shape.Strides()
+		ost := y.Shape.Strides()
+		idx := make([]int, rank)
+		for o := range y.F32 {
+			rem, src := o, 0
+			for d := 0; d < rank; d++ {
+				idx[d] = rem / ost[d]
+				rem %= ost[d]
+				src += idx[d] * st[perm[d]]
+			}
+			if y.F32[o] != x.F32[src] {
+				t.Fatalf("shape %v perm %v: y[%d] = %v, want %v", shape, perm, o, y.F32[o], x.F32[src])
+			}
+		}
+	}
+}

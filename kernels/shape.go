@@ -252,31 +252,42 @@ func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 }
 
 func transpose[T any](x, y []T, in tensor.Shape, p []int) {
-	r := len(in)
 	if len(y) == 0 {
 		return
 	}
-	if r == 0 {
+	if len(in) == 0 {
 		y[0] = x[0]
 		return
 	}
 	st := in.Strides()
-	// Strides of the input for each output axis.
-	ost := make([]int, r)
-	out := make([]int, r)
-	for i := range p {
-		ost[i] = st[p[i]]
-		out[i] = in[p[i]]
+	// Output axes with the input's stride for each; runs of output axes
+	// that are also adjacent, in order, in the input merge into one (the
+	// channel shuffle [N,g,C/g,H,W] → [N,C/g,g,H,W] moves whole H·W
+	// planes), and a unit inner stride copies whole runs.
+	var out, ost []int
+	for i, a := range p {
+		if i > 0 && a == p[i-1]+1 {
+			out[len(out)-1] *= in[a]
+			ost[len(ost)-1] = st[a]
+			continue
+		}
+		out = append(out, in[a])
+		ost = append(ost, st[a])
 	}
+	r := len(out)
 	idx := make([]int, r)
 	inner := out[r-1]
 	is := ost[r-1]
 	off := 0
 	for o := 0; o < len(y); o += inner {
-		src := off
-		for j := 0; j < inner; j++ {
-			y[o+j] = x[src]
-			src += is
+		if is == 1 {
+			copy(y[o:o+inner], x[off:off+inner])
+		} else {
+			src := off
+			for j := 0; j < inner; j++ {
+				y[o+j] = x[src]
+				src += is
+			}
 		}
 		for d := r - 2; d >= 0; d-- {
 			idx[d]++
