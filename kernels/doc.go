@@ -27,8 +27,10 @@
 //
 // Float MaxPool and AveragePool (rank 4 and below) run by rows like the
 // depthwise convolution, on a copy of each plane padded with −∞ or 0,
-// bit for bit as their reference loops; LRN takes square roots instead of
-// math.Pow for beta 0.5, 0.75 and 1.
+// bit for bit as their reference loops; LRN with beta 0.75 (the default) runs
+// in float32 with vectorized window sums and square roots (frow.go
+// f32LRN075); other betas in float64, with square roots instead of
+// math.Pow for 0.5 and 1.
 //
 // The float row kernels (frow.go: the depthwise and average-pool tap sum,
 // the max-pool tap maximum, and the bias/residual/clamp epilogue, which

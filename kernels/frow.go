@@ -68,5 +68,21 @@ func f32BiasClampGo(dst, x, r []float32, bias, lo, hi float32) {
 	}
 }
 
+// f32LRN075Go is the reference of f32LRN075, LRN's last step for beta
+// 0.75: for every i < len(dst),
+//
+//	t = bias + a·sq[i]; dst[i] = x[i] / √(t·√t)
+//
+// in float32, each operation rounded (square roots correctly rounded).
+func f32LRN075Go(dst, x, sq []float32, bias, a float32) {
+	x, sq = x[:len(dst)], sq[:len(dst)]
+	for i, v := range x {
+		t := bias + float32(a*sq[i])
+		r := float32(math.Sqrt(float64(t)))
+		p := float32(math.Sqrt(float64(float32(t * r))))
+		dst[i] = v / p
+	}
+}
+
 // negZero is −0, the bias that adds nothing.
 var negZero = math.Float32frombits(1 << 31)

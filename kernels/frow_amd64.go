@@ -41,6 +41,20 @@ func f32TapMaxAVX512(dst, src *float32, offs *int, taps, n int)
 //go:noescape
 func f32TapMaxAVX2(dst, src *float32, offs *int, taps, n int)
 
+// f32LRN075AVX512 is, for i < n:
+//
+//	t = bias + a·sq[i]; dst[i] = x[i] / √(t·√t)
+//
+// (VMULPS, VADDPS, VSQRTPS, VMULPS, VSQRTPS, VDIVPS), masked tail.
+//
+//go:noescape
+func f32LRN075AVX512(dst, x, sq *float32, n int, bias, a float32)
+
+// f32LRN075AVX2 is f32LRN075AVX512 for n a multiple of 8.
+//
+//go:noescape
+func f32LRN075AVX2(dst, x, sq *float32, n int, bias, a float32)
+
 // f32BiasClampAVX512 is, for i < n:
 //
 //	v = x[i] + bias; if r != nil { v += r[i] }; dst[i] = min(max(v, lo), hi)
@@ -133,5 +147,26 @@ func f32BiasClamp(dst, x, r []float32, bias, lo, hi float32) {
 			rt = r[v:]
 		}
 		f32BiasClampGo(dst[v:], x[v:], rt, bias, lo, hi)
+	}
+}
+
+// f32LRN075 computes dst with the fastest available twin of f32LRN075Go.
+func f32LRN075(dst, x, sq []float32, bias, a float32) {
+	n := len(dst)
+	if n == 0 || !cpu.FMA {
+		f32LRN075Go(dst, x, sq, bias, a)
+		return
+	}
+	x, sq = x[:n], sq[:n]
+	if cpu.AVX512F {
+		f32LRN075AVX512(&dst[0], &x[0], &sq[0], n, bias, a)
+		return
+	}
+	v := n &^ 7
+	if v > 0 {
+		f32LRN075AVX2(&dst[0], &x[0], &sq[0], v, bias, a)
+	}
+	if v < n {
+		f32LRN075Go(dst[v:], x[v:], sq[v:], bias, a)
 	}
 }

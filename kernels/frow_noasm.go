@@ -12,3 +12,6 @@ func f32BiasClamp(dst, x, r []float32, bias, lo, hi float32) {
 
 // f32TapMax is f32TapMaxGo without assembly.
 func f32TapMax(dst, src []float32, offs []int) { f32TapMaxGo(dst, src, offs) }
+
+// f32LRN075 is f32LRN075Go without assembly.
+func f32LRN075(dst, x, sq []float32, bias, a float32) { f32LRN075Go(dst, x, sq, bias, a) }

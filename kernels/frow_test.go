@@ -270,3 +270,49 @@ func TestTransposeMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestF32LRN075MatchesGo(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	for it := 0; it < 200; it++ {
+		n := 1 + r.Intn(100)
+		x := randF32(r, tensor.Shape{n}).F32
+		sq := randF32(r, tensor.Shape{n}).F32
+		for i := range sq {
+			sq[i] *= sq[i]
+		}
+		bias, a := float32(r.Intn(3)), float32(r.Float64())
+		got, want := make([]float32, n+3), make([]float32, n+3)
+		f32LRN075(got[:n], x, sq, bias, a)
+		f32LRN075Go(want[:n], x, sq, bias, a)
+		sameFloats(t, "lrn", got, want)
+	}
+}
+
+// TestLRNBeta075 checks the float32 path of LRN against the float64
+// formula.
+func TestLRNBeta075(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	for it := 0; it < 20; it++ {
+		shape := tensor.Shape{1 + r.Intn(2), 1 + r.Intn(12), 1 + r.Intn(9), 1 + r.Intn(9)}
+		size := 1 + r.Intn(6)
+		alpha, bias := float32(1e-4+r.Float64()), float32(1+r.Intn(2))
+		x := randF32(r, shape)
+		y, err := LRN(x, size, alpha, 0.75, bias)
+		if err != nil {
+			t.Fatal(err)
+		}
+		C, sp := shape[1], shape[2]*shape[3]
+		lo, hi := (size-1)/2, size/2
+		want := make([]float32, len(x.F32))
+		for i := range want {
+			c, n := i/sp%C, i/(C*sp)
+			var s float64
+			for j := max(0, c-lo); j <= min(C-1, c+hi); j++ {
+				v := float64(x.F32[(n*C+j)*sp+i%sp])
+				s += v * v
+			}
+			want[i] = float32(float64(x.F32[i]) / math.Pow(float64(bias)+float64(alpha)/float64(size)*s, 0.75))
+		}
+		near(t, "lrn", y.F32, want, 1e-5)
+	}
+}
