@@ -96,37 +96,13 @@ func fusedConvStep(conv *graph.Node, nodes int, lo, hi float32) step {
 		if err != nil {
 			return nil, err
 		}
-		b, r := opt(in, 2), opt(in, 3)
-		if r != nil && !r.Shape.Equal(convOutShape(x, w, p)) {
-			// The residual broadcasts after all: the separate operators.
-			y, err := kernels.ConvWith(nil, x, w, b, p)
-			if err != nil {
-				return nil, err
-			}
-			if y, err = kernels.Binary(kernels.OpAdd, y, r); err != nil {
-				return nil, err
-			}
-			return one(kernels.ClipWith(al, y, lo, hi))
-		}
-		return one(kernels.ConvFusedWith(al, x, w, b, r, p, lo, hi))
+		return one(kernels.ConvFusedWith(al, x, w, opt(in, 2), opt(in, 3), p, lo, hi))
 	})
 	return step{
 		label: conv.Label(), op: "Conv", kind: kindFloat, nodes: nodes,
 		run: k.heap(), runA: k, fresh: true,
 		macs: func(in, out []*tensor.Tensor) int64 { return nodeMACs("Conv", in, out) },
 	}
-}
-
-// convOutShape is the output shape of a Conv (nil when it has none).
-func convOutShape(x, w *tensor.Tensor, p kernels.ConvParams) tensor.Shape {
-	if len(w.Shape) != len(x.Shape) || len(w.Shape) < 3 {
-		return nil
-	}
-	g, err := kernels.ResolveGeometry(x.Shape, w.Shape[2:], p)
-	if err != nil {
-		return nil
-	}
-	return g.OutShape(w.Shape[0])
 }
 
 // sameShape reports whether shape inference gave a and b the same shape

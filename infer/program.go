@@ -614,7 +614,22 @@ func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor
 		ar = p.arenas.get(p.ngroups)
 		defer p.arenas.put(ar)
 	}
-	vals := make([]*tensor.Tensor, p.nslots)
+	// The value slots and the argument list live in the arena between
+	// Runs (cleared, so that they keep no value alive).
+	var vals, args []*tensor.Tensor
+	if ar != nil {
+		if cap(ar.vals) < p.nslots {
+			ar.vals = make([]*tensor.Tensor, p.nslots)
+		}
+		vals, args = ar.vals[:p.nslots], ar.args[:0]
+		defer func() {
+			clear(vals)
+			clear(args[:cap(args)])
+			ar.args = args[:0]
+		}()
+	} else {
+		vals = make([]*tensor.Tensor, p.nslots)
+	}
 	copy(vals, p.consts)
 	var names []string
 	if obs != nil {
@@ -644,7 +659,6 @@ func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor
 		}
 	}
 	var intMACs, fltMACs int64
-	args := make([]*tensor.Tensor, 0, 8)
 	for si := range p.steps {
 		st := &p.steps[si]
 		args = args[:0]

@@ -67,13 +67,7 @@ func ResolveGeometry(in tensor.Shape, kernel []int, p ConvParams) (*Geometry, er
 		return nil, fmt.Errorf("strides %v, dilations %v or pads %v do not match input shape %v", p.Strides, p.Dilations, p.Pads, in)
 	}
 	g := &Geometry{N: in[0], C: in[1], spatialRank: sr}
-	sizes := make([]int, 2)
-	ks := make([]int, 2)
-	st := make([]int, 2)
-	dl := make([]int, 2)
-	pb := make([]int, 2)
-	pe := make([]int, 2)
-	out := make([]int, 2)
+	var sizes, ks, st, dl, pb, pe, out [2]int
 	off := 2 - sr // 1-D maps to the W axis
 	sizes[0], ks[0], st[0], dl[0], out[0] = 1, 1, 1, 1, 1
 	for i := 0; i < sr; i++ {
@@ -171,8 +165,10 @@ func ConvWith(a Alloc, x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, er
 //
 //	y = clamp(y + r, lo, hi)
 //
-// (r optional, of the output's shape; clamp as Clip: NaN stays NaN), the
-// epilogue of a convolution fused with a residual Add and a Relu or Clip.
+// (r optional; clamp as Clip: NaN stays NaN), the epilogue of a
+// convolution fused with a residual Add and a Relu or Clip. An r of
+// another shape than the output is broadcast as by Add, in separate
+// passes.
 // The result is the one of the separate operators bit for bit: the sum is
 // (conv + bias) + r, rounded in that order, and it is applied to each row
 // of the output right after it is computed, while it is in cache.
@@ -201,10 +197,10 @@ func ConvFusedWith(a Alloc, x, w, b, r *tensor.Tensor, p ConvParams, lo, hi floa
 	}
 	shape := g.OutShape(M)
 	ep := convEpilogue{lo: lo, hi: hi}
-	if r != nil {
-		if !r.Shape.Equal(shape) {
-			return nil, fmt.Errorf("residual of shape %v, want the output shape %v", r.Shape, shape)
-		}
+	split := r != nil && !r.Shape.Equal(shape)
+	if split {
+		ep.lo, ep.hi = float32(math.Inf(-1)), float32(math.Inf(1))
+	} else if r != nil {
 		ep.r = r.F32
 	}
 	y := newOut(a, tensor.Float32, shape)
@@ -213,6 +209,15 @@ func ConvFusedWith(a Alloc, x, w, b, r *tensor.Tensor, p ConvParams, lo, hi floa
 		bias = b.F32
 	}
 	convFloat(a, g, group, M, x.F32, w.F32, bias, y.F32, ep)
+	if split {
+		// r broadcasts: the separate operators.
+		s, err := BinaryWith(a, OpAdd, y, r)
+		if err != nil {
+			return nil, err
+		}
+		f32BiasClamp(s.F32, s.F32, nil, negZero, lo, hi)
+		return s, nil
+	}
 	return y, nil
 }
 
@@ -406,9 +411,9 @@ func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 	pp := newPaddedPlanes(g)
 	planes, P := g.N*g.C, g.OH*g.OW
 	parallelFor(planes, planes*P*ksz, func(lo, hi int) {
-		buf := getBuf(pp.size + pp.wide)
-		defer putBuf(buf)
-		src, wide := buf[:pp.size], buf[pp.size:]
+		bb := getBuf(pp.size + pp.wide)
+		defer putBuf(bb)
+		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
 		for i := lo; i < hi; i++ {
 			c := i % g.C
 			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
@@ -431,11 +436,12 @@ func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 // [0, wide) computes the whole plane, output (oh, ow) at oh·wq + ow (the
 // elements with ow ≥ OW are discarded).
 type paddedPlanes struct {
-	g      *Geometry
-	hq, wq int // rows and columns of one phase
-	size   int // floats of one copy
-	wide   int // (OH−1)·wq + OW
-	offs   []int
+	g       *Geometry
+	hq, wq  int // rows and columns of one phase
+	size    int // floats of one copy
+	wide    int // (OH−1)·wq + OW
+	offs    []int
+	offsBuf [25]int // offs of kernels up to 5x5
 }
 
 func newPaddedPlanes(g *Geometry) *paddedPlanes {
@@ -443,6 +449,7 @@ func newPaddedPlanes(g *Geometry) *paddedPlanes {
 	wp := max(g.PadL+g.W+g.PadR, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
 	hq, wq := (hp+g.SH-1)/g.SH, (wp+g.SW-1)/g.SW
 	pp := &paddedPlanes{g: g, hq: hq, wq: wq, size: g.SH * g.SW * hq * wq, wide: (g.OH-1)*wq + g.OW}
+	pp.offs = pp.offsBuf[:0]
 	for kh := 0; kh < g.KH; kh++ {
 		for kw := 0; kw < g.KW; kw++ {
 			r0, c0 := kh*g.DH, kw*g.DW

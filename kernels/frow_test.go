@@ -316,3 +316,26 @@ func TestLRNBeta075(t *testing.T) {
 		near(t, "lrn", y.F32, want, 1e-5)
 	}
 }
+
+// TestConvFusedBroadcastResidual checks the separate passes taken when the
+// residual broadcasts to a larger shape than the convolution's output.
+func TestConvFusedBroadcastResidual(t *testing.T) {
+	r := rand.New(rand.NewSource(10))
+	x := randF32(r, tensor.Shape{1, 3, 5, 5})
+	w := randF32(r, tensor.Shape{4, 3, 3, 3})
+	res := randF32(r, tensor.Shape{2, 4, 3, 3})
+	y, err := Conv(x, w, nil, ConvParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Binary(OpAdd, y, res)
+	want, _ = Clip(want, 0, 1)
+	got, err := ConvFusedWith(nil, x, w, nil, res, ConvParams{}, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Shape.Equal(want.Shape) {
+		t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
+	}
+	sameFloats(t, "broadcast residual", got.F32, want.F32)
+}

@@ -113,8 +113,9 @@ func lrn075(x, y []float32, planes, C, sp, lo, hi int, a, bias float32) {
 		ones[i] = 1
 	}
 	parallelFor(planes, planes*sp*len(ones), func(p0, p1 int) {
-		sq := getBuf(sp)
-		defer putBuf(sq)
+		sb := getBuf(sp)
+		defer putBuf(sb)
+		sq := *sb
 		offs := make([]int, len(ones))
 		for p := p0; p < p1; p++ {
 			c, img := p%C, p-p%C

@@ -239,9 +239,9 @@ func averagePoolRows(g *Geometry, countPad bool, x, y []float32) {
 	pp := newPaddedPlanes(g)
 	planes, P := g.N*g.C, g.OH*g.OW
 	parallelFor(planes, planes*P*g.KH*g.KW, func(lo, hi int) {
-		buf := getBuf(pp.size + pp.wide)
-		defer putBuf(buf)
-		src, wide := buf[:pp.size], buf[pp.size:]
+		bb := getBuf(pp.size + pp.wide)
+		defer putBuf(bb)
+		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
 		for i := lo; i < hi; i++ {
 			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
 			f32TapSum(wide, src, pp.offs, ones)
@@ -268,9 +268,9 @@ func maxPoolRows(g *Geometry, x, y []float32) {
 	pp := newPaddedPlanes(g)
 	planes, P := g.N*g.C, g.OH*g.OW
 	parallelFor(planes, planes*P*g.KH*g.KW, func(lo, hi int) {
-		buf := getBuf(pp.size + pp.wide)
-		defer putBuf(buf)
-		src, wide := buf[:pp.size], buf[pp.size:]
+		bb := getBuf(pp.size + pp.wide)
+		defer putBuf(bb)
+		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
 		for i := lo; i < hi; i++ {
 			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, float32(math.Inf(-1)))
 			f32TapMax(wide, src, pp.offs)

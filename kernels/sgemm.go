@@ -98,7 +98,6 @@ func sgemm(impl *sgemmImpl, transA, transB bool, m, n, k int, a []float32, lda i
 	} else {
 		_ = b[(k-1)*ldb+n-1]
 	}
-	j := &sgemmJob{impl: impl, transB: transB, m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate}
 
 	nt := threads()
 	if m*n*k < sgemmParallelWork {
@@ -108,10 +107,13 @@ func sgemm(impl *sgemmImpl, transA, transB bool, m, n, k int, a []float32, lda i
 	mr, nr := impl.mr, impl.nr
 	mpan, npan := (m+mr-1)/mr, (n+nr-1)/nr
 	nt = min(nt, max(mpan, npan))
+	job := sgemmJob{impl: impl, transB: transB, m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate}
 	if nt <= 1 {
-		j.run(0, m, 0, n)
+		job.run(0, m, 0, n) // job stays on the stack
 		return
 	}
+	j := new(sgemmJob)
+	*j = job
 	// Cut the output into strips of whole tiles along the dimension with
 	// more tiles (N on a tie: the strips then share A and read disjoint
 	// parts of B), about sgemmChunksPerThread per goroutine, and let the
@@ -155,7 +157,7 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	kcMax := min(sgemmKC, j.k)
 	raw := getBuf(kcMax*ncMax + 16 + mr*nr)
 	defer putBuf(raw)
-	bp := align64(raw)
+	bp := align64(*raw)
 	tmp := bp[kcMax*ncMax:][:mr*nr]
 	bp = bp[:kcMax*ncMax]
 	mc := sgemmMC / mr * mr
