@@ -394,19 +394,17 @@ func depthwise(g *Geometry, x, w, bias, y []float32) {
 // goroutines for large inputs.
 func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 	ksz := g.KH * g.KW
-	for _, v := range w[:g.C*ksz] {
-		if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
-			depthwise(g, x, w, bias, y)
-			if bias != nil || !ep.trivial() {
-				// bias is already in y.
-				P := g.OH * g.OW
-				for i := 0; i < g.N*g.C; i++ {
-					row := y[i*P : (i+1)*P]
-					ep.apply(row, row, i*P, nil, 0)
-				}
+	if !allFinite(w[:g.C*ksz]) {
+		depthwise(g, x, w, bias, y)
+		if bias != nil || !ep.trivial() {
+			// bias is already in y.
+			P := g.OH * g.OW
+			for i := 0; i < g.N*g.C; i++ {
+				row := y[i*P : (i+1)*P]
+				ep.apply(row, row, i*P, nil, 0)
 			}
-			return
 		}
+		return
 	}
 	pp := newPaddedPlanes(g)
 	planes, P := g.N*g.C, g.OH*g.OW
@@ -418,12 +416,21 @@ func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 			c := i % g.C
 			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
 			f32TapSum(wide, src, pp.offs, w[c*ksz:(c+1)*ksz])
-			for oh := 0; oh < g.OH; oh++ {
-				o := i*P + oh*g.OW
-				ep.apply(y[o:o+g.OW], wide[oh*pp.wq:], o, bias, c)
-			}
+			plane := y[i*P : (i+1)*P]
+			pp.compact(plane, wide)
+			ep.apply(plane, plane, i*P, bias, c)
 		}
 	})
+}
+
+// allFinite reports whether no element of s is infinite or NaN.
+func allFinite(s []float32) bool {
+	for _, v := range s {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 { // exponent all ones
+			return false
+		}
+	}
+	return true
 }
 
 // paddedPlanes lays out the padded copy of one input plane that the row
@@ -459,6 +466,28 @@ func newPaddedPlanes(g *Geometry) *paddedPlanes {
 	return pp
 }
 
+// compact copies the outputs of the wide layout (see paddedPlanes) into
+// the OH×OW plane dst.
+func (pp *paddedPlanes) compact(dst, wide []float32) {
+	ow := pp.g.OW
+	for oh := 0; oh < pp.g.OH; oh++ {
+		copyShort(dst[oh*ow:(oh+1)*ow], wide[oh*pp.wq:])
+	}
+}
+
+// copyShort is copy for the short rows of small planes, where calling
+// memmove costs more than the loop.
+func copyShort(dst, src []float32) {
+	if len(dst) > 16 {
+		copy(dst, src)
+		return
+	}
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = v
+	}
+}
+
 // fill copies an H×W plane into dst (pp.size floats), pad elsewhere.
 func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
 	g := pp.g
@@ -476,7 +505,7 @@ func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
 		r := ih + g.PadT
 		base := r%g.SH*g.SW*phase + r/g.SH*pp.wq
 		if g.SW == 1 {
-			copy(dst[base+g.PadL:], src)
+			copyShort(dst[base+g.PadL:base+g.PadL+g.W], src)
 			continue
 		}
 		// Column phase q holds the input columns iw ≡ q − PadL (mod SW),

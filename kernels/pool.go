@@ -274,9 +274,7 @@ func maxPoolRows(g *Geometry, x, y []float32) {
 		for i := lo; i < hi; i++ {
 			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, float32(math.Inf(-1)))
 			f32TapMax(wide, src, pp.offs)
-			for oh := 0; oh < g.OH; oh++ {
-				copy(y[i*P+oh*g.OW:i*P+(oh+1)*g.OW], wide[oh*pp.wq:])
-			}
+			pp.compact(y[i*P:(i+1)*P], wide)
 		}
 	})
 }
