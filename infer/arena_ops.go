@@ -169,6 +169,17 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 			}
 			return one(kernels.AveragePoolWith(al, x, p))
 		}, true, nil
+	case "Concat":
+		axis := int(n.AttrInt("axis", 0))
+		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
+			xs := make([]*tensor.Tensor, 0, len(in))
+			for _, t := range in {
+				if t != nil {
+					xs = append(xs, t)
+				}
+			}
+			return one(kernels.ConcatWith(al, xs, axis))
+		}, true, nil
 	case "GlobalAveragePool":
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
 			x, err := need(in, 0, "X")

@@ -280,17 +280,6 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			return nil, err
 		}
 		return func([]*tensor.Tensor) ([]*tensor.Tensor, error) { return []*tensor.Tensor{v}, nil }, nil
-	case "Concat":
-		axis := int(n.AttrInt("axis", 0))
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			var xs []*tensor.Tensor
-			for _, t := range in {
-				if t != nil {
-					xs = append(xs, t)
-				}
-			}
-			return one(kernels.Concat(xs, axis))
-		}, nil
 	case "Squeeze", "Unsqueeze":
 		attrAxes := n.AttrInts("axes", nil)
 		sq := n.OpType == "Squeeze"

@@ -173,6 +173,11 @@ func copyElems(dst *tensor.Tensor, di int, src *tensor.Tensor, si, n int) {
 
 // Concat joins tensors of the same type along axis.
 func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
+	return ConcatWith(nil, xs, axis)
+}
+
+// ConcatWith is Concat with the output taken from a.
+func ConcatWith(a Alloc, xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 	if len(xs) == 0 {
 		return nil, fmt.Errorf("Concat: no inputs")
 	}
@@ -194,7 +199,7 @@ func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 		}
 		out[ax] += x.Shape[ax]
 	}
-	y := tensor.New(xs[0].DType, out)
+	y := newOut(a, xs[0].DType, out)
 	outer := out[:ax].Size()
 	inner := out[ax+1:].Size()
 	off := 0
