@@ -192,6 +192,10 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 							kern(ap, bpan, &c[coff], kb, rsA, csA, bst, ldc, load)
 							continue
 						}
+						if e := sgemmNarrow(impl, cols); e != impl {
+							j.narrowEdge(e, i, rows, pc, kb, coff, cols, bpan, bst, load, tmp)
+							continue
+						}
 						// Right edge: run the full-width tile on tmp.
 						if load != 0 {
 							for r := 0; r < rows; r++ {
@@ -205,6 +209,29 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// narrowEdge computes the rows [i, i+rows) of a right-edge tile of cols
+// columns with the narrower kernels e (sgemmNarrow), in steps of e.mr rows
+// on tmp: for a tail of up to 16 columns a 48-column tile would compute
+// mostly padding. B is the packed panel bpan (bst floats per k), whose
+// first e.nr columns e reads; the results are those of the wide kernels
+// bit for bit.
+func (j *sgemmJob) narrowEdge(e *sgemmImpl, i, rows, pc, kb, coff, cols int, bpan *float32, bst, load int, tmp []float32) {
+	c, ldc := j.c, j.ldc
+	for r0 := 0; r0 < rows; r0 += e.mr {
+		rr := min(e.mr, rows-r0)
+		co := coff + r0*ldc
+		if load != 0 {
+			for r := 0; r < rr; r++ {
+				copy(tmp[r*e.nr:r*e.nr+cols], c[co+r*ldc:co+r*ldc+cols])
+			}
+		}
+		e.kern[rr-1](&j.a[(i+r0)*j.rsA+pc*j.csA], bpan, &tmp[0], kb, j.rsA, j.csA, bst, e.nr, load)
+		for r := 0; r < rr; r++ {
+			copy(c[co+r*ldc:co+r*ldc+cols], tmp[r*e.nr:r*e.nr+cols])
 		}
 	}
 }
