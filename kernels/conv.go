@@ -259,6 +259,12 @@ func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32, ep c
 		return
 	}
 	pointwise := g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadT == 0 && g.PadL == 0 && g.PadB == 0 && g.PadR == 0
+	if !pointwise && g.KH*g.KW > 1 {
+		if pp := newPaddedPlanes(g); pp.wide*8 <= P*9 {
+			convWide(a, g, pp, group, M, x, w, bias, y, ep)
+			return
+		}
+	}
 	var col []float32
 	if !pointwise {
 		col = scratch(a, kk*P)
@@ -281,6 +287,48 @@ func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32, ep c
 					row := out[m*P : (m+1)*P]
 					ep.apply(row, row, o0+m*P, bias, gr*mg+m)
 				}
+			}
+		}
+	}
+}
+
+// convWide is convFloat in the wide layout of paddedPlanes, used when it
+// adds at most an eighth to the columns: each row (channel, tap) of the
+// unfolded matrix is one contiguous run of a padded copy of the channel
+// plane (a long copy instead of one short copy per output row), the GEMM
+// computes the wide outputs, and each output row is compacted into y and
+// finished by the epilogue. The unfolded values, the padding zeros and so
+// the results are those of the im2col path bit for bit.
+func convWide(a Alloc, g *Geometry, pp *paddedPlanes, group, M int, x, w, bias, y []float32, ep convEpilogue) {
+	cg, mg := g.C/group, M/group
+	ksz := g.KH * g.KW
+	kk := cg * ksz
+	P, HW, wide := g.OH*g.OW, g.H*g.W, pp.wide
+	col := scratch(a, kk*wide)
+	defer unscratch(a, col)
+	out := scratch(a, mg*wide)
+	defer unscratch(a, out)
+	for n := 0; n < g.N; n++ {
+		for gr := 0; gr < group; gr++ {
+			xin := x[(n*g.C+gr*cg)*HW:]
+			// Channels are independent (pure data movement): split for
+			// large inputs.
+			parallelFor(cg, cg*wide*ksz/4, func(c0, c1 int) {
+				bb := getBuf(pp.size)
+				defer putBuf(bb)
+				for c := c0; c < c1; c++ {
+					pp.fill(xin[c*HW:(c+1)*HW], *bb, 0)
+					for t, o := range pp.offs {
+						copy(col[(c*ksz+t)*wide:(c*ksz+t+1)*wide], (*bb)[o:])
+					}
+				}
+			})
+			Gemm(false, false, mg, wide, kk, w[gr*mg*kk:], kk, col, wide, out, wide, false)
+			for m := 0; m < mg; m++ {
+				o := (n*M + gr*mg + m) * P
+				plane := y[o : o+P]
+				pp.compact(plane, out[m*wide:])
+				ep.apply(plane, plane, o, bias, gr*mg+m)
 			}
 		}
 	}

@@ -342,3 +342,47 @@ func TestConvFusedBroadcastResidual(t *testing.T) {
 	}
 	sameFloats(t, "broadcast residual", got.F32, want.F32)
 }
+
+// TestConvWideMatchesIm2col checks the wide-layout convolution against
+// im2col + Gemm bit for bit, on planes large enough for it to be chosen.
+func TestConvWideMatchesIm2col(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	tried := 0
+	for it := 0; it < 200 && tried < 40; it++ {
+		c, m := 1+r.Intn(6), 2+r.Intn(20) // not 1 and 1: that runs as depthwise
+		kh, kw := 1+r.Intn(5), 1+r.Intn(5)
+		p := ConvParams{
+			Strides:   []int{1 + r.Intn(2), 1 + r.Intn(2)},
+			Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
+			Pads:      []int{r.Intn(3), r.Intn(3), r.Intn(3), r.Intn(3)},
+		}
+		x := randF32(r, tensor.Shape{1, c, 20 + r.Intn(40), 20 + r.Intn(40)})
+		g, err := ResolveGeometry(x.Shape, []int{kh, kw}, p)
+		if err != nil || kh*kw == 1 {
+			continue
+		}
+		P := g.OH * g.OW
+		if pp := newPaddedPlanes(g); pp.wide*8 > P*9 {
+			continue
+		}
+		tried++
+		w := randF32(r, tensor.Shape{m, c, kh, kw})
+		b := randF32(r, tensor.Shape{m})
+		got, err := Conv(x, w, b, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kk := c * kh * kw
+		col := make([]float32, kk*P)
+		im2col(g, c, x.F32, col, 0)
+		want := make([]float32, m*P)
+		Gemm(false, false, m, P, kk, w.F32, kk, col, P, want, P, false)
+		for i := range want {
+			want[i] += b.F32[i/P]
+		}
+		sameFloats(t, "wide conv", got.F32, want)
+	}
+	if tried < 10 {
+		t.Fatalf("only %d geometries took the wide layout", tried)
+	}
+}
