@@ -169,6 +169,15 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 			}
 			return one(kernels.AveragePoolWith(al, x, p))
 		}, true, nil
+	case "Transpose":
+		perm := n.AttrInts("perm", nil)
+		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
+			x, err := need(in, 0, "data")
+			if err != nil {
+				return nil, err
+			}
+			return one(kernels.TransposeWith(al, x, perm))
+		}, true, nil
 	case "Concat":
 		axis := int(n.AttrInt("axis", 0))
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {

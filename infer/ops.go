@@ -208,15 +208,6 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			}
 			return one(kernels.Reshape(x, target, allowZero))
 		}, nil
-	case "Transpose":
-		perm := n.AttrInts("perm", nil)
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "data")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.Transpose(x, perm))
-		}, nil
 	case "Softmax", "LogSoftmax":
 		def := int64(1)
 		if opset >= 13 {

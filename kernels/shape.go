@@ -215,6 +215,11 @@ func ConcatWith(a Alloc, xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) 
 
 // Transpose permutes the axes of x (reversing them when perm is empty).
 func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
+	return TransposeWith(nil, x, perm)
+}
+
+// TransposeWith is Transpose with the output taken from a.
+func TransposeWith(a Alloc, x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 	r := len(x.Shape)
 	p := make([]int, r)
 	if len(perm) == 0 {
@@ -238,7 +243,7 @@ func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 	for i := range p {
 		out[i] = x.Shape[p[i]]
 	}
-	y := tensor.New(x.DType, out)
+	y := newOut(a, x.DType, out)
 	switch x.DType {
 	case tensor.Float32:
 		transpose(x.F32, y.F32, x.Shape, p)
