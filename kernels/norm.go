@@ -52,6 +52,11 @@ func InstanceNorm(x, scale, bias *tensor.Tensor, epsilon float32) (*tensor.Tenso
 //
 // summing over channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉.
 func LRN(x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor, error) {
+	return LRNWith(nil, x, size, alpha, beta, bias)
+}
+
+// LRNWith is LRN with the output and the scratch memory taken from a.
+func LRNWith(al Alloc, x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 || len(x.Shape) < 2 {
 		return nil, fmt.Errorf("LRN: want float32 [N,C,...], have %v %v", x.DType, x.Shape)
 	}
@@ -60,10 +65,12 @@ func LRN(x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor,
 	}
 	C := x.Shape[1]
 	sp := x.Shape[2:].Size()
-	y := tensor.New(tensor.Float32, x.Shape)
+	y := newOut(al, tensor.Float32, x.Shape)
 	lo, hi := (size-1)/2, (size-1+1)/2
 	if beta == 0.75 {
-		lrn075(x.F32, y.F32, x.Shape[0]*C, C, sp, lo, hi, alpha/float32(size), bias)
+		sqx := scratch(al, len(x.F32))
+		defer unscratch(al, sqx)
+		lrn075(x.F32, y.F32, sqx, x.Shape[0]*C, C, sp, lo, hi, alpha/float32(size), bias)
 		return y, nil
 	}
 	a := float64(alpha) / float64(size)
@@ -100,11 +107,10 @@ func LRN(x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor,
 
 // lrn075 is LRN for beta 0.75 in float32 (planes = N·C planes of sp
 // elements, C per image, the window [c−lo, c+hi] clipped to the image):
-// the squares of x are summed over the window with f32TapSum (weights 1,
+// the squares of x (into sqx) are summed over the window with f32TapSum (weights 1,
 // in channel order) and f32LRN075 divides. Channels are split across
 // goroutines for large inputs.
-func lrn075(x, y []float32, planes, C, sp, lo, hi int, a, bias float32) {
-	sqx := make([]float32, len(x))
+func lrn075(x, y, sqx []float32, planes, C, sp, lo, hi int, a, bias float32) {
 	for i, v := range x {
 		sqx[i] = v * v
 	}
