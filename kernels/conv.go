@@ -556,6 +556,20 @@ func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
 			copyShort(dst[base+g.PadL:base+g.PadL+g.W], src)
 			continue
 		}
+		if g.SW == 2 {
+			// Even and odd input columns go to the phases of padded
+			// columns PadL + iw, at (PadL + iw)/2.
+			ne, no := (g.W+1)/2, g.W/2
+			ev := dst[base+g.PadL%2*phase+g.PadL/2:][:ne]
+			od := dst[base+(g.PadL+1)%2*phase+(g.PadL+1)/2:][:no]
+			for k := range od {
+				ev[k], od[k] = src[2*k], src[2*k+1]
+			}
+			if ne > no {
+				ev[no] = src[2*no]
+			}
+			continue
+		}
 		// Column phase q holds the input columns iw ≡ q − PadL (mod SW),
 		// from padded column c = iw + PadL at position c/SW.
 		for q := 0; q < g.SW; q++ {
