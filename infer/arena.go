@@ -81,6 +81,12 @@ type arena struct {
 	owner int
 	// held lists per alias group the tensors allocated for it.
 	held [][]*tensor.Tensor
+	// spare holds the headers of released tensors, reused (with their
+	// shape's backing array) by later ones: no live value refers to them,
+	// as a group is released only when all its values are dead.
+	spare []*tensor.Tensor
+	// vals and args are the value slots and the argument list of the Run.
+	vals, args []*tensor.Tensor
 }
 
 var _ kernels.Alloc = (*arena)(nil)
@@ -91,7 +97,14 @@ func (a *arena) Tensor(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
 	if n == 0 || a.owner < 0 {
 		return tensor.New(dt, shape)
 	}
-	t := &tensor.Tensor{DType: dt, Shape: shape.Clone()}
+	var t *tensor.Tensor
+	if k := len(a.spare); k > 0 {
+		t = a.spare[k-1]
+		a.spare = a.spare[:k-1]
+		*t = tensor.Tensor{DType: dt, Shape: append(t.Shape[:0], shape...)}
+	} else {
+		t = &tensor.Tensor{DType: dt, Shape: shape.Clone()}
+	}
 	switch dt {
 	case tensor.Float32:
 		t.F32 = a.f32.get(n)
@@ -132,6 +145,7 @@ func (a *arena) release(g int) {
 		case tensor.Int32:
 			a.i32.put(t.I32)
 		}
+		a.spare = append(a.spare, t)
 		a.held[g][i] = nil
 	}
 	a.held[g] = a.held[g][:0]

@@ -169,6 +169,39 @@ func buildAllocOp(n *graph.Node, opset int64) (k allocKernel, ok bool, err error
 			}
 			return one(kernels.AveragePoolWith(al, x, p))
 		}, true, nil
+	case "LRN":
+		size := int(n.AttrInt("size", 0))
+		alpha, beta, bias := n.AttrFloat("alpha", 1e-4), n.AttrFloat("beta", 0.75), n.AttrFloat("bias", 1)
+		if size < 1 {
+			return nil, true, fmt.Errorf("size %d", size)
+		}
+		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
+			x, err := need(in, 0, "X")
+			if err != nil {
+				return nil, err
+			}
+			return one(kernels.LRNWith(al, x, size, alpha, beta, bias))
+		}, true, nil
+	case "Transpose":
+		perm := n.AttrInts("perm", nil)
+		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
+			x, err := need(in, 0, "data")
+			if err != nil {
+				return nil, err
+			}
+			return one(kernels.TransposeWith(al, x, perm))
+		}, true, nil
+	case "Concat":
+		axis := int(n.AttrInt("axis", 0))
+		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
+			xs := make([]*tensor.Tensor, 0, len(in))
+			for _, t := range in {
+				if t != nil {
+					xs = append(xs, t)
+				}
+			}
+			return one(kernels.ConcatWith(al, xs, axis))
+		}, true, nil
 	case "GlobalAveragePool":
 		return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
 			x, err := need(in, 0, "X")

@@ -16,6 +16,15 @@
 // wrap ErrUnsupported), are reported all at once as an *UnsupportedError
 // with the node names and the model's opset.
 //
+// In float mode, Compile then fuses every chain Conv [→ BatchNormalization]
+// [→ Add | Sum residual] [→ Relu | Clip] whose intermediate values nothing
+// else reads into one step (epilogue.go): a BatchNormalization with
+// constant parameters is folded into the constant weights and bias (float
+// rounding only), and the bias, residual and clamp are applied to each
+// output row as the convolution writes it, bit for bit as the separate
+// operators would. RunObserved runs an unfused compilation, made on first
+// use, so that it still sees every node output.
+//
 // The float operators cover ONNX opsets 7 to 21 for CNN classifiers: see
 // supportedOps in ops.go and moreOps in ops_float.go, and
 // testdata/conformance.txt for the outcome of every ONNX 1.12 node test.

@@ -208,15 +208,6 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			}
 			return one(kernels.Reshape(x, target, allowZero))
 		}, nil
-	case "Transpose":
-		perm := n.AttrInts("perm", nil)
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "data")
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.Transpose(x, perm))
-		}, nil
 	case "Softmax", "LogSoftmax":
 		def := int64(1)
 		if opset >= 13 {
@@ -280,17 +271,6 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 			return nil, err
 		}
 		return func([]*tensor.Tensor) ([]*tensor.Tensor, error) { return []*tensor.Tensor{v}, nil }, nil
-	case "Concat":
-		axis := int(n.AttrInt("axis", 0))
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			var xs []*tensor.Tensor
-			for _, t := range in {
-				if t != nil {
-					xs = append(xs, t)
-				}
-			}
-			return one(kernels.Concat(xs, axis))
-		}, nil
 	case "Squeeze", "Unsqueeze":
 		attrAxes := n.AttrInts("axes", nil)
 		sq := n.OpType == "Squeeze"

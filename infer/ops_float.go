@@ -156,19 +156,6 @@ func buildMore(n *graph.Node, opset int64) (kernelFunc, error) {
 			}
 			return one(kernels.InstanceNorm(x, s, b, eps))
 		}, nil
-	case "LRN":
-		size := int(n.AttrInt("size", 0))
-		alpha, beta, bias := n.AttrFloat("alpha", 1e-4), n.AttrFloat("beta", 0.75), n.AttrFloat("bias", 1)
-		if size < 1 {
-			return nil, fmt.Errorf("size %d", size)
-		}
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := in0(in)
-			if err != nil {
-				return nil, err
-			}
-			return one(kernels.LRN(x, size, alpha, beta, bias))
-		}, nil
 	case "GlobalMaxPool":
 		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			x, err := in0(in)

@@ -100,6 +100,9 @@ type step struct {
 	release []int
 	// macs counts multiply-accumulates for Stats (nil: none).
 	macs func(in, out []*tensor.Tensor) int64
+	// nodes is the number of graph nodes the step computes when it is more
+	// than one (fused float epilogues).
+	nodes int
 }
 
 // Program is a compiled model. It is immutable after Compile and safe for
@@ -126,6 +129,15 @@ type Program struct {
 	mu      sync.Mutex
 	lastInt int64
 	lastFlt int64
+
+	// source, set when float epilogues were fused, is the model that
+	// RunObserved compiles without fusion on first use (observed).
+	source   *graph.Model
+	observed struct {
+		once sync.Once
+		p    *Program
+		err  error
+	}
 }
 
 // Compile checks and prepares a model for execution. It works on a copy:
@@ -135,6 +147,11 @@ type Program struct {
 // buffer lifetimes are fixed. A model with operators the executor does not
 // implement gives an *UnsupportedError.
 func Compile(m *graph.Model, opts Options) (*Program, error) {
+	return compile(m, opts, true)
+}
+
+// compile is Compile; fuse enables the float epilogue fusion (epilogue.go).
+func compile(m *graph.Model, opts Options, fuse bool) (*Program, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("infer: nil model or graph")
 	}
@@ -161,7 +178,15 @@ func Compile(m *graph.Model, opts Options) (*Program, error) {
 			return nil, err
 		}
 	}
-	return c.plan()
+	if !opts.Integer {
+		c.transposeGemmWeights()
+	}
+	fused := fuse && !opts.Integer && c.fuseEpilogues()
+	p, err := c.plan()
+	if err == nil && fused {
+		p.source = m.Clone()
+	}
+	return p, err
 }
 
 func checkSupported(g *graph.Graph, opset int64) error {
@@ -420,7 +445,7 @@ func (c *compiler) plan() (*Program, error) {
 		case kindUint8:
 			p.stats.Uint8Nodes++
 		default:
-			p.stats.FloatNodes++
+			p.stats.FloatNodes += max(st.nodes, 1)
 		}
 	}
 	for _, o := range g.Outputs {
@@ -562,9 +587,25 @@ func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tens
 // RunObserved is Run that also calls obs for every float32 value: first the
 // graph inputs, then each node output in plan order, before its buffer is
 // released. obs must not keep or modify the tensor: its memory is reused
-// for later values of the same Run.
+// for later values of the same Run. A program with fused float epilogues
+// runs its unfused twin here, so that every node output is seen.
 func (p *Program) RunObserved(inputs map[string]*tensor.Tensor, obs func(name string, t *tensor.Tensor)) (map[string]*tensor.Tensor, error) {
-	return p.run(inputs, obs)
+	if p.source == nil {
+		return p.run(inputs, obs)
+	}
+	o := &p.observed
+	o.once.Do(func() { o.p, o.err = compile(p.source, Options{}, false) })
+	if o.err != nil {
+		return nil, o.err
+	}
+	res, err := o.p.run(inputs, obs)
+	if err == nil {
+		s := o.p.Stats()
+		p.mu.Lock()
+		p.lastInt, p.lastFlt = s.IntegerMACs, s.FloatMACs
+		p.mu.Unlock()
+	}
+	return res, err
 }
 
 func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor.Tensor)) (map[string]*tensor.Tensor, error) {
@@ -573,7 +614,22 @@ func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor
 		ar = p.arenas.get(p.ngroups)
 		defer p.arenas.put(ar)
 	}
-	vals := make([]*tensor.Tensor, p.nslots)
+	// The value slots and the argument list live in the arena between
+	// Runs (cleared, so that they keep no value alive).
+	var vals, args []*tensor.Tensor
+	if ar != nil {
+		if cap(ar.vals) < p.nslots {
+			ar.vals = make([]*tensor.Tensor, p.nslots)
+		}
+		vals, args = ar.vals[:p.nslots], ar.args[:0]
+		defer func() {
+			clear(vals)
+			clear(args[:cap(args)])
+			ar.args = args[:0]
+		}()
+	} else {
+		vals = make([]*tensor.Tensor, p.nslots)
+	}
 	copy(vals, p.consts)
 	var names []string
 	if obs != nil {
@@ -603,7 +659,6 @@ func (p *Program) run(inputs map[string]*tensor.Tensor, obs func(string, *tensor
 		}
 	}
 	var intMACs, fltMACs int64
-	args := make([]*tensor.Tensor, 0, 8)
 	for si := range p.steps {
 		st := &p.steps[si]
 		args = args[:0]

@@ -424,7 +424,7 @@ func CheckSize(shape tensor.Shape) error {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			return fmt.Errorf("negative dimension in shape %v", shape)
+			return fmt.Errorf("negative dimension in shape %v", shape.Clone()) // a copy: shape stays on the caller's stack
 		}
 		if d == 0 {
 			return nil
@@ -432,7 +432,7 @@ func CheckSize(shape tensor.Shape) error {
 	}
 	for _, d := range shape {
 		if n > MaxElements/d {
-			return fmt.Errorf("shape %v has more than %d elements", shape, MaxElements)
+			return fmt.Errorf("shape %v has more than %d elements", shape.Clone(), MaxElements)
 		}
 		n *= d
 	}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -66,13 +67,7 @@ func ResolveGeometry(in tensor.Shape, kernel []int, p ConvParams) (*Geometry, er
 		return nil, fmt.Errorf("strides %v, dilations %v or pads %v do not match input shape %v", p.Strides, p.Dilations, p.Pads, in)
 	}
 	g := &Geometry{N: in[0], C: in[1], spatialRank: sr}
-	sizes := make([]int, 2)
-	ks := make([]int, 2)
-	st := make([]int, 2)
-	dl := make([]int, 2)
-	pb := make([]int, 2)
-	pe := make([]int, 2)
-	out := make([]int, 2)
+	var sizes, ks, st, dl, pb, pe, out [2]int
 	off := 2 - sr // 1-D maps to the W axis
 	sizes[0], ks[0], st[0], dl[0], out[0] = 1, 1, 1, 1, 1
 	for i := 0; i < sr; i++ {
@@ -154,15 +149,31 @@ func resolveAxis(size, k, st, dl, pb, pe int, autoPad string, ceil bool) (out, p
 // w [M, C/group, kH, kW] and optional bias b [M] in float32.
 //
 // Grouped convolutions with one input channel per group (depthwise) run as
-// direct loops; the others unfold the input (im2col, skipped for 1x1
-// stride-1 kernels) and multiply with Gemm.
+// row kernels on a zero-padded copy of each plane (depthwiseRows); the
+// others unfold the input (im2col, skipped for 1x1 stride-1 kernels without
+// padding, which multiply the NCHW input in place) and multiply with Gemm.
 func Conv(x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, error) {
 	return ConvWith(nil, x, w, b, p)
 }
 
 // ConvWith is Conv with the output and the im2col scratch taken from a.
 func ConvWith(a Alloc, x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, error) {
-	if x.DType != tensor.Float32 || w.DType != tensor.Float32 || (b != nil && b.DType != tensor.Float32) {
+	return ConvFusedWith(a, x, w, b, nil, p, float32(math.Inf(-1)), float32(math.Inf(1)))
+}
+
+// ConvFusedWith is ConvWith followed, element by element, by
+//
+//	y = clamp(y + r, lo, hi)
+//
+// (r optional; clamp as Clip: NaN stays NaN), the epilogue of a
+// convolution fused with a residual Add and a Relu or Clip. An r of
+// another shape than the output is broadcast as by Add, in separate
+// passes.
+// The result is the one of the separate operators bit for bit: the sum is
+// (conv + bias) + r, rounded in that order, and it is applied to each row
+// of the output right after it is computed, while it is in cache.
+func ConvFusedWith(a Alloc, x, w, b, r *tensor.Tensor, p ConvParams, lo, hi float32) (*tensor.Tensor, error) {
+	if x.DType != tensor.Float32 || w.DType != tensor.Float32 || (b != nil && b.DType != tensor.Float32) || (r != nil && r.DType != tensor.Float32) {
 		return nil, fmt.Errorf("conv wants float32 tensors")
 	}
 	if len(w.Shape) != len(x.Shape) {
@@ -184,31 +195,82 @@ func ConvWith(a Alloc, x, w, b *tensor.Tensor, p ConvParams) (*tensor.Tensor, er
 	if b != nil && b.Len() != M {
 		return nil, fmt.Errorf("bias has %d elements, want %d", b.Len(), M)
 	}
-	y := newOut(a, tensor.Float32, g.OutShape(M))
+	shape := g.OutShape(M)
+	ep := convEpilogue{lo: lo, hi: hi}
+	split := r != nil && !r.Shape.Equal(shape)
+	if split {
+		ep.lo, ep.hi = float32(math.Inf(-1)), float32(math.Inf(1))
+	} else if r != nil {
+		ep.r = r.F32
+	}
+	y := newOut(a, tensor.Float32, shape)
 	var bias []float32
 	if b != nil {
 		bias = b.F32
 	}
-	convFloat(a, g, group, M, x.F32, w.F32, bias, y.F32)
+	convFloat(a, g, group, M, x.F32, w.F32, bias, y.F32, ep)
+	if split {
+		// r broadcasts: the separate operators.
+		s, err := BinaryWith(a, OpAdd, y, r)
+		if err != nil {
+			return nil, err
+		}
+		f32BiasClamp(s.F32, s.F32, nil, negZero, lo, hi)
+		return s, nil
+	}
 	return y, nil
 }
 
+// convEpilogue is what a fused convolution applies to every output
+// element after its bias: y = clamp(y + r, lo, hi), r optional.
+type convEpilogue struct {
+	r      []float32
+	lo, hi float32
+}
+
+// trivial reports whether the epilogue changes nothing.
+func (e convEpilogue) trivial() bool {
+	return e.r == nil && math.IsInf(float64(e.lo), -1) && math.IsInf(float64(e.hi), 1)
+}
+
+// apply finishes the row of output channel ch that starts at element off
+// of y: dst = clamp(src + bias + r[off:], lo, hi) over len(dst) elements
+// (no bias: −0, which adds nothing); src may be dst.
+func (e convEpilogue) apply(dst, src []float32, off int, bias []float32, ch int) {
+	bv := negZero
+	if bias != nil {
+		bv = bias[ch]
+	}
+	var r []float32
+	if e.r != nil {
+		r = e.r[off : off+len(dst)]
+	}
+	f32BiasClamp(dst, src, r, bv, e.lo, e.hi)
+}
+
 // convFloat writes every element of y; the im2col buffer comes from a.
-func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32) {
+func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32, ep convEpilogue) {
 	cg := g.C / group
 	mg := M / group
 	kk := cg * g.KH * g.KW
 	P := g.OH * g.OW
 	if cg == 1 && mg == 1 {
-		depthwise(g, x, w, bias, y)
+		depthwiseRows(g, x, w, bias, y, ep)
 		return
 	}
 	pointwise := g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadT == 0 && g.PadL == 0 && g.PadB == 0 && g.PadR == 0
+	if !pointwise && g.KH*g.KW > 1 {
+		if pp := newPaddedPlanes(g); pp.wide*8 <= P*9 {
+			convWide(a, g, pp, group, M, x, w, bias, y, ep)
+			return
+		}
+	}
 	var col []float32
 	if !pointwise {
 		col = scratch(a, kk*P)
 		defer unscratch(a, col)
 	}
+	finish := bias != nil || !ep.trivial()
 	for n := 0; n < g.N; n++ {
 		for gr := 0; gr < group; gr++ {
 			xin := x[(n*g.C+gr*cg)*g.H*g.W:]
@@ -217,16 +279,56 @@ func convFloat(a Alloc, g *Geometry, group, M int, x, w, bias, y []float32) {
 				im2col(g, cg, xin, col, 0)
 				src = col
 			}
-			out := y[(n*M+gr*mg)*P : (n*M+gr*mg+mg)*P]
+			o0 := (n*M + gr*mg) * P
+			out := y[o0 : o0+mg*P]
 			Gemm(false, false, mg, P, kk, w[gr*mg*kk:], kk, src, P, out, P, false)
-			if bias != nil {
+			if finish {
 				for m := 0; m < mg; m++ {
-					bv := bias[gr*mg+m]
 					row := out[m*P : (m+1)*P]
-					for i := range row {
-						row[i] += bv
+					ep.apply(row, row, o0+m*P, bias, gr*mg+m)
+				}
+			}
+		}
+	}
+}
+
+// convWide is convFloat in the wide layout of paddedPlanes, used when it
+// adds at most an eighth to the columns: each row (channel, tap) of the
+// unfolded matrix is one contiguous run of a padded copy of the channel
+// plane (a long copy instead of one short copy per output row), the GEMM
+// computes the wide outputs, and each output row is compacted into y and
+// finished by the epilogue. The unfolded values, the padding zeros and so
+// the results are those of the im2col path bit for bit.
+func convWide(a Alloc, g *Geometry, pp *paddedPlanes, group, M int, x, w, bias, y []float32, ep convEpilogue) {
+	cg, mg := g.C/group, M/group
+	ksz := g.KH * g.KW
+	kk := cg * ksz
+	P, HW, wide := g.OH*g.OW, g.H*g.W, pp.wide
+	col := scratch(a, kk*wide)
+	defer unscratch(a, col)
+	out := scratch(a, mg*wide)
+	defer unscratch(a, out)
+	for n := 0; n < g.N; n++ {
+		for gr := 0; gr < group; gr++ {
+			xin := x[(n*g.C+gr*cg)*HW:]
+			// Channels are independent (pure data movement): split for
+			// large inputs.
+			parallelFor(cg, cg*wide*ksz/4, func(c0, c1 int) {
+				bb := getBuf(pp.size)
+				defer putBuf(bb)
+				for c := c0; c < c1; c++ {
+					pp.fill(xin[c*HW:(c+1)*HW], *bb, 0)
+					for t, o := range pp.offs {
+						copy(col[(c*ksz+t)*wide:(c*ksz+t+1)*wide], (*bb)[o:])
 					}
 				}
+			})
+			Gemm(false, false, mg, wide, kk, w[gr*mg*kk:], kk, col, wide, out, wide, false)
+			for m := 0; m < mg; m++ {
+				o := (n*M + gr*mg + m) * P
+				plane := y[o : o+P]
+				pp.compact(plane, out[m*wide:])
+				ep.apply(plane, plane, o, bias, gr*mg+m)
 			}
 		}
 	}
@@ -290,7 +392,8 @@ func im2colRow[T float32 | uint8](g *Geometry, plane []T, kh, kw int, dst []T, p
 }
 
 // depthwise convolves every channel with its own kernel (group == C, one
-// output channel per group).
+// output channel per group): the reference of depthwiseRows, and what runs
+// when a weight is not finite.
 func depthwise(g *Geometry, x, w, bias, y []float32) {
 	HW := g.H * g.W
 	P := g.OH * g.OW
@@ -317,13 +420,166 @@ func depthwise(g *Geometry, x, w, bias, y []float32) {
 						iw := ow*g.SW - g.PadL
 						for _, kv := range kr {
 							if iw >= 0 && iw < g.W {
-								s += row[iw] * kv
+								s += float32(row[iw] * kv)
 							}
 							iw += g.DW
 						}
 					}
 					out[oh*g.OW+ow] = s + bv
 				}
+			}
+		}
+	}
+}
+
+// depthwiseRows is depthwise computed with the row kernel f32TapSum over
+// a zero-padded copy of each plane (paddedPlanes), followed by the epilogue
+// (bias, residual, clamp) on each output row while it is in cache. Each
+// output is the sum of the same products in the same tap order as in
+// depthwise; the padding taps add products w·0 = ±0, which leave the sum
+// unchanged (it starts at +0 and is never −0) as long as w is finite, so
+// with finite weights the two agree bit for bit. Channels are split across
+// goroutines for large inputs.
+func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
+	ksz := g.KH * g.KW
+	if !allFinite(w[:g.C*ksz]) {
+		depthwise(g, x, w, bias, y)
+		if bias != nil || !ep.trivial() {
+			// bias is already in y.
+			P := g.OH * g.OW
+			for i := 0; i < g.N*g.C; i++ {
+				row := y[i*P : (i+1)*P]
+				ep.apply(row, row, i*P, nil, 0)
+			}
+		}
+		return
+	}
+	pp := newPaddedPlanes(g)
+	planes, P := g.N*g.C, g.OH*g.OW
+	parallelFor(planes, planes*P*ksz, func(lo, hi int) {
+		bb := getBuf(pp.size + pp.wide)
+		defer putBuf(bb)
+		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
+		for i := lo; i < hi; i++ {
+			c := i % g.C
+			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
+			f32TapSum(wide, src, pp.offs, w[c*ksz:(c+1)*ksz])
+			plane := y[i*P : (i+1)*P]
+			pp.compact(plane, wide)
+			ep.apply(plane, plane, i*P, bias, c)
+		}
+	})
+}
+
+// allFinite reports whether no element of s is infinite or NaN.
+func allFinite(s []float32) bool {
+	for _, v := range s {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 { // exponent all ones
+			return false
+		}
+	}
+	return true
+}
+
+// paddedPlanes lays out the padded copy of one input plane that the row
+// kernels of depthwiseRows and of the float pools read: the plane with its
+// padding (and, for ceil-mode pools, whatever the last windows reach
+// beyond it) filled with a pad value, split into SH·SW phases by row and
+// column (phase (p, q) holds the padded rows p, p+SH, ... and columns q,
+// q+SW, ...). Then tap t = kh·KW+kw of every output (oh, ow) is element
+// offs[t] + oh·wq + ow: one row kernel call over the wide outputs
+// [0, wide) computes the whole plane, output (oh, ow) at oh·wq + ow (the
+// elements with ow ≥ OW are discarded).
+type paddedPlanes struct {
+	g       *Geometry
+	hq, wq  int // rows and columns of one phase
+	size    int // floats of one copy
+	wide    int // (OH−1)·wq + OW
+	offs    []int
+	offsBuf [25]int // offs of kernels up to 5x5
+}
+
+func newPaddedPlanes(g *Geometry) *paddedPlanes {
+	hp := max(g.PadT+g.H+g.PadB, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
+	wp := max(g.PadL+g.W+g.PadR, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+	hq, wq := (hp+g.SH-1)/g.SH, (wp+g.SW-1)/g.SW
+	pp := &paddedPlanes{g: g, hq: hq, wq: wq, size: g.SH * g.SW * hq * wq, wide: (g.OH-1)*wq + g.OW}
+	pp.offs = pp.offsBuf[:0]
+	for kh := 0; kh < g.KH; kh++ {
+		for kw := 0; kw < g.KW; kw++ {
+			r0, c0 := kh*g.DH, kw*g.DW
+			pp.offs = append(pp.offs, (r0%g.SH*g.SW+c0%g.SW)*hq*wq+r0/g.SH*wq+c0/g.SW)
+		}
+	}
+	return pp
+}
+
+// compact copies the outputs of the wide layout (see paddedPlanes) into
+// the OH×OW plane dst.
+func (pp *paddedPlanes) compact(dst, wide []float32) {
+	ow := pp.g.OW
+	for oh := 0; oh < pp.g.OH; oh++ {
+		copyShort(dst[oh*ow:(oh+1)*ow], wide[oh*pp.wq:])
+	}
+}
+
+// copyShort is copy for the short rows of small planes, where calling
+// memmove costs more than the loop.
+func copyShort(dst, src []float32) {
+	if len(dst) > 16 {
+		copy(dst, src)
+		return
+	}
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = v
+	}
+}
+
+// fill copies an H×W plane into dst (pp.size floats), pad elsewhere.
+func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
+	g := pp.g
+	dst = dst[:pp.size]
+	if pad == 0 {
+		clear(dst)
+	} else {
+		for i := range dst {
+			dst[i] = pad
+		}
+	}
+	phase := pp.hq * pp.wq
+	for ih := 0; ih < g.H; ih++ {
+		src := plane[ih*g.W : (ih+1)*g.W]
+		r := ih + g.PadT
+		base := r%g.SH*g.SW*phase + r/g.SH*pp.wq
+		if g.SW == 1 {
+			copyShort(dst[base+g.PadL:base+g.PadL+g.W], src)
+			continue
+		}
+		if g.SW == 2 {
+			// Even and odd input columns go to the phases of padded
+			// columns PadL + iw, at (PadL + iw)/2.
+			ne, no := (g.W+1)/2, g.W/2
+			ev := dst[base+g.PadL%2*phase+g.PadL/2:][:ne]
+			od := dst[base+(g.PadL+1)%2*phase+(g.PadL+1)/2:][:no]
+			for k := range od {
+				ev[k], od[k] = src[2*k], src[2*k+1]
+			}
+			if ne > no {
+				ev[no] = src[2*no]
+			}
+			continue
+		}
+		// Column phase q holds the input columns iw ≡ q − PadL (mod SW),
+		// from padded column c = iw + PadL at position c/SW.
+		for q := 0; q < g.SW; q++ {
+			iw := ((q-g.PadL)%g.SW + g.SW) % g.SW
+			if iw >= len(src) {
+				continue
+			}
+			out := dst[base+q*phase+(iw+g.PadL)/g.SW:]
+			for j := 0; iw < len(src); iw, j = iw+g.SW, j+1 {
+				out[j] = src[iw]
 			}
 		}
 	}

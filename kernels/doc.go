@@ -2,8 +2,12 @@
 // kernels with ONNX semantics and the reference integer kernels of the
 // quantized path.
 //
-// Float kernels: Conv (im2col + Gemm, direct loops for depthwise),
-// ConvTranspose (Gemm + scatter, any spatial rank), Gemm / GemmOp / MatMul,
+// Float kernels: Conv (unfolded + Gemm: from a zero-padded copy of each
+// plane in the wide layout of paddedPlanes when that adds at most an
+// eighth to the columns, else im2col; 1x1 stride-1 kernels multiply the
+// input in place; depthwise by rows on a zero-padded copy of each plane,
+// frow.go), ConvFusedWith (Conv with a residual Add and a Relu/Clip applied
+// to each output row while it is in cache), ConvTranspose (Gemm + scatter, any spatial rank), Gemm / GemmOp / MatMul,
 // BatchNorm, InstanceNorm, LRN, Binary (Add/Sub/Mul/Div with numpy
 // broadcasting), Relu, Clip, MaxPool, AveragePool (PoolND for 3-D inputs
 // and MaxPool indices), GlobalAveragePool, GlobalMaxPool, Pad / PadMode
@@ -16,11 +20,32 @@
 // of CNN classifiers. Kernels that size their output from attributes or
 // small inputs refuse more than MaxElements elements.
 //
-// Gemm is cache blocked (K blocks of 256, N blocks of 512, 4-row/4-column
-// packed panels) with a 4x4 register-blocked inner kernel. Large products
-// use several goroutines split on output rows only, so every output element
-// is summed in the same order whatever the number of goroutines
-// (MaxThreads): results are reproducible.
+// Gemm runs the assembly SGEMM (sgemm.go; AVX-512 8x48 tiles, the AVX2
+// 6x16 ones for products or right edges of at most 16 columns) or, without
+// assembly, a Go GEMM cache blocked (K blocks of 256, N blocks of 512,
+// 4-row/4-column packed panels) with a 4x4 register-blocked inner kernel.
+// Large products (from 4M multiply-adds on the assembly path) use several
+// goroutines split on output rows or columns, never along K, so every
+// output element is summed in the same order whatever the number of
+// goroutines (MaxThreads): results are reproducible.
+//
+// The With variants (ConvWith, ConcatWith, TransposeWith, LRNWith, ...)
+// take their output and scratch memory from an Alloc, the executor's
+// per-Run arena.
+//
+// Float MaxPool and AveragePool (rank 4 and below) run by rows like the
+// depthwise convolution, on a copy of each plane padded with −∞ or 0,
+// bit for bit as their reference loops; LRN with beta 0.75 (the default) runs
+// in float32 with vectorized window sums and square roots (frow.go
+// f32LRN075); other betas in float64, with square roots instead of
+// math.Pow for 0.5 and 1.
+//
+// The float row kernels (frow.go: the depthwise and average-pool tap sum,
+// the max-pool tap maximum, and the bias/residual/clamp epilogue, which
+// Relu and Clip also use) have AVX-512F
+// and AVX2 twins (frow_amd64.s) that compute every element with the same
+// separately rounded operations in the same order, so all paths, the
+// purego build included, agree bit for bit.
 //
 // Integer kernels follow ONNX QuantizeLinear/DequantizeLinear and ONNX
 // Runtime's QLinearConv/QLinearMatMul arithmetic, with the rounding rules of

@@ -259,12 +259,7 @@ func ReluWith(a Alloc, x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, fmt.Errorf("Relu: unsupported type %v", x.DType)
 	}
 	y := newOut(a, tensor.Float32, x.Shape)
-	for i, v := range x.F32 {
-		if v < 0 {
-			v = 0
-		}
-		y.F32[i] = v
-	}
+	f32BiasClamp(y.F32, x.F32, nil, negZero, 0, float32(math.Inf(1)))
 	return y, nil
 }
 
@@ -279,15 +274,7 @@ func ClipWith(a Alloc, x *tensor.Tensor, lo, hi float32) (*tensor.Tensor, error)
 		return nil, fmt.Errorf("Clip: unsupported type %v", x.DType)
 	}
 	y := newOut(a, tensor.Float32, x.Shape)
-	for i, v := range x.F32 {
-		if v < lo {
-			v = lo
-		}
-		if v > hi {
-			v = hi
-		}
-		y.F32[i] = v
-	}
+	f32BiasClamp(y.F32, x.F32, nil, negZero, lo, hi)
 	return y, nil
 }
 

@@ -82,12 +82,14 @@ func gemmGo(transA, transB bool, m, n, k int, a []float32, lda int, b []float32,
 		nc = n
 	}
 	kc := min(gemmKC, k)
-	bpack := getBuf(kc * roundUp4(nc))
-	defer putBuf(bpack)
+	bbuf := getBuf(kc * roundUp4(nc))
+	defer putBuf(bbuf)
+	bpack := *bbuf
 	apacks := make([][]float32, nt)
 	for t := range apacks {
-		apacks[t] = getBuf(min(gemmMC, roundUp4(m)) * kc)
-		defer putBuf(apacks[t])
+		abuf := getBuf(min(gemmMC, roundUp4(m)) * kc)
+		defer putBuf(abuf)
+		apacks[t] = *abuf
 	}
 	for j0 := 0; j0 < n; j0 += gemmNC {
 		nb := min(gemmNC, n-j0)
@@ -124,17 +126,25 @@ func gemmGo(transA, transB bool, m, n, k int, a []float32, lda int, b []float32,
 
 func roundUp4(x int) int { return (x + 3) &^ 3 }
 
-// packPool recycles packing buffers between GEMM calls.
+// packPool recycles packing and scratch buffers between calls; it holds
+// *[]float32 so that handing a buffer back allocates nothing.
 var packPool sync.Pool
 
-func getBuf(n int) []float32 {
-	if b, ok := packPool.Get().(*[]float32); ok && cap(*b) >= n {
-		return (*b)[:n]
+// getBuf returns a buffer of at least n floats (*b[:n] is the slice to
+// use); give it back with putBuf.
+func getBuf(n int) *[]float32 {
+	b, ok := packPool.Get().(*[]float32)
+	if !ok {
+		b = new([]float32)
 	}
-	return make([]float32, n)
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	*b = (*b)[:n]
+	return b
 }
 
-func putBuf(b []float32) { packPool.Put(&b) }
+func putBuf(b *[]float32) { packPool.Put(b) }
 
 // packA copies the mb×kb block of op(A) at (i0, p0) into 4-row panels:
 // panel r holds, for each p, the four values A[i0+4r+0..3][p0+p] (zero

@@ -52,6 +52,11 @@ func InstanceNorm(x, scale, bias *tensor.Tensor, epsilon float32) (*tensor.Tenso
 //
 // summing over channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉.
 func LRN(x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor, error) {
+	return LRNWith(nil, x, size, alpha, beta, bias)
+}
+
+// LRNWith is LRN with the output and the scratch memory taken from a.
+func LRNWith(al Alloc, x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 || len(x.Shape) < 2 {
 		return nil, fmt.Errorf("LRN: want float32 [N,C,...], have %v %v", x.DType, x.Shape)
 	}
@@ -60,10 +65,25 @@ func LRN(x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor,
 	}
 	C := x.Shape[1]
 	sp := x.Shape[2:].Size()
-	y := tensor.New(tensor.Float32, x.Shape)
+	y := newOut(al, tensor.Float32, x.Shape)
 	lo, hi := (size-1)/2, (size-1+1)/2
+	if beta == 0.75 {
+		sqx := scratch(al, len(x.F32))
+		defer unscratch(al, sqx)
+		lrn075(x.F32, y.F32, sqx, x.Shape[0]*C, C, sp, lo, hi, alpha/float32(size), bias)
+		return y, nil
+	}
 	a := float64(alpha) / float64(size)
 	sq := make([]float64, sp)
+	// pow is t^beta; the usual exponents take square roots instead of
+	// math.Pow (in float64, so the float32 result moves by rounding only).
+	pow := func(t float64) float64 { return math.Pow(t, float64(beta)) }
+	switch beta {
+	case 0.5:
+		pow = math.Sqrt
+	case 1:
+		pow = func(t float64) float64 { return t }
+	}
 	for n := 0; n < x.Shape[0]; n++ {
 		for c := 0; c < C; c++ {
 			for i := range sq {
@@ -78,11 +98,42 @@ func LRN(x *tensor.Tensor, size int, alpha, beta, bias float32) (*tensor.Tensor,
 			src := x.F32[(n*C+c)*sp : (n*C+c+1)*sp]
 			dst := y.F32[(n*C+c)*sp : (n*C+c+1)*sp]
 			for i, v := range src {
-				dst[i] = float32(float64(v) / math.Pow(float64(bias)+a*sq[i], float64(beta)))
+				dst[i] = float32(float64(v) / pow(float64(bias)+a*sq[i]))
 			}
 		}
 	}
 	return y, nil
+}
+
+// lrn075 is LRN for beta 0.75 in float32 (planes = N·C planes of sp
+// elements, C per image, the window [c−lo, c+hi] clipped to the image):
+// the squares of x (into sqx) are summed over the window with f32TapSum (weights 1,
+// in channel order) and f32LRN075 divides. Channels are split across
+// goroutines for large inputs.
+func lrn075(x, y, sqx []float32, planes, C, sp, lo, hi int, a, bias float32) {
+	for i, v := range x {
+		sqx[i] = v * v
+	}
+	ones := make([]float32, lo+hi+1)
+	for i := range ones {
+		ones[i] = 1
+	}
+	parallelFor(planes, planes*sp*len(ones), func(p0, p1 int) {
+		sb := getBuf(sp)
+		defer putBuf(sb)
+		sq := *sb
+		offs := make([]int, len(ones))
+		for p := p0; p < p1; p++ {
+			c, img := p%C, p-p%C
+			j0, j1 := max(0, c-lo), min(C-1, c+hi)
+			offs = offs[:0]
+			for j := j0; j <= j1; j++ {
+				offs = append(offs, (j-j0)*sp)
+			}
+			f32TapSum(sq, sqx[(img+j0)*sp:], offs, ones[:len(offs)])
+			f32LRN075(y[p*sp:(p+1)*sp], x[p*sp:(p+1)*sp], sq, bias, a)
+		}
+	})
 }
 
 // GlobalMaxPool takes the maximum of every channel of [N,C,spatial...]; the

@@ -39,7 +39,7 @@ func MaxPoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error
 	y := newOut(a, x.DType, g.OutShape(g.C))
 	switch x.DType {
 	case tensor.Float32:
-		maxPool(g, x.F32, y.F32, float32(math.Inf(-1)))
+		maxPoolRows(g, x.F32, y.F32)
 	case tensor.Uint8:
 		maxPool(g, x.U8, y.U8, 0)
 	case tensor.Int8:
@@ -168,10 +168,18 @@ func AveragePoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, e
 		return nil, err
 	}
 	y := newOut(a, tensor.Float32, g.OutShape(g.C))
+	averagePoolRows(g, p.CountIncludePad, x.F32, y.F32)
+	return y, nil
+}
+
+// averagePoolReference is the spec of averagePoolRows: the float32 sum of
+// a window's in-range taps in row-major order, divided by their count (or
+// by the count inside the explicit padding with countPad; 0 for none).
+func averagePoolReference(g *Geometry, countPad bool, x, y []float32) {
 	HW, P := g.H*g.W, g.OH*g.OW
 	for nc := 0; nc < g.N*g.C; nc++ {
-		plane := x.F32[nc*HW : (nc+1)*HW]
-		out := y.F32[nc*P : (nc+1)*P]
+		plane := x[nc*HW : (nc+1)*HW]
+		out := y[nc*P : (nc+1)*P]
 		for oh := 0; oh < g.OH; oh++ {
 			for ow := 0; ow < g.OW; ow++ {
 				var s float32
@@ -191,7 +199,7 @@ func AveragePoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, e
 						}
 					}
 				}
-				if p.CountIncludePad {
+				if countPad {
 					n = npad
 				}
 				if n == 0 {
@@ -202,7 +210,73 @@ func AveragePoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, e
 			}
 		}
 	}
-	return y, nil
+}
+
+// averagePoolRows is averagePoolReference, bit for bit: the taps of each
+// plane are summed with f32TapSum (weights 1, so each product
+// is the tap itself) on a zero-padded copy of the plane (paddedPlanes);
+// the padding adds +0, which leaves the sum unchanged as it starts at +0
+// and is never −0. The divisors are the products of per-axis tap counts.
+func averagePoolRows(g *Geometry, countPad bool, x, y []float32) {
+	count := func(o, stride, pad, dil, k, n, padEnd int) int {
+		c := 0
+		for kk := 0; kk < k; kk++ {
+			i := o*stride - pad + kk*dil
+			if (countPad && i >= -pad && i < n+padEnd) || (!countPad && i >= 0 && i < n) {
+				c++
+			}
+		}
+		return c
+	}
+	cw := make([]int, g.OW)
+	for ow := range cw {
+		cw[ow] = count(ow, g.SW, g.PadL, g.DW, g.KW, g.W, g.PadR)
+	}
+	ones := make([]float32, g.KH*g.KW)
+	for i := range ones {
+		ones[i] = 1
+	}
+	pp := newPaddedPlanes(g)
+	planes, P := g.N*g.C, g.OH*g.OW
+	parallelFor(planes, planes*P*g.KH*g.KW, func(lo, hi int) {
+		bb := getBuf(pp.size + pp.wide)
+		defer putBuf(bb)
+		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
+		for i := lo; i < hi; i++ {
+			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
+			f32TapSum(wide, src, pp.offs, ones)
+			for oh := 0; oh < g.OH; oh++ {
+				row := y[i*P+oh*g.OW : i*P+(oh+1)*g.OW]
+				sums := wide[oh*pp.wq:]
+				ch := count(oh, g.SH, g.PadT, g.DH, g.KH, g.H, g.PadB)
+				for ow := range row {
+					if n := ch * cw[ow]; n == 0 {
+						row[ow] = 0
+					} else {
+						row[ow] = sums[ow] / float32(n)
+					}
+				}
+			}
+		}
+	})
+}
+
+// maxPoolRows is maxPoolReference on float32, bit for bit: the taps of
+// each plane are combined with f32TapMax on a copy of the plane
+// padded with −∞ (paddedPlanes), which never replaces a value.
+func maxPoolRows(g *Geometry, x, y []float32) {
+	pp := newPaddedPlanes(g)
+	planes, P := g.N*g.C, g.OH*g.OW
+	parallelFor(planes, planes*P*g.KH*g.KW, func(lo, hi int) {
+		bb := getBuf(pp.size + pp.wide)
+		defer putBuf(bb)
+		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
+		for i := lo; i < hi; i++ {
+			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, float32(math.Inf(-1)))
+			f32TapMax(wide, src, pp.offs)
+			pp.compact(y[i*P:(i+1)*P], wide)
+		}
+	})
 }
 
 // GlobalAveragePool averages every channel of an [N,C,spatial...] float32

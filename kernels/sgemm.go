@@ -47,8 +47,11 @@ const (
 	sgemmMC = 512
 	sgemmNC = 1536 // a multiple of every nr
 	// sgemmParallelWork is the number of multiply-adds from which a product
-	// is split across goroutines.
-	sgemmParallelWork = 1 << 18
+	// is split across goroutines: 4M, some 50 µs on one core, well above
+	// the cost of waking a second one (at 256K the 1x1 convolutions of a
+	// 32x32 image were split and a CIFAR MobileNetV2 ran slower on two
+	// cores than on one).
+	sgemmParallelWork = 1 << 22
 	// sgemmChunksPerThread is the number of strips per goroutine a split
 	// product is cut into.
 	sgemmChunksPerThread = 4
@@ -98,19 +101,22 @@ func sgemm(impl *sgemmImpl, transA, transB bool, m, n, k int, a []float32, lda i
 	} else {
 		_ = b[(k-1)*ldb+n-1]
 	}
-	j := &sgemmJob{impl: impl, transB: transB, m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate}
 
 	nt := threads()
 	if m*n*k < sgemmParallelWork {
 		nt = 1
 	}
+	impl = sgemmNarrow(impl, n)
 	mr, nr := impl.mr, impl.nr
 	mpan, npan := (m+mr-1)/mr, (n+nr-1)/nr
 	nt = min(nt, max(mpan, npan))
+	job := sgemmJob{impl: impl, transB: transB, m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate}
 	if nt <= 1 {
-		j.run(0, m, 0, n)
+		job.run(0, m, 0, n) // job stays on the stack
 		return
 	}
+	j := new(sgemmJob)
+	*j = job
 	// Cut the output into strips of whole tiles along the dimension with
 	// more tiles (N on a tie: the strips then share A and read disjoint
 	// parts of B), about sgemmChunksPerThread per goroutine, and let the
@@ -154,7 +160,7 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	kcMax := min(sgemmKC, j.k)
 	raw := getBuf(kcMax*ncMax + 16 + mr*nr)
 	defer putBuf(raw)
-	bp := align64(raw)
+	bp := align64(*raw)
 	tmp := bp[kcMax*ncMax:][:mr*nr]
 	bp = bp[:kcMax*ncMax]
 	mc := sgemmMC / mr * mr
@@ -186,6 +192,10 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 							kern(ap, bpan, &c[coff], kb, rsA, csA, bst, ldc, load)
 							continue
 						}
+						if e := sgemmNarrow(impl, cols); e != impl {
+							j.narrowEdge(e, i, rows, pc, kb, coff, cols, bpan, bst, load, tmp)
+							continue
+						}
 						// Right edge: run the full-width tile on tmp.
 						if load != 0 {
 							for r := 0; r < rows; r++ {
@@ -199,6 +209,29 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// narrowEdge computes the rows [i, i+rows) of a right-edge tile of cols
+// columns with the narrower kernels e (sgemmNarrow), in steps of e.mr rows
+// on tmp: for a tail of up to 16 columns a 48-column tile would compute
+// mostly padding. B is the packed panel bpan (bst floats per k), whose
+// first e.nr columns e reads; the results are those of the wide kernels
+// bit for bit.
+func (j *sgemmJob) narrowEdge(e *sgemmImpl, i, rows, pc, kb, coff, cols int, bpan *float32, bst, load int, tmp []float32) {
+	c, ldc := j.c, j.ldc
+	for r0 := 0; r0 < rows; r0 += e.mr {
+		rr := min(e.mr, rows-r0)
+		co := coff + r0*ldc
+		if load != 0 {
+			for r := 0; r < rr; r++ {
+				copy(tmp[r*e.nr:r*e.nr+cols], c[co+r*ldc:co+r*ldc+cols])
+			}
+		}
+		e.kern[rr-1](&j.a[(i+r0)*j.rsA+pc*j.csA], bpan, &tmp[0], kb, j.rsA, j.csA, bst, e.nr, load)
+		for r := 0; r < rr; r++ {
+			copy(c[co+r*ldc:co+r*ldc+cols], tmp[r*e.nr:r*e.nr+cols])
 		}
 	}
 }

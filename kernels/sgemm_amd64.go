@@ -73,3 +73,14 @@ func sgemmImpls() []*sgemmImpl {
 	}
 	return s
 }
+
+// sgemmNarrow returns the implementation for products with n columns: the
+// AVX2 kernels (16-column tiles) instead of the AVX-512 ones (48 columns)
+// for n ≤ 16, such as 1x1 convolutions of 4x4 planes, where a 48-column
+// tile would compute two thirds padding. The two agree bit for bit.
+func sgemmNarrow(impl *sgemmImpl, n int) *sgemmImpl {
+	if impl == sgemmAVX512 && n <= sgemmAVX2.nr && cpu.FMA {
+		return sgemmAVX2
+	}
+	return impl
+}

@@ -173,6 +173,11 @@ func copyElems(dst *tensor.Tensor, di int, src *tensor.Tensor, si, n int) {
 
 // Concat joins tensors of the same type along axis.
 func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
+	return ConcatWith(nil, xs, axis)
+}
+
+// ConcatWith is Concat with the output taken from a.
+func ConcatWith(a Alloc, xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 	if len(xs) == 0 {
 		return nil, fmt.Errorf("Concat: no inputs")
 	}
@@ -194,7 +199,7 @@ func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 		}
 		out[ax] += x.Shape[ax]
 	}
-	y := tensor.New(xs[0].DType, out)
+	y := newOut(a, xs[0].DType, out)
 	outer := out[:ax].Size()
 	inner := out[ax+1:].Size()
 	off := 0
@@ -210,6 +215,11 @@ func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 
 // Transpose permutes the axes of x (reversing them when perm is empty).
 func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
+	return TransposeWith(nil, x, perm)
+}
+
+// TransposeWith is Transpose with the output taken from a.
+func TransposeWith(a Alloc, x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 	r := len(x.Shape)
 	p := make([]int, r)
 	if len(perm) == 0 {
@@ -233,7 +243,7 @@ func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 	for i := range p {
 		out[i] = x.Shape[p[i]]
 	}
-	y := tensor.New(x.DType, out)
+	y := newOut(a, x.DType, out)
 	switch x.DType {
 	case tensor.Float32:
 		transpose(x.F32, y.F32, x.Shape, p)
@@ -252,31 +262,42 @@ func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 }
 
 func transpose[T any](x, y []T, in tensor.Shape, p []int) {
-	r := len(in)
 	if len(y) == 0 {
 		return
 	}
-	if r == 0 {
+	if len(in) == 0 {
 		y[0] = x[0]
 		return
 	}
 	st := in.Strides()
-	// Strides of the input for each output axis.
-	ost := make([]int, r)
-	out := make([]int, r)
-	for i := range p {
-		ost[i] = st[p[i]]
-		out[i] = in[p[i]]
+	// Output axes with the input's stride for each; runs of output axes
+	// that are also adjacent, in order, in the input merge into one (the
+	// channel shuffle [N,g,C/g,H,W] → [N,C/g,g,H,W] moves whole H·W
+	// planes), and a unit inner stride copies whole runs.
+	var out, ost []int
+	for i, a := range p {
+		if i > 0 && a == p[i-1]+1 {
+			out[len(out)-1] *= in[a]
+			ost[len(ost)-1] = st[a]
+			continue
+		}
+		out = append(out, in[a])
+		ost = append(ost, st[a])
 	}
+	r := len(out)
 	idx := make([]int, r)
 	inner := out[r-1]
 	is := ost[r-1]
 	off := 0
 	for o := 0; o < len(y); o += inner {
-		src := off
-		for j := 0; j < inner; j++ {
-			y[o+j] = x[src]
-			src += is
+		if is == 1 {
+			copy(y[o:o+inner], x[off:off+inner])
+		} else {
+			src := off
+			for j := 0; j < inner; j++ {
+				y[o+j] = x[src]
+				src += is
+			}
 		}
 		for d := r - 2; d >= 0; d-- {
 			idx[d]++
