@@ -41,9 +41,9 @@ func MaxPoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error
 	case tensor.Float32:
 		maxPool(g, x.F32, y.F32, float32(math.Inf(-1)))
 	case tensor.Uint8:
-		maxPool(g, x.U8, y.U8, 0)
+		maxPool8(g, x.U8, y.U8, 0, maxOpsU8())
 	case tensor.Int8:
-		maxPool(g, x.I8, y.I8, -128)
+		maxPool8(g, int8Bytes(x.I8), int8Bytes(y.I8), 0x80, maxRowOps{into: maxIntoI8Go, into2: maxInto2I8Go, signed: true})
 	default:
 		return nil, fmt.Errorf("MaxPool: unsupported type %v", x.DType)
 	}
@@ -92,8 +92,8 @@ func maxPoolWindow[T float32 | uint8 | int8](g *Geometry, plane []T, oh, ow int,
 
 // maxPool is maxPoolReference, bit for bit, with the planes split over the
 // worker pool and the windows that lie inside the input (all but the
-// borders) computed without bounds tests.
-func maxPool[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
+// borders) computed without bounds tests. 8-bit inputs take maxPool8.
+func maxPool(g *Geometry, x, y []float32, lowest float32) {
 	HW, P := g.H*g.W, g.OH*g.OW
 	// Outputs whose windows lie inside the input: oh in [oh0, oh1), ow in
 	// [ow0, ow1).

@@ -97,6 +97,9 @@ type kernelSet struct {
 	// deint2 is centre for a column stride of 2: even[k] from src[2k],
 	// odd[k] from src[2k+1]; nil runs deinterleave2Go.
 	deint2 func(even, odd []int16, src []byte, flip byte, zx int32)
+	// maxU8 and maxU8Stride2 are the uint8 row kernels of MaxPool
+	// (maxRowOps.into and into2); nil runs maxIntoU8Go and maxInto2U8Go.
+	maxU8, maxU8Stride2 func(dst, src []byte)
 }
 
 // goKernels is the pure-Go implementation, the reference for the others.
