@@ -100,6 +100,12 @@ type kernelSet struct {
 	// maxU8 and maxU8Stride2 are the uint8 row kernels of MaxPool
 	// (maxRowOps.into and into2); nil runs maxIntoU8Go and maxInto2U8Go.
 	maxU8, maxU8Stride2 func(dst, src []byte)
+	// quantize, dequantize and qadd are the element-wise row kernels of
+	// qelem.go (quantizeGo, dequantizeGo, qaddGo); nil runs the Go ones
+	// (QAdd.Apply then looks its bytes up in a table).
+	quantize   func(dst []byte, src []float32, q quantRow)
+	dequantize func(dst []float32, src []byte, scale float32, zp int32, signed bool)
+	qadd       func(dst, a, b []byte, q *qaddConsts)
 }
 
 // goKernels is the pure-Go implementation, the reference for the others.
