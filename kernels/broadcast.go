@@ -421,10 +421,12 @@ var MaxElements = 1 << 28
 // CheckSize returns an error when shape has a negative dimension or more
 // than MaxElements elements (overflow-safe).
 func CheckSize(shape tensor.Shape) error {
+	// The errors print a copy, so that shape does not escape (callers pass
+	// literals).
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			return fmt.Errorf("negative dimension in shape %v", shape)
+			return fmt.Errorf("negative dimension in shape %v", shape.Clone())
 		}
 		if d == 0 {
 			return nil
@@ -432,7 +434,7 @@ func CheckSize(shape tensor.Shape) error {
 	}
 	for _, d := range shape {
 		if n > MaxElements/d {
-			return fmt.Errorf("shape %v has more than %d elements", shape, MaxElements)
+			return fmt.Errorf("shape %v has more than %d elements", shape.Clone(), MaxElements)
 		}
 		n *= d
 	}

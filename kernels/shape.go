@@ -172,7 +172,10 @@ func copyElems(dst *tensor.Tensor, di int, src *tensor.Tensor, si, n int) {
 }
 
 // Concat joins tensors of the same type along axis.
-func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
+func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) { return ConcatWith(nil, xs, axis) }
+
+// ConcatWith is Concat with the output taken from a.
+func ConcatWith(a Alloc, xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 	if len(xs) == 0 {
 		return nil, fmt.Errorf("Concat: no inputs")
 	}
@@ -194,7 +197,7 @@ func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 		}
 		out[ax] += x.Shape[ax]
 	}
-	y := tensor.New(xs[0].DType, out)
+	y := newOut(a, xs[0].DType, out)
 	outer := out[:ax].Size()
 	inner := out[ax+1:].Size()
 	off := 0
@@ -210,6 +213,11 @@ func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 
 // Transpose permutes the axes of x (reversing them when perm is empty).
 func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
+	return TransposeWith(nil, x, perm)
+}
+
+// TransposeWith is Transpose with the output taken from a.
+func TransposeWith(a Alloc, x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 	r := len(x.Shape)
 	p := make([]int, r)
 	if len(perm) == 0 {
@@ -233,7 +241,7 @@ func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 	for i := range p {
 		out[i] = x.Shape[p[i]]
 	}
-	y := tensor.New(x.DType, out)
+	y := newOut(a, x.DType, out)
 	switch x.DType {
 	case tensor.Float32:
 		transpose(x.F32, y.F32, x.Shape, p)
@@ -252,10 +260,11 @@ func Transpose(x *tensor.Tensor, perm []int64) (*tensor.Tensor, error) {
 }
 
 func transpose[T any](x, y []T, in tensor.Shape, p []int) {
-	r := len(in)
 	if len(y) == 0 {
 		return
 	}
+	in, p = coalesceAxes(in, p)
+	r := len(in)
 	if r == 0 {
 		y[0] = x[0]
 		return
@@ -273,10 +282,14 @@ func transpose[T any](x, y []T, in tensor.Shape, p []int) {
 	is := ost[r-1]
 	off := 0
 	for o := 0; o < len(y); o += inner {
-		src := off
-		for j := 0; j < inner; j++ {
-			y[o+j] = x[src]
-			src += is
+		if is == 1 {
+			copy(y[o:o+inner], x[off:off+inner])
+		} else {
+			src := off
+			for j := 0; j < inner; j++ {
+				y[o+j] = x[src]
+				src += is
+			}
 		}
 		for d := r - 2; d >= 0; d-- {
 			idx[d]++
@@ -288,6 +301,41 @@ func transpose[T any](x, y []T, in tensor.Shape, p []int) {
 			idx[d] = 0
 		}
 	}
+}
+
+// coalesceAxes merges the input axes that stay adjacent and in order under
+// the permutation p (output axis i reads input axis p[i]) into one, so
+// that transpose moves the longest contiguous runs: for example a channel
+// shuffle [N, g, C/g, H, W] with p = [0, 2, 1, 3, 4] becomes
+// [N, g, C/g, H·W] with p = [0, 2, 1, 3]. It returns the merged input shape
+// and permutation.
+func coalesceAxes(in tensor.Shape, p []int) (tensor.Shape, []int) {
+	r := len(in)
+	// first[a] reports whether input axis a starts a merged group: it does
+	// not follow axis a−1 directly in output order (axis 0 always starts
+	// one).
+	first := make([]bool, r)
+	for i := range p {
+		first[p[i]] = i == 0 || p[i-1] != p[i]-1
+	}
+	// Merged input axes, in input order, and the new index of each group.
+	var shape tensor.Shape
+	group := make([]int, r)
+	for a := 0; a < r; a++ {
+		if first[a] {
+			shape = append(shape, in[a])
+		} else {
+			shape[len(shape)-1] *= in[a]
+		}
+		group[a] = len(shape) - 1
+	}
+	var perm []int
+	for i := range p {
+		if first[p[i]] {
+			perm = append(perm, group[p[i]])
+		}
+	}
+	return shape, perm
 }
 
 // Gather takes slices of x along axis at the given indices (int64 or int32;
