@@ -102,6 +102,9 @@ func (c *compiler) fuseOps(q, src *graph.Node, qp qmath.Params, qdt tensor.DType
 		if f, n := c.fuseGlobalAveragePool(q, src, qp, qdt, prod, single); f != nil {
 			return f, n
 		}
+		if f, n := c.fuseAveragePool(q, src, qp, qdt, prod); f != nil {
+			return f, n
+		}
 	}
 	if src.OpType != "Add" || !isDefaultDomain(src.Domain) || len(src.Inputs) != 2 {
 		return nil, nil
@@ -264,4 +267,61 @@ func (c *compiler) fuseGlobalAveragePool(q, src *graph.Node, qp qmath.Params, qd
 	nodes = append(nodes, src)
 	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: run}
 	return &fusedStep{at: q, step: st, ins: []string{d.Input(0)}, outs: []string{q.Outputs[0]}}, nodes
+}
+
+// fuseAveragePool matches DequantizeLinear → AveragePool → QuantizeLinear
+// with per-tensor parameters and runs it on the 8-bit values with the
+// float32 arithmetic of the three operators (kernels.AveragePoolQDQWith),
+// so the result is the same as unfused, without the float tensors.
+func (c *compiler) fuseAveragePool(q, src *graph.Node, qp qmath.Params, qdt tensor.DType, prod map[string]*graph.Node) (*fusedStep, []*graph.Node) {
+	if src.OpType != "AveragePool" || !isDefaultDomain(src.Domain) || len(src.Outputs) != 1 {
+		return nil, nil
+	}
+	d := dqInput(src.Input(0), prod)
+	if d == nil {
+		return nil, nil
+	}
+	xp, xdt, ok := c.params8(d, prod)
+	if !ok {
+		return nil, nil
+	}
+	p := kernels.PoolParams{ConvParams: convParams(src), CountIncludePad: src.AttrInt("count_include_pad", 0) != 0}
+	if len(p.KernelShape) == 0 {
+		return nil, nil
+	}
+	runA := allocKernel(func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
+		x := in[0]
+		if x.DType != xdt {
+			return nil, fmt.Errorf("quantized AveragePool wants a %v tensor, have %v", xdt, x.DType)
+		}
+		if len(x.Shape) <= 4 {
+			return one(kernels.AveragePoolQDQWith(a, x, xp, p, qp, qdt))
+		}
+		// 3-D pooling: the three operators one after the other.
+		sx, zx := scalarParams(xp, xdt)
+		sy, zy := scalarParams(qp, qdt)
+		f, err := kernels.DequantizeLinear(x, sx, zx, 1)
+		if err == nil {
+			f, err = kernels.AveragePool(f, p)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return one(kernels.QuantizeLinear(f, sy, zy, 1))
+	})
+	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: runA.heap(), runA: runA, fresh: true}
+	return &fusedStep{at: q, step: st, ins: []string{d.Input(0)}, outs: []string{q.Outputs[0]}}, []*graph.Node{q, src}
+}
+
+// scalarParams returns the scale and zero-point tensors of per-tensor
+// parameters of an 8-bit type dt.
+func scalarParams(p qmath.Params, dt tensor.DType) (scale, zeroPoint *tensor.Tensor) {
+	scale = tensor.FromFloat32(tensor.Shape{}, []float32{p.Scale})
+	zeroPoint = tensor.New(dt, tensor.Shape{})
+	if dt == tensor.Int8 {
+		zeroPoint.I8[0] = int8(p.ZeroPoint)
+	} else {
+		zeroPoint.U8[0] = uint8(p.ZeroPoint)
+	}
+	return scale, zeroPoint
 }

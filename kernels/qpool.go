@@ -1,6 +1,13 @@
 package kernels
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/eightbitml/eightbit/qmath"
+	"github.com/eightbitml/eightbit/tensor"
+)
 
 // 8-bit MaxPool, separably. For integers the maximum of a window does not
 // depend on the order of its taps, and a padding tap equal to the type's
@@ -158,4 +165,110 @@ func maxRow8(g *Geometry, dst, v []byte, lowest byte, ops maxRowOps) {
 			dst[ow] = m
 		}
 	}
+}
+
+// AveragePoolQDQWith computes
+//
+//	QuantizeLinear(AveragePool(DequantizeLinear(x, px), p), py)
+//
+// for an 8-bit NCHW or NCW x and per-tensor parameters, bit for bit as
+// the three operators do in float32 (AveragePoolWith sums every window's
+// dequantized taps in row-major order and divides by the tap count), but
+// without the float32 tensors: the dequantized values come from a
+// 256-entry table, windows inside the input skip the bounds tests, and
+// each output row is quantized at once. out is the output type (uint8 or
+// int8); the output is taken from a.
+func AveragePoolQDQWith(a Alloc, x *tensor.Tensor, px qmath.Params, p PoolParams, py qmath.Params, out tensor.DType) (*tensor.Tensor, error) {
+	if !is8bit(x) || (out != tensor.Uint8 && out != tensor.Int8) {
+		return nil, fmt.Errorf("AveragePool (8-bit): want 8-bit input and output, have %v and %v", x.DType, out)
+	}
+	g, err := ResolveGeometry(x.Shape, p.KernelShape, p.ConvParams)
+	if err != nil {
+		return nil, err
+	}
+	var deq [256]float32
+	for b := range deq {
+		q := int32(b)
+		if x.DType == tensor.Int8 {
+			q = int32(int8(b))
+		}
+		deq[b] = qmath.Dequantize(q, px)
+	}
+	xb := x.U8
+	if x.DType == tensor.Int8 {
+		xb = int8Bytes(x.I8)
+	}
+	y := newOut(a, out, g.OutShape(g.C))
+	if y.Len() == 0 {
+		return y, nil
+	}
+	yb := y.U8
+	if out == tensor.Int8 {
+		yb = int8Bytes(y.I8)
+	}
+	qr := newQuantRow(py, out == tensor.Int8)
+	HW, P := g.H*g.W, g.OH*g.OW
+	oh0, oh1 := insideRange(g.PadT, g.SH, g.DH, g.KH, g.H, g.OH)
+	ow0, ow1 := insideRange(g.PadL, g.SW, g.DW, g.KW, g.W, g.OW)
+	full := float32(g.KH * g.KW)
+	buf := poolRows.Get().(*[]byte)
+	defer poolRows.Put(buf)
+	if cap(*buf) < 4*g.OW {
+		*buf = make([]byte, 4*g.OW)
+	}
+	row := unsafe.Slice((*float32)(unsafe.Pointer(&(*buf)[0])), g.OW)
+	for nc := 0; nc < g.N*g.C; nc++ {
+		plane := xb[nc*HW : (nc+1)*HW]
+		for oh := 0; oh < g.OH; oh++ {
+			for ow := 0; ow < g.OW; ow++ {
+				if oh < oh0 || oh >= oh1 || ow < ow0 || ow >= ow1 {
+					row[ow] = averageWindow(g, plane, &deq, oh, ow, p.CountIncludePad)
+					continue
+				}
+				var s float32
+				base := (oh*g.SH-g.PadT)*g.W + ow*g.SW - g.PadL
+				for kh := 0; kh < g.KH; kh++ {
+					r := plane[base+kh*g.DH*g.W:]
+					r = r[:(g.KW-1)*g.DW+1]
+					for kw := 0; kw < len(r); kw += g.DW {
+						s += deq[r[kw]]
+					}
+				}
+				row[ow] = s / full
+			}
+			quantizeRow(yb[nc*P+oh*g.OW:nc*P+(oh+1)*g.OW], row, qr)
+		}
+	}
+	return y, nil
+}
+
+// averageWindow is one output of AveragePoolWith on dequantized 8-bit
+// values: the taps inside the input summed in row-major order, divided by
+// their count (with countIncludePad, the taps inside the input and its
+// explicit padding); 0 for a window without taps.
+func averageWindow(g *Geometry, plane []byte, deq *[256]float32, oh, ow int, countIncludePad bool) float32 {
+	var s float32
+	n, npad := 0, 0
+	for kh := 0; kh < g.KH; kh++ {
+		ih := oh*g.SH - g.PadT + kh*g.DH
+		inH := ih >= 0 && ih < g.H
+		padH := ih >= -g.PadT && ih < g.H+g.PadB
+		for kw := 0; kw < g.KW; kw++ {
+			iw := ow*g.SW - g.PadL + kw*g.DW
+			if padH && iw >= -g.PadL && iw < g.W+g.PadR {
+				npad++
+			}
+			if inH && iw >= 0 && iw < g.W {
+				s += deq[plane[ih*g.W+iw]]
+				n++
+			}
+		}
+	}
+	if countIncludePad {
+		n = npad
+	}
+	if n == 0 {
+		return 0
+	}
+	return s / float32(n)
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -77,6 +78,59 @@ func TestMaxPool8MatchesReference(t *testing.T) {
 				}
 				if !want.Equal(got) {
 					t.Fatalf("trial %d %v %+v: %v MaxPool differs from the reference", trial, shape, p, dt)
+				}
+			}
+		}
+	})
+}
+
+// TestAveragePoolQDQ compares AveragePoolQDQWith with DequantizeLinear,
+// AveragePool and QuantizeLinear run one after the other, bit for bit, on
+// random geometries (with and without count_include_pad and ceil mode)
+// for every combination of uint8 and int8 input and output.
+func TestAveragePoolQDQ(t *testing.T) {
+	r := rand.New(rand.NewSource(14))
+	withKernels(t, func(t *testing.T) {
+		for trial := 0; trial < 200; trial++ {
+			kh, kw := 1+r.Intn(4), 1+r.Intn(4)
+			p := PoolParams{ConvParams: ConvParams{KernelShape: []int{kh, kw},
+				Strides:   []int{1 + r.Intn(3), 1 + r.Intn(3)},
+				Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
+				Pads:      []int{r.Intn(kh), r.Intn(kw), r.Intn(kh), r.Intn(kw)},
+				CeilMode:  r.Intn(2) == 0}, CountIncludePad: r.Intn(2) == 0}
+			shape := tensor.Shape{1 + r.Intn(2), 1 + r.Intn(5), 1 + r.Intn(20), 1 + r.Intn(40)}
+			if _, err := ResolveGeometry(shape, p.KernelShape, p.ConvParams); err != nil {
+				continue
+			}
+			for _, in := range []tensor.DType{tensor.Uint8, tensor.Int8} {
+				for _, out := range []tensor.DType{tensor.Uint8, tensor.Int8} {
+					px := qmath.Params{Scale: float32(0.001 + r.Float64()*0.1), ZeroPoint: randZP(r, in)}
+					py := qmath.Params{Scale: float32(0.001 + r.Float64()*0.1), ZeroPoint: randZP(r, out)}
+					x := rand8(r, in, shape, true)
+					got, err := AveragePoolQDQWith(nil, x, px, p, py, out)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sx := tensor.FromFloat32(tensor.Shape{1}, []float32{px.Scale})
+					zx := tensor.New(in, tensor.Shape{1})
+					store8(zx, 0, px.ZeroPoint)
+					sy := tensor.FromFloat32(tensor.Shape{1}, []float32{py.Scale})
+					zy := tensor.New(out, tensor.Shape{1})
+					store8(zy, 0, py.ZeroPoint)
+					f, err := DequantizeLinear(x, sx, zx, 1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if f, err = AveragePool(f, p); err != nil {
+						t.Fatal(err)
+					}
+					want, err := QuantizeLinear(f, sy, zy, 1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !want.Equal(got) {
+						t.Fatalf("trial %d %v %+v %v->%v: differs from the float operators", trial, shape, p, in, out)
+					}
 				}
 			}
 		}
