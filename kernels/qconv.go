@@ -279,6 +279,7 @@ func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *
 	}
 	blk := pl.K4 * tileMR * 4
 	for q0 := 0; q0 < Q; q0 += tileNR {
+		tile := ks.tileFor(min(tileNR, Q-q0))
 		if flat {
 			base = &buf[q0*4]
 		} else {
@@ -286,12 +287,12 @@ func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *
 		}
 		colMul := zeros[:]
 		if pl.anyZw {
-			ks.tile(&pl.ones[0], base, &offs[0], pl.K4, cs, 0)
+			tile(&pl.ones[0], base, &offs[0], pl.K4, cs, 0)
 			colMul = cs[:tileNR]
 		}
 		for b := 0; b < pl.nb; b++ {
 			m0 := gr*pl.mg + b*tileMR
-			ks.tile(&pl.blocks[(gr*pl.nb+b)*blk], base, &offs[0], pl.K4, acc, 0)
+			tile(&pl.blocks[(gr*pl.nb+b)*blk], base, &offs[0], pl.K4, acc, 0)
 			e.rows = int64(min(tileMR, pl.mg-b*tileMR))
 			e.rowAdd, e.rowMul = &rowAdd[m0], &rowMul[m0]
 			yoff := (n*pl.M+m0)*P + oh0*g.OW

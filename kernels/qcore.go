@@ -77,7 +77,10 @@ type epiFunc func(e *epiArgs)
 type kernelSet struct {
 	name string
 	tile tileFunc
-	epi  epiFunc
+	// narrow[v] computes only the first 16·(v+1) columns of a tile (the
+	// others of acc are left as they are); nil entries run tile.
+	narrow [3]tileFunc
+	epi    epiFunc
 	// interleave writes dst[4*i+t] = rows[t][i] ^ flip for i < n (t < 4);
 	// a nil row writes 0.
 	interleave func(dst []byte, r0, r1, r2, r3 []byte, n int, flip byte)
@@ -106,6 +109,15 @@ type kernelSet struct {
 	quantize   func(dst []byte, src []float32, q quantRow)
 	dequantize func(dst []float32, src []byte, scale float32, zp int32, signed bool)
 	qadd       func(dst, a, b []byte, q *qaddConsts)
+}
+
+// tileFor returns the tile kernel for a tile of which only the first n
+// columns are used.
+func (ks *kernelSet) tileFor(n int) tileFunc {
+	if v := (n+15)/16 - 1; v < len(ks.narrow) && ks.narrow[v] != nil {
+		return ks.narrow[v]
+	}
+	return ks.tile
 }
 
 // goKernels is the pure-Go implementation, the reference for the others.
