@@ -296,8 +296,10 @@ func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *
 			e.rows = int64(min(tileMR, pl.mg-b*tileMR))
 			e.rowAdd, e.rowMul = &rowAdd[m0], &rowMul[m0]
 			yoff := (n*pl.M+m0)*P + oh0*g.OW
-			if !flat {
-				e.acc, e.n = &acc[0], int64(min(tileNR, Pb-q0))
+			if !flat || Wp == g.OW {
+				// A gathered tile, or a flat one whose rows have no
+				// padding columns: its pixels are consecutive outputs.
+				e.acc, e.n = &acc[0], int64(min(tileNR, Q-q0))
 				e.colAdd, e.colMul = &zeros[0], &colMul[0]
 				sk.emit(e, yoff+q0, m0, pl.mult[m0:])
 				continue
@@ -337,6 +339,24 @@ func (pl *QConvPlan) pad(g *Geometry, src, buf []byte, r0, rows int, zxu, xflip 
 			for i := 0; i+4 <= len(b); i += 4 {
 				copy(b[i:i+4], zrow[:])
 			}
+		}
+		if Wp == g.W {
+			// No padding columns: the rows inside the input are one run
+			// of the source planes and of dst.
+			lo, hi := min(max(g.PadT-r0, 0), rows), min(max(g.PadT+g.H-r0, 0), rows)
+			fill(dst[:lo*Wp*4])
+			fill(dst[hi*Wp*4 : rows*Wp*4])
+			if lo < hi {
+				h0, h1 := r0+lo-g.PadT, r0+hi-g.PadT
+				var rs [4][]byte
+				for j := 0; j < 4; j++ {
+					if c := c4*4 + j; c < pl.cg {
+						rs[j] = src[c*HW+h0*g.W : c*HW+h1*g.W]
+					}
+				}
+				ks.interleave(dst[lo*Wp*4:], rs[0], rs[1], rs[2], rs[3], (h1-h0)*g.W, xflip)
+			}
+			continue
 		}
 		for r := 0; r < rows; r++ {
 			row := dst[r*Wp*4 : (r+1)*Wp*4]
