@@ -380,19 +380,28 @@ func (pl *QConvPlan) pad(g *Geometry, src, buf []byte, r0, rows int, zxu, xflip 
 }
 
 // gather packs the tile of output pixels [q0, q0+n) of a strided
-// convolution into panel [K4][tileNR][4] from the padded image.
+// convolution into panel [K4][tileNR][4] from the padded image, one output
+// row segment at a time.
 func (pl *QConvPlan) gather(g *Geometry, buf, panel []byte, q0, n, Wp, plane int) {
-	for c4 := 0; c4 < pl.C4; c4++ {
-		for kh := 0; kh < g.KH; kh++ {
-			for kw := 0; kw < g.KW; kw++ {
-				k4 := c4*pl.T + kh*g.KW + kw
-				dst := panel[k4*tileNR*4 : (k4+1)*tileNR*4]
-				for i := 0; i < n; i++ {
-					oh, ow := (q0+i)/g.OW, (q0+i)%g.OW
-					src := (c4*plane + (oh*g.SH+kh*g.DH)*Wp + ow*g.SW + kw*g.DW) * 4
-					*(*uint32)(unsafe.Pointer(&dst[i*4])) = *(*uint32)(unsafe.Pointer(&buf[src]))
+	step := g.SW * 4
+	for i := 0; i < n; {
+		oh, ow := (q0+i)/g.OW, (q0+i)%g.OW
+		run := min(n-i, g.OW-ow) // pixels of output row oh in the tile
+		for c4 := 0; c4 < pl.C4; c4++ {
+			for kh := 0; kh < g.KH; kh++ {
+				row := (c4*plane + (oh*g.SH+kh*g.DH)*Wp) * 4
+				for kw := 0; kw < g.KW; kw++ {
+					k4 := c4*pl.T + kh*g.KW + kw
+					dst := panel[(k4*tileNR+i)*4 : (k4*tileNR+i+run)*4]
+					src := buf[row+(ow*g.SW+kw*g.DW)*4:]
+					_ = src[(run-1)*step+3] // every dword read below
+					sp, dp := unsafe.Pointer(&src[0]), unsafe.Pointer(&dst[0])
+					for j := range run {
+						*(*uint32)(unsafe.Add(dp, 4*j)) = *(*uint32)(unsafe.Add(sp, j*step))
+					}
 				}
 			}
 		}
+		i += run
 	}
 }
