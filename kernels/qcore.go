@@ -103,6 +103,8 @@ type kernelSet struct {
 	// maxU8 and maxU8Stride2 are the uint8 row kernels of MaxPool
 	// (maxRowOps.into and into2); nil runs maxIntoU8Go and maxInto2U8Go.
 	maxU8, maxU8Stride2 func(dst, src []byte)
+	// maxU8K3S2 is maxRowOps.k3s2 for uint8; nil runs maxK3S2U8Go.
+	maxU8K3S2 func(dst, src []byte)
 	// quantize, dequantize and qadd are the element-wise row kernels of
 	// qelem.go (quantizeGo, dequantizeGo, qaddGo); nil runs the Go ones
 	// (QAdd.Apply then looks its bytes up in a table).

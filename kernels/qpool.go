@@ -26,6 +26,9 @@ type maxRowOps struct {
 	into func(dst, src []byte)
 	// into2 sets dst[j] = max(dst[j], src[2j]) for j < len(dst).
 	into2 func(dst, src []byte)
+	// k3s2, when set, sets dst[j] = max(src[2j], src[2j+1], src[2j+2])
+	// for j < len(dst): the columns of a 3-wide window at stride 2.
+	k3s2 func(dst, src []byte)
 	// signed compares the bytes as int8.
 	signed bool
 }
@@ -57,6 +60,17 @@ func maxInto2U8Go(dst, src []byte) {
 	}
 }
 
+// maxK3S2U8Go is maxRowOps.k3s2 for uint8.
+func maxK3S2U8Go(dst, src []byte) {
+	if len(dst) == 0 {
+		return
+	}
+	src = src[:2*len(dst)+1]
+	for j := range dst {
+		dst[j] = max(src[2*j], src[2*j+1], src[2*j+2])
+	}
+}
+
 // maxIntoI8Go is maxRowOps.into for int8 (as two's-complement bytes).
 func maxIntoI8Go(dst, src []byte) {
 	src = src[:len(dst)]
@@ -78,12 +92,15 @@ func maxInto2I8Go(dst, src []byte) {
 
 // maxOpsU8 returns the uint8 row kernels of the active implementation.
 func maxOpsU8() maxRowOps {
-	ops := maxRowOps{into: maxIntoU8Go, into2: maxInto2U8Go}
+	ops := maxRowOps{into: maxIntoU8Go, into2: maxInto2U8Go, k3s2: maxK3S2U8Go}
 	if active.maxU8 != nil {
 		ops.into = active.maxU8
 	}
 	if active.maxU8Stride2 != nil {
 		ops.into2 = active.maxU8Stride2
+	}
+	if active.maxU8K3S2 != nil {
+		ops.k3s2 = active.maxU8K3S2
 	}
 	return ops
 }
@@ -148,6 +165,10 @@ func maxRow8(g *Geometry, dst, v []byte, lowest byte, ops maxRowOps) {
 			ops.into(dst, v[kw*g.DW:])
 		}
 	case 2:
+		if g.KW == 3 && g.DW == 1 && ops.k3s2 != nil {
+			ops.k3s2(dst, v)
+			return
+		}
 		for i := range dst {
 			dst[i] = lowest
 		}

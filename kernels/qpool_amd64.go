@@ -81,3 +81,47 @@ func maxU8Stride22(dst, src []byte) {
 		maxU8Stride2AVX2(&dst[n-16], &src[2*(n-16)], 16)
 	}
 }
+
+//go:noescape
+func maxU8K3S2AVX512(dst, src *byte, n int)
+
+//go:noescape
+func maxU8K3S2AVX2(dst, src *byte, n int)
+
+// maxU8K3S2512 is maxK3S2U8Go through maxU8K3S2AVX512, which reads one
+// byte past the last window: when src ends there, the last output is
+// computed here.
+func maxU8K3S2512(dst, src []byte) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	if len(src) < 2*n+2 {
+		n--
+		maxK3S2U8Go(dst[n:], src[2*n:])
+	}
+	if n > 0 {
+		maxU8K3S2AVX512(&dst[0], &src[0], n)
+	}
+}
+
+// maxU8K3S22 runs maxU8K3S2AVX2 on the first multiple of 16 outputs and
+// once more on the last 16 (it sets dst from src alone), the last output
+// in Go when src ends at its window; rows shorter than 17 go to
+// maxK3S2U8Go.
+func maxU8K3S22(dst, src []byte) {
+	n := len(dst)
+	if n <= 16 {
+		maxK3S2U8Go(dst, src)
+		return
+	}
+	if len(src) < 2*n+2 {
+		n--
+		maxK3S2U8Go(dst[n:], src[2*n:])
+	}
+	n16 := n &^ 15
+	maxU8K3S2AVX2(&dst[0], &src[0], n16)
+	if n16 < n {
+		maxU8K3S2AVX2(&dst[n-16], &src[2*(n-16)], 16)
+	}
+}

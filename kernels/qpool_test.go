@@ -11,14 +11,14 @@ import (
 
 // TestMaxRowKernels compares each implementation's uint8 MaxPool row
 // kernels with the Go ones on every length up to 300, at unaligned
-// offsets, with src cut right after the last tap.
+// offsets, with src cut right after the last tap and one byte later.
 func TestMaxRowKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	withKernels(t, func(t *testing.T) {
 		ops := maxOpsU8()
 		for n := 0; n <= 300; n++ {
 			off := r.Intn(8)
-			src := make([]byte, off+2*n+1)
+			src := make([]byte, off+2*n+2)
 			r.Read(src)
 			dst := make([]byte, n)
 			r.Read(dst)
@@ -41,6 +41,18 @@ func TestMaxRowKernels(t *testing.T) {
 			ops.into2(got, src[off:end+1])
 			if !bytes.Equal(got, want) {
 				t.Fatalf("into2 with slack, n=%d: got %v, want %v", n, got, want)
+			}
+			for _, slack := range []int{0, 1} {
+				end := off + 2*n + 1 + slack
+				if n == 0 {
+					end = off
+				}
+				want, got = bytes.Clone(dst), bytes.Clone(dst)
+				maxK3S2U8Go(want, src[off:end])
+				ops.k3s2(got, src[off:end])
+				if !bytes.Equal(got, want) {
+					t.Fatalf("k3s2, n=%d, slack %d: got %v, want %v", n, slack, got, want)
+				}
 			}
 		}
 	})
