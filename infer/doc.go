@@ -50,8 +50,13 @@
 // (ONNX Runtime's QLinearConv rule; a fused Relu/Clip narrows [lo, hi]).
 // DequantizeLinear → MaxPool | Flatten | Reshape | Transpose | Relu →
 // QuantizeLinear with identical scale and zero point runs on the uint8
-// values directly, which is exact. Everything else runs in float32 on
-// dequantized values with ONNX QDQ semantics.
+// values directly, which is exact. Residual Add and GlobalAveragePool
+// between DequantizeLinear and QuantizeLinear run on the 8-bit values with
+// ONNX Runtime's QLinearAdd and QLinearGlobalAveragePool arithmetic, and
+// DequantizeLinear → AveragePool → QuantizeLinear with the float32
+// arithmetic of the three operators (the same bytes, without the float
+// tensors). Everything else runs in float32 on dequantized values with
+// ONNX QDQ semantics.
 //
 // The two modes differ only in rounding: float QDQ dequantizes, sums float32
 // products in float32 and quantizes y/sy; integer mode sums exactly in int32

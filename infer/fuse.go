@@ -426,19 +426,16 @@ func (c *compiler) fuseConcat(q, src *graph.Node, qp qmath.Params, qdt tensor.DT
 		}
 		ins[i] = d.Input(0)
 	}
-	inner, err := buildOp(src, c.opset)
-	if err != nil {
-		return nil, nil
-	}
-	run := func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	axis := int(src.AttrInt("axis", 0))
+	runA := allocKernel(func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
 		for _, x := range in {
 			if x == nil || x.DType != qdt {
 				return nil, fmt.Errorf("want %v inputs", qdt)
 			}
 		}
-		return inner(in)
-	}
-	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: run}
+		return one(kernels.ConcatWith(a, in, axis))
+	})
+	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: runA.heap(), runA: runA, fresh: true}
 	return &fusedStep{at: q, step: st, ins: ins, outs: []string{q.Outputs[0]}}, []*graph.Node{q, src}
 }
 
@@ -488,6 +485,14 @@ func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, qdt tensor.DTy
 				}
 			}
 			return []*tensor.Tensor{y}, nil
+		}
+	case src.OpType == "Transpose":
+		perm := src.AttrInts("perm", nil)
+		runA = func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
+			if in[0].DType != qdt {
+				return nil, fmt.Errorf("want %v input, have %v", qdt, in[0].DType)
+			}
+			return one(kernels.TransposeWith(a, in[0], perm))
 		}
 	case src.OpType == "MaxPool" && len(src.Outputs) == 1:
 		k, _, err := buildAllocOp(src, c.opset)

@@ -2,10 +2,10 @@ package infer
 
 import (
 	"fmt"
-	"math"
 	"unsafe"
 
 	"github.com/eightbitml/eightbit/graph"
+	"github.com/eightbitml/eightbit/kernels"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -77,8 +77,9 @@ func (c *compiler) fuseQOperators() error {
 //	DequantizeLinear(a), DequantizeLinear(b) → Add [→ Relu] → QuantizeLinear
 //
 // with per-tensor parameters and a and b of the same shape, computed as ONNX
-// Runtime's QLinearAdd does on x86-64 with AVX2 (MLAS's AVX2 kernel), with
-// float32 fused multiply-adds (one rounding each), ra = sa/sc, rb = sb/sc:
+// Runtime's QLinearAdd does on x86-64 with AVX2 (MLAS's AVX2 kernel,
+// kernels.QAdd), with float32 fused multiply-adds (one rounding each),
+// ra = sa/sc, rb = sb/sc:
 //
 //	fixed = zc − fma(ra, za, rb·zb)
 //	y     = sat(round_half_even(fma(a, ra, fma(b, rb, fixed))))
@@ -101,6 +102,9 @@ func (c *compiler) fuseOps(q, src *graph.Node, qp qmath.Params, qdt tensor.DType
 		if f, n := c.fuseGlobalAveragePool(q, src, qp, qdt, prod, single); f != nil {
 			return f, n
 		}
+		if f, n := c.fuseAveragePool(q, src, qp, qdt, prod); f != nil {
+			return f, n
+		}
 	}
 	if src.OpType != "Add" || !isDefaultDomain(src.Domain) || len(src.Inputs) != 2 {
 		return nil, nil
@@ -118,102 +122,19 @@ func (c *compiler) fuseOps(q, src *graph.Node, qp qmath.Params, qdt tensor.DType
 	if relu {
 		lo = max(lo, qp.ZeroPoint)
 	}
-	tab := qaddTable(qaddFunc(pa, pb, qp, lo, hi), qdt)
-	run := func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	add := kernels.NewQAdd(pa, pb, qp, lo, hi, qdt == tensor.Int8)
+	runA := allocKernel(func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
 		a, b := in[0], in[1]
 		if a.DType != qdt || b.DType != qdt || !a.Shape.Equal(b.Shape) {
 			return nil, fmt.Errorf("quantized Add wants two %v tensors of one shape, have %v%v and %v%v", qdt, a.DType, a.Shape, b.DType, b.Shape)
 		}
-		return []*tensor.Tensor{qaddLookup(a, b, a.Shape, nil, nil, tab)}, nil
-	}
+		y := allocTensor(al, qdt, a.Shape)
+		add.Apply(bytesOf(y), bytesOf(a), bytesOf(b))
+		return []*tensor.Tensor{y}, nil
+	})
 	nodes = append(nodes, src)
-	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: run}
+	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: runA.heap(), runA: runA, fresh: true}
 	return &fusedStep{at: q, step: st, ins: []string{da.Input(0), db.Input(0)}, outs: []string{q.Outputs[0]}}, nodes
-}
-
-// fma32 returns x·y + z rounded once to float32, as a float32 fused
-// multiply-add does, for x with at most 29 significant bits (an 8-bit value
-// or zero point), so that the product is exact in float64.
-func fma32(x, y, z float32) float32 {
-	p := float64(x) * float64(y) // exact
-	s := p + float64(z)
-	// s is p + z rounded to float64; rounding it again to float32 is
-	// correct unless that rounding was inexact and s lies exactly half-way
-	// between two float32 values: then move s off the half-way point
-	// towards the exact sum.
-	bv := s - p
-	e := (p - (s - bv)) + (float64(z) - bv) // exact error of s (TwoSum)
-	if e != 0 {
-		r := float64(float32(s))
-		if r != s {
-			lo, hi := r, r
-			if r < s {
-				hi = float64(math.Nextafter32(float32(r), float32(math.Inf(1))))
-			} else {
-				lo = float64(math.Nextafter32(float32(r), float32(math.Inf(-1))))
-			}
-			if s-lo == hi-s { // half-way
-				s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
-			}
-		}
-	}
-	return float32(s)
-}
-
-// qaddFunc returns the element function of a quantized Add with input
-// parameters pa, pb and output parameters pc, saturating to [lo, hi]: MLAS's
-// AVX2 arithmetic (see fuseOps).
-func qaddFunc(pa, pb, pc qmath.Params, lo, hi int32) func(av, bv int32) int32 {
-	ra := pa.Scale / pc.Scale
-	rb := pb.Scale / pc.Scale
-	fixed := float32(pc.ZeroPoint) - fma32(ra, float32(pa.ZeroPoint), rb*float32(pb.ZeroPoint))
-	return func(av, bv int32) int32 {
-		v := int32(qmath.RoundHalfEven(fma32(float32(av), ra, fma32(float32(bv), rb, fixed))))
-		return qmath.Saturate(v, lo, hi)
-	}
-}
-
-// qaddTable tabulates add over every pair of 8-bit inputs of type dt: entry
-// ua<<8 | ub is the output byte for the input bytes ua and ub (int8 values
-// as their two's-complement bytes). The table is add itself, so a lookup
-// gives exactly what add computes, at a byte load per element instead of
-// two emulated fused multiply-adds.
-func qaddTable(add func(av, bv int32) int32, dt tensor.DType) *[1 << 16]uint8 {
-	var t [1 << 16]uint8
-	for ua := 0; ua < 256; ua++ {
-		for ub := 0; ub < 256; ub++ {
-			av, bv := int32(ua), int32(ub)
-			if dt == tensor.Int8 {
-				av, bv = int32(int8(ua)), int32(int8(ub))
-			}
-			t[ua<<8|ub] = uint8(add(av, bv))
-		}
-	}
-	return &t
-}
-
-// qaddLookup is qadd through a table from qaddTable.
-func qaddLookup(a, b *tensor.Tensor, shape tensor.Shape, ia, ib []int, tab *[1 << 16]uint8) *tensor.Tensor {
-	y := tensor.New(a.DType, shape)
-	ab, bb, yb := bytesOf(a), bytesOf(b), bytesOf(y)
-	if ia == nil && ib == nil {
-		ab, bb = ab[:len(yb)], bb[:len(yb)]
-		for i := range yb {
-			yb[i] = tab[int(ab[i])<<8|int(bb[i])]
-		}
-		return y
-	}
-	for i := range yb {
-		j, k := i, i
-		if ia != nil {
-			j = ia[i]
-		}
-		if ib != nil {
-			k = ib[i]
-		}
-		yb[i] = tab[int(ab[j])<<8|int(bb[k])]
-	}
-	return y
 }
 
 // bytesOf views the elements of an 8-bit tensor as bytes.
@@ -227,30 +148,40 @@ func bytesOf(t *tensor.Tensor) []byte {
 	return t.U8
 }
 
-// qaddTableMin is the output size from which qadd tabulates add first
-// (65,536 evaluations) rather than evaluating it per element.
+// qaddTableMin is the output size from which qadd looks broadcast
+// operands up in the 64K table of q (built once) rather than evaluating
+// q.At per element.
 const qaddTableMin = 1 << 16
 
-// qadd applies add to the 8-bit tensors a and b (both of a's type) into a
+// qadd applies q to the 8-bit tensors a and b (both of a's type) into a
 // new tensor of shape; ia and ib map output elements to input elements
 // (nil: the same index).
-func qadd(a, b *tensor.Tensor, shape tensor.Shape, ia, ib []int, add func(av, bv int32) int32) *tensor.Tensor {
-	if shape.Size() >= qaddTableMin {
-		return qaddLookup(a, b, shape, ia, ib, qaddTable(add, a.DType))
-	}
+func qadd(a, b *tensor.Tensor, shape tensor.Shape, ia, ib []int, q *kernels.QAdd) *tensor.Tensor {
 	y := tensor.New(a.DType, shape)
+	ab, bb, yb := bytesOf(a), bytesOf(b), bytesOf(y)
+	if ia == nil && ib == nil {
+		q.Apply(yb, ab, bb)
+		return y
+	}
 	at := func(idx []int, i int) int {
 		if idx == nil {
 			return i
 		}
 		return idx[i]
 	}
-	for i := 0; i < y.Len(); i++ {
+	if len(yb) >= qaddTableMin {
+		tab := q.Table()
+		for i := range yb {
+			yb[i] = tab[int(ab[at(ia, i)])<<8|int(bb[at(ib, i)])]
+		}
+		return y
+	}
+	for i := range yb {
 		j, k := at(ia, i), at(ib, i)
 		if a.DType == tensor.Int8 {
-			y.I8[i] = int8(add(int32(a.I8[j]), int32(b.I8[k])))
+			yb[i] = byte(q.At(int32(a.I8[j]), int32(b.I8[k])))
 		} else {
-			y.U8[i] = uint8(add(int32(a.U8[j]), int32(b.U8[k])))
+			yb[i] = byte(q.At(int32(a.U8[j]), int32(b.U8[k])))
 		}
 	}
 	return y
@@ -336,4 +267,61 @@ func (c *compiler) fuseGlobalAveragePool(q, src *graph.Node, qp qmath.Params, qd
 	nodes = append(nodes, src)
 	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: run}
 	return &fusedStep{at: q, step: st, ins: []string{d.Input(0)}, outs: []string{q.Outputs[0]}}, nodes
+}
+
+// fuseAveragePool matches DequantizeLinear → AveragePool → QuantizeLinear
+// with per-tensor parameters and runs it on the 8-bit values with the
+// float32 arithmetic of the three operators (kernels.AveragePoolQDQWith),
+// so the result is the same as unfused, without the float tensors.
+func (c *compiler) fuseAveragePool(q, src *graph.Node, qp qmath.Params, qdt tensor.DType, prod map[string]*graph.Node) (*fusedStep, []*graph.Node) {
+	if src.OpType != "AveragePool" || !isDefaultDomain(src.Domain) || len(src.Outputs) != 1 {
+		return nil, nil
+	}
+	d := dqInput(src.Input(0), prod)
+	if d == nil {
+		return nil, nil
+	}
+	xp, xdt, ok := c.params8(d, prod)
+	if !ok {
+		return nil, nil
+	}
+	p := kernels.PoolParams{ConvParams: convParams(src), CountIncludePad: src.AttrInt("count_include_pad", 0) != 0}
+	if len(p.KernelShape) == 0 {
+		return nil, nil
+	}
+	runA := allocKernel(func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
+		x := in[0]
+		if x.DType != xdt {
+			return nil, fmt.Errorf("quantized AveragePool wants a %v tensor, have %v", xdt, x.DType)
+		}
+		if len(x.Shape) <= 4 {
+			return one(kernels.AveragePoolQDQWith(a, x, xp, p, qp, qdt))
+		}
+		// 3-D pooling: the three operators one after the other.
+		sx, zx := scalarParams(xp, xdt)
+		sy, zy := scalarParams(qp, qdt)
+		f, err := kernels.DequantizeLinear(x, sx, zx, 1)
+		if err == nil {
+			f, err = kernels.AveragePool(f, p)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return one(kernels.QuantizeLinear(f, sy, zy, 1))
+	})
+	st := step{label: src.Label() + " (8-bit)", op: src.OpType, kind: kindUint8, run: runA.heap(), runA: runA, fresh: true}
+	return &fusedStep{at: q, step: st, ins: []string{d.Input(0)}, outs: []string{q.Outputs[0]}}, []*graph.Node{q, src}
+}
+
+// scalarParams returns the scale and zero-point tensors of per-tensor
+// parameters of an 8-bit type dt.
+func scalarParams(p qmath.Params, dt tensor.DType) (scale, zeroPoint *tensor.Tensor) {
+	scale = tensor.FromFloat32(tensor.Shape{}, []float32{p.Scale})
+	zeroPoint = tensor.New(dt, tensor.Shape{})
+	if dt == tensor.Int8 {
+		zeroPoint.I8[0] = int8(p.ZeroPoint)
+	} else {
+		zeroPoint.U8[0] = uint8(p.ZeroPoint)
+	}
+	return scale, zeroPoint
 }

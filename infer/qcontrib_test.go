@@ -1,53 +1,14 @@
 package infer
 
 import (
-	"math"
-	"math/big"
 	"math/rand"
 	"testing"
 
 	"github.com/eightbitml/eightbit/graph"
+	"github.com/eightbitml/eightbit/kernels"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
-
-// TestFMA32 checks fma32 against exact arithmetic, including sums that
-// float64 cannot hold exactly and values just off a float32 half-way point.
-func TestFMA32(t *testing.T) {
-	rng := rand.New(rand.NewSource(1))
-	exact := func(x, y, z float32) float32 {
-		p := new(big.Float).SetPrec(200).SetFloat64(float64(x))
-		p.Mul(p, new(big.Float).SetPrec(200).SetFloat64(float64(y)))
-		p.Add(p, new(big.Float).SetPrec(200).SetFloat64(float64(z)))
-		f, _ := p.Float32()
-		return f
-	}
-	check := func(x, y, z float32) {
-		t.Helper()
-		if got, want := fma32(x, y, z), exact(x, y, z); got != want {
-			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", x, y, z, got, want)
-		}
-	}
-	// x·y + 64 a hair above the float32 half-way point 64 + 2⁻¹⁸: the
-	// float64 sum rounds onto the half-way point (found by search).
-	for _, c := range []struct {
-		x    float32
-		bits uint32
-	}{{59, 0x338ad8f3}, {65, 0x337c0fc1}, {177, 0x32b92144}, {205, 0x329fd80a}} {
-		y := math.Float32frombits(c.bits)
-		if float32(float64(c.x)*float64(y)+64) == exact(c.x, y, 64) {
-			t.Fatalf("%g·%g + 64 is not a double-rounding case", c.x, y)
-		}
-		check(c.x, y, 64)
-		check(-c.x, y, -64)
-	}
-	for i := 0; i < 200000; i++ {
-		x := float32(rng.Intn(511) - 255)
-		y := float32(math.Ldexp(rng.Float64(), rng.Intn(20)-10))
-		z := float32(math.Ldexp(rng.Float64()-0.5, rng.Intn(30)-5))
-		check(x, y, z)
-	}
-}
 
 // TestContribQuantOps runs com.microsoft QLinearAdd (with broadcasting) and
 // QLinearGlobalAveragePool nodes and compares them with the fused QDQ
@@ -120,7 +81,7 @@ func TestContribQuantOps(t *testing.T) {
 	bb.U8 = []uint8{140, 0, 255}
 	in["b"] = bb
 	res := run(contrib)
-	add := qaddFunc(pa, pb, pc, 0, 255)
+	add := kernels.NewQAdd(pa, pb, pc, 0, 255, false).At
 	for i, v := range res["y"].U8 {
 		c := (i / 16) % 3
 		if w := uint8(add(int32(a.U8[i]), int32(bb.U8[c]))); v != w {
@@ -129,10 +90,10 @@ func TestContribQuantOps(t *testing.T) {
 	}
 }
 
-// TestQAddLookup checks the table form of the quantized Add against the
-// element function on random uint8 and int8 tensors, with and without
-// broadcasting index maps.
-func TestQAddLookup(t *testing.T) {
+// TestQAdd checks the quantized Add of fused and contrib nodes against
+// the element function on random uint8 and int8 tensors, with and without
+// broadcasting index maps, below and above the table size.
+func TestQAdd(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
 	for _, dt := range []tensor.DType{tensor.Uint8, tensor.Int8} {
 		pa := qmath.Params{Scale: 0.031, ZeroPoint: 17}
@@ -143,37 +104,37 @@ func TestQAddLookup(t *testing.T) {
 			pa.ZeroPoint, pb.ZeroPoint, pc.ZeroPoint = -11, 72, 0
 			lo, hi = -128, 127
 		}
-		add := qaddFunc(pa, pb, pc, lo, hi)
-		n := 3000
-		a, b := tensor.New(dt, tensor.Shape{n}), tensor.New(dt, tensor.Shape{n})
-		ia, ib := make([]int, n), make([]int, n)
-		for i := 0; i < n; i++ {
-			if dt == tensor.Int8 {
-				a.I8[i], b.I8[i] = int8(r.Intn(256)-128), int8(r.Intn(256)-128)
-			} else {
-				a.U8[i], b.U8[i] = uint8(r.Intn(256)), uint8(r.Intn(256))
-			}
-			ia[i], ib[i] = r.Intn(n), r.Intn(n)
-		}
-		tab := qaddTable(add, dt)
-		for _, maps := range [][2][]int{{nil, nil}, {ia, ib}, {nil, ib}} {
-			got := qaddLookup(a, b, a.Shape, maps[0], maps[1], tab)
+		q := kernels.NewQAdd(pa, pb, pc, lo, hi, dt == tensor.Int8)
+		for _, n := range []int{3000, qaddTableMin + 5} {
+			a, b := tensor.New(dt, tensor.Shape{n}), tensor.New(dt, tensor.Shape{n})
+			ia, ib := make([]int, n), make([]int, n)
 			for i := 0; i < n; i++ {
-				j, k := i, i
-				if maps[0] != nil {
-					j = maps[0][i]
-				}
-				if maps[1] != nil {
-					k = maps[1][i]
-				}
-				var av, bv, g int32
 				if dt == tensor.Int8 {
-					av, bv, g = int32(a.I8[j]), int32(b.I8[k]), int32(got.I8[i])
+					a.I8[i], b.I8[i] = int8(r.Intn(256)-128), int8(r.Intn(256)-128)
 				} else {
-					av, bv, g = int32(a.U8[j]), int32(b.U8[k]), int32(got.U8[i])
+					a.U8[i], b.U8[i] = uint8(r.Intn(256)), uint8(r.Intn(256))
 				}
-				if w := add(av, bv); g != w {
-					t.Fatalf("%v element %d: table gives %d, function %d", dt, i, g, w)
+				ia[i], ib[i] = r.Intn(n), r.Intn(n)
+			}
+			for _, maps := range [][2][]int{{nil, nil}, {ia, ib}, {nil, ib}} {
+				got := qadd(a, b, a.Shape, maps[0], maps[1], q)
+				for i := 0; i < n; i++ {
+					j, k := i, i
+					if maps[0] != nil {
+						j = maps[0][i]
+					}
+					if maps[1] != nil {
+						k = maps[1][i]
+					}
+					var av, bv, g int32
+					if dt == tensor.Int8 {
+						av, bv, g = int32(a.I8[j]), int32(b.I8[k]), int32(got.I8[i])
+					} else {
+						av, bv, g = int32(a.U8[j]), int32(b.U8[k]), int32(got.U8[i])
+					}
+					if w := q.At(av, bv); g != w {
+						t.Fatalf("%v element %d of %d: qadd gives %d, function %d", dt, i, n, g, w)
+					}
 				}
 			}
 		}

@@ -22,7 +22,7 @@ var quantOps = map[string]bool{
 
 // contribQuantOps are the quantized operators of ONNX Runtime's
 // com.microsoft domain that the executor runs (the QOperator format with
-// contrib ops), with ONNX Runtime's x86-64 arithmetic (see qaddFunc and
+// contrib ops), with ONNX Runtime's x86-64 arithmetic (see kernels.QAdd and
 // qgap).
 var contribQuantOps = map[string]bool{
 	"QLinearAdd": true, "QLinearGlobalAveragePool": true,
@@ -163,7 +163,7 @@ func buildContribQuantOp(n *graph.Node) (kernelFunc, error) {
 				}
 			}
 			lo, hi := qbounds(a.DType)
-			return one(qadd(a, b, shape, ia, ib, qaddFunc(pa, pb, pc, lo, hi)), nil)
+			return one(qadd(a, b, shape, ia, ib, kernels.NewQAdd(pa, pb, pc, lo, hi, a.DType == tensor.Int8)), nil)
 		}, nil
 	case "QLinearGlobalAveragePool":
 		if n.AttrInt("channels_last", 0) != 0 {

@@ -421,6 +421,8 @@ var MaxElements = 1 << 28
 // CheckSize returns an error when shape has a negative dimension or more
 // than MaxElements elements (overflow-safe).
 func CheckSize(shape tensor.Shape) error {
+	// The errors print a copy, so that shape does not escape (callers pass
+	// literals).
 	n := 1
 	for _, d := range shape {
 		if d < 0 {

@@ -57,4 +57,12 @@
 // QConvReference and QMatMulReference are the readable definitions;
 // QConv and QMatMul compute the same integers faster (integer addition is
 // exact, so they agree bit for bit).
+//
+// MaxPool on uint8 and int8 values runs separably, a maximum over the
+// window's rows and then over its columns (qpool.go), with AVX-512 BW or
+// AVX2 row kernels for uint8; the result is maxPoolReference's bit for bit.
+// QuantizeLinear, DequantizeLinear and the quantized Add (QAdd) have
+// AVX-512 and AVX2 row kernels equal bit for bit to their Go definitions
+// (qelem.go); AveragePoolQDQWith pools 8-bit values with the float32
+// arithmetic of DequantizeLinear → AveragePool → QuantizeLinear.
 package kernels

@@ -607,3 +607,41 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestTransposeRandom compares Transpose (which merges axes that stay
+// adjacent) with element-by-element indexing on random shapes and
+// permutations of rank 1 to 5.
+func TestTransposeRandom(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	for trial := 0; trial < 300; trial++ {
+		rank := 1 + r.Intn(5)
+		shape := make(tensor.Shape, rank)
+		for i := range shape {
+			shape[i] = 1 + r.Intn(4)
+		}
+		perm := r.Perm(rank)
+		p64 := make([]int64, rank)
+		for i, v := range perm {
+			p64[i] = int64(v)
+		}
+		x := tensor.New(tensor.Uint8, shape)
+		for i := range x.U8 {
+			x.U8[i] = uint8(r.Intn(256))
+		}
+		y, err := Transpose(x, p64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, ost := shape.Strides(), y.Shape.Strides()
+		for o := range y.U8 {
+			src, rem := 0, o
+			for i := range perm {
+				src += rem / ost[i] * st[perm[i]]
+				rem %= ost[i]
+			}
+			if y.U8[o] != x.U8[src] {
+				t.Fatalf("shape %v perm %v: output %d is %d, want %d", shape, perm, o, y.U8[o], x.U8[src])
+			}
+		}
+	}
+}

@@ -41,9 +41,9 @@ func MaxPoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error
 	case tensor.Float32:
 		maxPoolRows(g, x.F32, y.F32)
 	case tensor.Uint8:
-		maxPool(g, x.U8, y.U8, 0)
+		maxPool8(g, x.U8, y.U8, 0, maxOpsU8())
 	case tensor.Int8:
-		maxPool(g, x.I8, y.I8, -128)
+		maxPool8(g, int8Bytes(x.I8), int8Bytes(y.I8), 0x80, maxRowOps{into: maxIntoI8Go, into2: maxInto2I8Go, signed: true})
 	default:
 		return nil, fmt.Errorf("MaxPool: unsupported type %v", x.DType)
 	}
@@ -92,21 +92,13 @@ func maxPoolWindow[T float32 | uint8 | int8](g *Geometry, plane []T, oh, ow int,
 
 // maxPool is maxPoolReference, bit for bit, with the planes split over the
 // worker pool and the windows that lie inside the input (all but the
-// borders) computed without bounds tests.
-func maxPool[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
+// borders) computed without bounds tests. 8-bit inputs take maxPool8.
+func maxPool(g *Geometry, x, y []float32, lowest float32) {
 	HW, P := g.H*g.W, g.OH*g.OW
 	// Outputs whose windows lie inside the input: oh in [oh0, oh1), ow in
 	// [ow0, ow1).
-	inside := func(pad, stride, dil, k, n, out int) (lo, hi int) {
-		lo = (pad + stride - 1) / stride // first o with o·stride − pad ≥ 0
-		hi = out
-		for hi > lo && (hi-1)*stride-pad+(k-1)*dil >= n {
-			hi--
-		}
-		return min(lo, out), hi
-	}
-	oh0, oh1 := inside(g.PadT, g.SH, g.DH, g.KH, g.H, g.OH)
-	ow0, ow1 := inside(g.PadL, g.SW, g.DW, g.KW, g.W, g.OW)
+	oh0, oh1 := insideRange(g.PadT, g.SH, g.DH, g.KH, g.H, g.OH)
+	ow0, ow1 := insideRange(g.PadL, g.SW, g.DW, g.KW, g.W, g.OW)
 	parallelFor(g.N*g.C, g.N*g.C*P*g.KH*g.KW, func(c0, c1 int) {
 		for nc := c0; nc < c1; nc++ {
 			plane := x[nc*HW : (nc+1)*HW]
@@ -143,6 +135,17 @@ func maxPool[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
 			}
 		}
 	})
+}
+
+// insideRange returns the outputs [lo, hi) along one axis whose windows
+// (k taps of dilation dil from o·stride − pad) lie inside [0, n).
+func insideRange(pad, stride, dil, k, n, out int) (lo, hi int) {
+	lo = (pad + stride - 1) / stride // first o with o·stride − pad ≥ 0
+	hi = out
+	for hi > lo && (hi-1)*stride-pad+(k-1)*dil >= n {
+		hi--
+	}
+	return min(lo, out), hi
 }
 
 // AveragePool computes ONNX AveragePool on float32 NCHW or NCW input. The

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/eightbitml/eightbit/tensor"
@@ -31,6 +32,10 @@ type QConvPlan struct {
 	anyZw  bool
 	mult   []float32
 	dw     *depthwisePlan
+	// rowAdd[f] and rowMul are the row corrections of the epilogue for a
+	// uint8 (f = 0) or int8 (f = 1) input: bias − zx·Σw + K·zx·zw and −zw.
+	rowAdd [2][]int32
+	rowMul []int32
 }
 
 // NewQConvPlan checks the weights and parameters and packs the weights.
@@ -91,6 +96,18 @@ func NewQConvPlan(w *tensor.Tensor, bias []int32, p QConvParams) (*QConvPlan, er
 		}
 		pl.wsum[m] = sum
 	}
+	pl.rowMul = make([]int32, M)
+	for f, zxu := range []int32{p.XZeroPoint, p.XZeroPoint + 128} {
+		pl.rowAdd[f] = make([]int32, M)
+		for m := range M {
+			var b int32
+			if bias != nil {
+				b = bias[m]
+			}
+			pl.rowAdd[f][m] = b - zxu*pl.wsum[m] + int32(pl.K)*zxu*pl.zws[m]
+			pl.rowMul[m] = -pl.zws[m]
+		}
+	}
 	if pl.anyZw {
 		pl.ones = make([]int8, blk)
 		for c := 0; c < pl.cg; c++ {
@@ -119,8 +136,8 @@ func (pl *QConvPlan) RunInt32(x *tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 func (pl *QConvPlan) run(a Alloc, x *tensor.Tensor, int32Out bool, ks *kernelSet) (*tensor.Tensor, error) {
-	p := pl.p
-	g, _, err := qconvSetup(x, pl.w, pl.bias, &p, false)
+	p := &pl.p
+	g, _, err := qconvSetup(x, pl.w, pl.bias, p, false)
 	if err != nil {
 		return nil, err
 	}
@@ -147,15 +164,9 @@ func (pl *QConvPlan) run(a Alloc, x *tensor.Tensor, int32Out bool, ks *kernelSet
 		pl.dw.run(g, xb, xflip, zxu, sk, ks)
 		return y, nil
 	}
-	rowAdd := make([]int32, pl.M)
-	rowMul := make([]int32, pl.M)
-	for m := range rowAdd {
-		var b int32
-		if pl.bias != nil {
-			b = pl.bias[m]
-		}
-		rowAdd[m] = b - zxu*pl.wsum[m] + int32(pl.K)*zxu*pl.zws[m]
-		rowMul[m] = -pl.zws[m]
+	rowAdd, rowMul := pl.rowAdd[0], pl.rowMul
+	if x.DType == tensor.Int8 {
+		rowAdd = pl.rowAdd[1]
 	}
 	// The work is cut into bands of output rows of one image and group.
 	// Each band pads the input rows it reads into a buffer of its own
@@ -196,6 +207,28 @@ func (pl *QConvPlan) bands(g *Geometry) int {
 	return max(min(b, g.OH), 1)
 }
 
+// bandScratch is the working memory of runBand, pooled so that Runs in
+// steady state do not allocate it.
+type bandScratch struct {
+	acc, cs [tileMR * tileNR]int32
+	zeros   [tileNR]int32 // never written
+	e       epiArgs
+	offs    []int64
+	buf     []byte // the padded input rows
+	panel   []byte // the gathered tile of a strided convolution
+}
+
+var bandScratchPool = sync.Pool{New: func() any { return new(bandScratch) }}
+
+// resize returns s with length n, reallocated only when too small; its
+// contents are undefined.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
 // runBand computes output rows [oh0, oh1) of image n and group gr.
 func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *sink, ks *kernelSet, n, gr, oh0, oh1 int, rowAdd, rowMul []int32) {
 	Wp := g.W + g.PadL + g.PadR
@@ -203,8 +236,10 @@ func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *
 	OHb := oh1 - oh0
 	Hb := (OHb-1)*g.SH + (g.KH-1)*g.DH + 1 // padded input rows read
 	plane := Hb * Wp
-	buf := getBytes((pl.C4*plane + tileNR) * 4)
-	defer putBytes(buf)
+	sc := bandScratchPool.Get().(*bandScratch)
+	defer bandScratchPool.Put(sc)
+	sc.buf = resize(sc.buf, (pl.C4*plane+tileNR)*4)
+	buf := sc.buf
 	src := xb[(n*g.C+gr*pl.cg)*g.H*g.W:]
 	pl.pad(g, src, buf, oh0*g.SH, Hb, byte(zxu), xflip, ks)
 
@@ -214,7 +249,8 @@ func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *
 	if flat {
 		Q = (OHb-1)*Wp + g.OW
 	}
-	offs := make([]int64, pl.K4)
+	sc.offs = resize(sc.offs, pl.K4)
+	offs := sc.offs
 	if flat {
 		for c4 := 0; c4 < pl.C4; c4++ {
 			for kh := 0; kh < g.KH; kh++ {
@@ -228,21 +264,22 @@ func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *
 			offs[k4] = int64(k4 * tileNR * 4)
 		}
 	}
-	var acc, cs [tileMR * tileNR]int32
-	var zeros [tileNR]int32
+	acc, cs, zeros := &sc.acc, &sc.cs, &sc.zeros
 	var panel []byte
 	base := &buf[0]
 	if !flat {
-		panel = getBytes(pl.K4*tileNR*4 + 64)
-		defer putBytes(panel)
+		sc.panel = resize(sc.panel, pl.K4*tileNR*4+64)
+		panel = sc.panel
 		base = &panel[0]
 	}
-	e := epiArgs{accStride: tileNR, outStride: int64(P)}
+	sc.e = epiArgs{accStride: tileNR, outStride: int64(P)}
+	e := &sc.e
 	if !pl.anyZw {
 		e.plain = 1
 	}
 	blk := pl.K4 * tileMR * 4
 	for q0 := 0; q0 < Q; q0 += tileNR {
+		tile := ks.tileFor(min(tileNR, Q-q0))
 		if flat {
 			base = &buf[q0*4]
 		} else {
@@ -250,19 +287,21 @@ func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *
 		}
 		colMul := zeros[:]
 		if pl.anyZw {
-			ks.tile(&pl.ones[0], base, &offs[0], pl.K4, &cs, 0)
+			tile(&pl.ones[0], base, &offs[0], pl.K4, cs, 0)
 			colMul = cs[:tileNR]
 		}
 		for b := 0; b < pl.nb; b++ {
 			m0 := gr*pl.mg + b*tileMR
-			ks.tile(&pl.blocks[(gr*pl.nb+b)*blk], base, &offs[0], pl.K4, &acc, 0)
+			tile(&pl.blocks[(gr*pl.nb+b)*blk], base, &offs[0], pl.K4, acc, 0)
 			e.rows = int64(min(tileMR, pl.mg-b*tileMR))
 			e.rowAdd, e.rowMul = &rowAdd[m0], &rowMul[m0]
 			yoff := (n*pl.M+m0)*P + oh0*g.OW
-			if !flat {
-				e.acc, e.n = &acc[0], int64(min(tileNR, Pb-q0))
+			if !flat || Wp == g.OW {
+				// A gathered tile, or a flat one whose rows have no
+				// padding columns: its pixels are consecutive outputs.
+				e.acc, e.n = &acc[0], int64(min(tileNR, Q-q0))
 				e.colAdd, e.colMul = &zeros[0], &colMul[0]
-				sk.emit(&e, yoff+q0, m0, pl.mult[m0:])
+				sk.emit(e, yoff+q0, m0, pl.mult[m0:])
 				continue
 			}
 			// Flat tile: emit each output row segment it covers.
@@ -273,7 +312,7 @@ func (pl *QConvPlan) runBand(g *Geometry, xb []byte, xflip byte, zxu int32, sk *
 				}
 				e.acc, e.n = &acc[s-q0], int64(end-s)
 				e.colAdd, e.colMul = &zeros[0], &colMul[s-q0]
-				sk.emit(&e, yoff+oh*g.OW+s-oh*Wp, m0, pl.mult[m0:])
+				sk.emit(e, yoff+oh*g.OW+s-oh*Wp, m0, pl.mult[m0:])
 			}
 		}
 	}
@@ -301,6 +340,24 @@ func (pl *QConvPlan) pad(g *Geometry, src, buf []byte, r0, rows int, zxu, xflip 
 				copy(b[i:i+4], zrow[:])
 			}
 		}
+		if Wp == g.W {
+			// No padding columns: the rows inside the input are one run
+			// of the source planes and of dst.
+			lo, hi := min(max(g.PadT-r0, 0), rows), min(max(g.PadT+g.H-r0, 0), rows)
+			fill(dst[:lo*Wp*4])
+			fill(dst[hi*Wp*4 : rows*Wp*4])
+			if lo < hi {
+				h0, h1 := r0+lo-g.PadT, r0+hi-g.PadT
+				var rs [4][]byte
+				for j := 0; j < 4; j++ {
+					if c := c4*4 + j; c < pl.cg {
+						rs[j] = src[c*HW+h0*g.W : c*HW+h1*g.W]
+					}
+				}
+				ks.interleave(dst[lo*Wp*4:], rs[0], rs[1], rs[2], rs[3], (h1-h0)*g.W, xflip)
+			}
+			continue
+		}
 		for r := 0; r < rows; r++ {
 			row := dst[r*Wp*4 : (r+1)*Wp*4]
 			h := r0 + r - g.PadT
@@ -323,19 +380,28 @@ func (pl *QConvPlan) pad(g *Geometry, src, buf []byte, r0, rows int, zxu, xflip 
 }
 
 // gather packs the tile of output pixels [q0, q0+n) of a strided
-// convolution into panel [K4][tileNR][4] from the padded image.
+// convolution into panel [K4][tileNR][4] from the padded image, one output
+// row segment at a time.
 func (pl *QConvPlan) gather(g *Geometry, buf, panel []byte, q0, n, Wp, plane int) {
-	for c4 := 0; c4 < pl.C4; c4++ {
-		for kh := 0; kh < g.KH; kh++ {
-			for kw := 0; kw < g.KW; kw++ {
-				k4 := c4*pl.T + kh*g.KW + kw
-				dst := panel[k4*tileNR*4 : (k4+1)*tileNR*4]
-				for i := 0; i < n; i++ {
-					oh, ow := (q0+i)/g.OW, (q0+i)%g.OW
-					src := (c4*plane + (oh*g.SH+kh*g.DH)*Wp + ow*g.SW + kw*g.DW) * 4
-					*(*uint32)(unsafe.Pointer(&dst[i*4])) = *(*uint32)(unsafe.Pointer(&buf[src]))
+	step := g.SW * 4
+	for i := 0; i < n; {
+		oh, ow := (q0+i)/g.OW, (q0+i)%g.OW
+		run := min(n-i, g.OW-ow) // pixels of output row oh in the tile
+		for c4 := 0; c4 < pl.C4; c4++ {
+			for kh := 0; kh < g.KH; kh++ {
+				row := (c4*plane + (oh*g.SH+kh*g.DH)*Wp) * 4
+				for kw := 0; kw < g.KW; kw++ {
+					k4 := c4*pl.T + kh*g.KW + kw
+					dst := panel[(k4*tileNR+i)*4 : (k4*tileNR+i+run)*4]
+					src := buf[row+(ow*g.SW+kw*g.DW)*4:]
+					_ = src[(run-1)*step+3] // every dword read below
+					sp, dp := unsafe.Pointer(&src[0]), unsafe.Pointer(&dst[0])
+					for j := range run {
+						*(*uint32)(unsafe.Add(dp, 4*j)) = *(*uint32)(unsafe.Add(sp, j*step))
+					}
 				}
 			}
 		}
+		i += run
 	}
 }

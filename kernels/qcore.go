@@ -77,7 +77,10 @@ type epiFunc func(e *epiArgs)
 type kernelSet struct {
 	name string
 	tile tileFunc
-	epi  epiFunc
+	// narrow[v] computes only the first 16·(v+1) columns of a tile (the
+	// others of acc are left as they are); nil entries run tile.
+	narrow [3]tileFunc
+	epi    epiFunc
 	// interleave writes dst[4*i+t] = rows[t][i] ^ flip for i < n (t < 4);
 	// a nil row writes 0.
 	interleave func(dst []byte, r0, r1, r2, r3 []byte, n int, flip byte)
@@ -97,6 +100,26 @@ type kernelSet struct {
 	// deint2 is centre for a column stride of 2: even[k] from src[2k],
 	// odd[k] from src[2k+1]; nil runs deinterleave2Go.
 	deint2 func(even, odd []int16, src []byte, flip byte, zx int32)
+	// maxU8 and maxU8Stride2 are the uint8 row kernels of MaxPool
+	// (maxRowOps.into and into2); nil runs maxIntoU8Go and maxInto2U8Go.
+	maxU8, maxU8Stride2 func(dst, src []byte)
+	// maxU8K3S2 is maxRowOps.k3s2 for uint8; nil runs maxK3S2U8Go.
+	maxU8K3S2 func(dst, src []byte)
+	// quantize, dequantize and qadd are the element-wise row kernels of
+	// qelem.go (quantizeGo, dequantizeGo, qaddGo); nil runs the Go ones
+	// (QAdd.Apply then looks its bytes up in a table).
+	quantize   func(dst []byte, src []float32, q quantRow)
+	dequantize func(dst []float32, src []byte, scale float32, zp int32, signed bool)
+	qadd       func(dst, a, b []byte, q *qaddConsts)
+}
+
+// tileFor returns the tile kernel for a tile of which only the first n
+// columns are used.
+func (ks *kernelSet) tileFor(n int) tileFunc {
+	if v := (n+15)/16 - 1; v < len(ks.narrow) && ks.narrow[v] != nil {
+		return ks.narrow[v]
+	}
+	return ks.tile
 }
 
 // goKernels is the pure-Go implementation, the reference for the others.

@@ -13,6 +13,18 @@ import (
 //go:noescape
 func tileVNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
 
+// tileVNNI16, tileVNNI32 and tileVNNI48 are tileVNNI for the first 16, 32
+// or 48 columns (qtile_amd64.s), for the last tile of a row of pixels.
+//
+//go:noescape
+func tileVNNI16(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
+
+//go:noescape
+func tileVNNI32(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
+
+//go:noescape
+func tileVNNI48(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
+
 //go:noescape
 func epilogueAVX512(e *epiArgs)
 
@@ -97,7 +109,7 @@ func deinterleave2(even, odd []int16, src []byte, flip byte, zx int32) {
 	deinterleave2Go(even[done/2:], odd[done/2:], src[done:], flip, zx)
 }
 
-var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512, dwRow: dwRow2, centre: centre2, deint2: deinterleave2}
+var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, narrow: [3]tileFunc{tileVNNI16, tileVNNI32, tileVNNI48}, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512, dwRow: dwRow2, centre: centre2, deint2: deinterleave2, maxU8: maxU8512, maxU8Stride2: maxU8Stride2512, maxU8K3S2: maxU8K3S2512}
 
 func init() {
 	if cpu.AVX512VBMI {
@@ -136,7 +148,7 @@ func tileAVX2(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int
 //go:noescape
 func epilogueAVX2(e *epiArgs, n8 int)
 
-var avx2Kernels = &kernelSet{name: "avx2", tile: tileAVX2Chunks, epi: epilogue2, interleave: interleaveGo, prep: prepRowsGo, dwRow: dwRow2, centre: centre2, deint2: deinterleave2}
+var avx2Kernels = &kernelSet{name: "avx2", tile: tileAVX2Chunks, epi: epilogue2, interleave: interleaveGo, prep: prepRowsGo, dwRow: dwRow2, centre: centre2, deint2: deinterleave2, maxU8: maxU82, maxU8Stride2: maxU8Stride22, maxU8K3S2: maxU8K3S22}
 
 // avx2Chunk is the number of k4 groups tileAVX2 widens at a time (into a
 // 6 KB stack buffer).

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/eightbitml/eightbit/tensor"
@@ -138,6 +139,20 @@ func (d *depthwisePlan) vectorFits(g *Geometry) bool {
 	return 15*g.SW+(min(4, g.KW)-1)*g.DW < 64
 }
 
+// dwScratch is the working memory of runVector (the block tables of a
+// call, or the rows of one of its chunks), pooled so that Runs in steady
+// state do not allocate it.
+type dwScratch struct {
+	blocks []dwBlock
+	loads  []dwLoad
+	toffs  []int64
+	padRow []byte
+	rows   []uintptr
+	scr    []byte
+}
+
+var dwScratchPool = sync.Pool{New: func() any { return new(dwScratch) }}
+
 func (d *depthwisePlan) runVector(g *Geometry, xb []byte, xflip byte, zxu int32, sk *sink, ks *kernelSet) {
 	pl := d.pl
 	Hp := g.H + g.PadT + g.PadB
@@ -151,8 +166,11 @@ func (d *depthwisePlan) runVector(g *Geometry, xb []byte, xflip byte, zxu int32,
 		}
 	}
 	need := 15*g.SW + (min(4, g.KW)-1)*g.DW + 1
-	blocks := make([]dwBlock, nblk)
-	loads := make([]dwLoad, nblk*d.nj)
+	geo := dwScratchPool.Get().(*dwScratch)
+	defer dwScratchPool.Put(geo)
+	geo.blocks = resize(geo.blocks, nblk)
+	geo.loads = resize(geo.loads, nblk*d.nj)
+	blocks, loads := geo.blocks, geo.loads
 	for b := range blocks {
 		n := min(16, g.OW-16*b)
 		blocks[b] = dwBlock{off: int64(16 * b), mask: int64(1)<<n - 1}
@@ -167,7 +185,8 @@ func (d *depthwisePlan) runVector(g *Geometry, xb []byte, xflip byte, zxu int32,
 			loads[b*d.nj+j] = dwLoad{col: int64(col), mask: mask}
 		}
 	}
-	toffs := make([]int64, nt)
+	geo.toffs = resize(geo.toffs, nt)
+	toffs := geo.toffs
 	for r := 0; r < g.KH; r++ {
 		for j := 0; j < d.nj; j++ {
 			toffs[r*d.nj+j] = int64((r*g.DH*d.nj + j) * 64)
@@ -177,12 +196,16 @@ func (d *depthwisePlan) runVector(g *Geometry, xb []byte, xflip byte, zxu int32,
 	int32s := sk.int32s || sk.fixed != nil
 	jobs := g.N * pl.M
 	parallelFor(jobs, jobs*P*pl.T, func(j0, j1 int) {
-		padRow := make([]byte, max(g.W, 1))
+		sc := dwScratchPool.Get().(*dwScratch)
+		defer dwScratchPool.Put(sc)
+		sc.padRow = resize(sc.padRow, max(g.W, 1))
+		padRow := sc.padRow
 		for i := range padRow {
 			padRow[i] = fill
 		}
-		rows := make([]uintptr, Hp)
-		scr := make([]byte, Hp*d.nj*64)
+		sc.rows = resize(sc.rows, Hp)
+		sc.scr = resize(sc.scr, Hp*d.nj*64)
+		rows, scr := sc.rows, sc.scr
 		var acc, zeros []int32
 		if int32s {
 			acc = make([]int32, P)

@@ -85,6 +85,8 @@ func TestQConvImplementations(t *testing.T) {
 		{1, 16, 20, 70, 17, 3, 3, 1, ConvParams{Pads: []int{1, 1, 1, 1}}},
 		{1, 7, 5, 5, 3, 5, 5, 1, ConvParams{Strides: []int{3, 3}, Pads: []int{2, 2, 2, 2}}},
 		{1, 64, 6, 9, 7, 3, 3, 1, ConvParams{Pads: []int{1, 1, 1, 1}}},
+		{1, 6, 9, 11, 8, 3, 3, 1, ConvParams{Pads: []int{2, 0, 1, 0}}},
+		{1, 40, 4, 4, 70, 1, 1, 1, ConvParams{}},
 	}
 	withKernels(t, func(t *testing.T) {
 		r := rand.New(rand.NewSource(1))

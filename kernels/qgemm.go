@@ -167,8 +167,9 @@ func (pl *QGemmPlan) run(al Alloc, a *tensor.Tensor, int32Out bool, ks *kernelSe
 		for pj := 0; pj < pl.np; pj++ {
 			j0 := pj * tileNR
 			u := &pl.panels[pj*K4*tileNR*4]
+			tile := ks.tileFor(min(tileNR, N-j0))
 			for bi := b0; bi < b1; bi++ {
-				ks.tile((*int8)(unsafe.Pointer(&buf[(bi-b0)*tileMR*ld])), u, &offs[0], K4, &acc, ld)
+				tile((*int8)(unsafe.Pointer(&buf[(bi-b0)*tileMR*ld])), u, &offs[0], K4, &acc, ld)
 				i0 := bi * tileMR
 				e.acc = &acc[0]
 				e.rows, e.n = int64(min(tileMR, m-i0)), int64(min(tileNR, N-j0))

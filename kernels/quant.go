@@ -75,14 +75,15 @@ func QuantizeLinearWith(a Alloc, x, scale, zeroPoint *tensor.Tensor, axis int) (
 		return nil, fmt.Errorf("QuantizeLinear: %w", err)
 	}
 	y := newOut(a, out, x.Shape)
-	for i, v := range x.F32 {
+	yb := y.U8
+	if out == tensor.Int8 {
+		yb = int8Bytes(y.I8)
+	}
+	// One row per run of values that share a scale (the whole tensor per
+	// tensor).
+	for i := 0; inner > 0 && i < len(yb); i += inner {
 		c := (i / inner) % ch
-		p := qmath.Params{Scale: scale.F32[c], ZeroPoint: zps[c]}
-		if out == tensor.Uint8 {
-			y.U8[i] = qmath.QuantizeUint8(v, p)
-		} else {
-			y.I8[i] = qmath.QuantizeInt8(v, p)
-		}
+		quantizeRow(yb[i:i+inner], x.F32[i:i+inner], newQuantRow(qmath.Params{Scale: scale.F32[c], ZeroPoint: zps[c]}, out == tensor.Int8))
 	}
 	return y, nil
 }
@@ -119,15 +120,14 @@ func DequantizeLinearWith(a Alloc, x, scale, zeroPoint *tensor.Tensor, axis int)
 	}
 	y := newOut(a, tensor.Float32, x.Shape)
 	switch x.DType {
-	case tensor.Uint8:
-		for i, v := range x.U8 {
-			c := (i / inner) % ch
-			y.F32[i] = qmath.Dequantize(int32(v), qmath.Params{Scale: scale.F32[c], ZeroPoint: zps[c]})
+	case tensor.Uint8, tensor.Int8:
+		xb := x.U8
+		if x.DType == tensor.Int8 {
+			xb = int8Bytes(x.I8)
 		}
-	case tensor.Int8:
-		for i, v := range x.I8 {
+		for i := 0; inner > 0 && i < len(xb); i += inner {
 			c := (i / inner) % ch
-			y.F32[i] = qmath.Dequantize(int32(v), qmath.Params{Scale: scale.F32[c], ZeroPoint: zps[c]})
+			dequantizeRow(y.F32[i:i+inner], xb[i:i+inner], scale.F32[c], zps[c], x.DType == tensor.Int8)
 		}
 	case tensor.Int32:
 		for i, v := range x.I32 {

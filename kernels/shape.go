@@ -172,9 +172,7 @@ func copyElems(dst *tensor.Tensor, di int, src *tensor.Tensor, si, n int) {
 }
 
 // Concat joins tensors of the same type along axis.
-func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
-	return ConcatWith(nil, xs, axis)
-}
+func Concat(xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) { return ConcatWith(nil, xs, axis) }
 
 // ConcatWith is Concat with the output taken from a.
 func ConcatWith(a Alloc, xs []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
@@ -265,26 +263,20 @@ func transpose[T any](x, y []T, in tensor.Shape, p []int) {
 	if len(y) == 0 {
 		return
 	}
-	if len(in) == 0 {
+	in, p = coalesceAxes(in, p)
+	r := len(in)
+	if r == 0 {
 		y[0] = x[0]
 		return
 	}
 	st := in.Strides()
-	// Output axes with the input's stride for each; runs of output axes
-	// that are also adjacent, in order, in the input merge into one (the
-	// channel shuffle [N,g,C/g,H,W] → [N,C/g,g,H,W] moves whole H·W
-	// planes), and a unit inner stride copies whole runs.
-	var out, ost []int
-	for i, a := range p {
-		if i > 0 && a == p[i-1]+1 {
-			out[len(out)-1] *= in[a]
-			ost[len(ost)-1] = st[a]
-			continue
-		}
-		out = append(out, in[a])
-		ost = append(ost, st[a])
+	// Strides of the input for each output axis.
+	ost := make([]int, r)
+	out := make([]int, r)
+	for i := range p {
+		ost[i] = st[p[i]]
+		out[i] = in[p[i]]
 	}
-	r := len(out)
 	idx := make([]int, r)
 	inner := out[r-1]
 	is := ost[r-1]
@@ -309,6 +301,41 @@ func transpose[T any](x, y []T, in tensor.Shape, p []int) {
 			idx[d] = 0
 		}
 	}
+}
+
+// coalesceAxes merges the input axes that stay adjacent and in order under
+// the permutation p (output axis i reads input axis p[i]) into one, so
+// that transpose moves the longest contiguous runs: for example a channel
+// shuffle [N, g, C/g, H, W] with p = [0, 2, 1, 3, 4] becomes
+// [N, g, C/g, H·W] with p = [0, 2, 1, 3]. It returns the merged input shape
+// and permutation.
+func coalesceAxes(in tensor.Shape, p []int) (tensor.Shape, []int) {
+	r := len(in)
+	// first[a] reports whether input axis a starts a merged group: it does
+	// not follow axis a−1 directly in output order (axis 0 always starts
+	// one).
+	first := make([]bool, r)
+	for i := range p {
+		first[p[i]] = i == 0 || p[i-1] != p[i]-1
+	}
+	// Merged input axes, in input order, and the new index of each group.
+	var shape tensor.Shape
+	group := make([]int, r)
+	for a := 0; a < r; a++ {
+		if first[a] {
+			shape = append(shape, in[a])
+		} else {
+			shape[len(shape)-1] *= in[a]
+		}
+		group[a] = len(shape) - 1
+	}
+	var perm []int
+	for i := range p {
+		if first[p[i]] {
+			perm = append(perm, group[p[i]])
+		}
+	}
+	return shape, perm
 }
 
 // Gather takes slices of x along axis at the given indices (int64 or int32;

@@ -165,3 +165,32 @@ func isInfOrNaN(x float32) bool {
 	f := float64(x)
 	return math.IsInf(f, 0) || math.IsNaN(f)
 }
+
+// FMA32 returns x·y + z rounded once to float32, as a float32 fused
+// multiply-add does, for x with at most 29 significant bits (an 8-bit value
+// or zero point), so that the product is exact in float64.
+func FMA32(x, y, z float32) float32 {
+	p := float64(x) * float64(y) // exact
+	s := p + float64(z)
+	// s is p + z rounded to float64; rounding it again to float32 is
+	// correct unless that rounding was inexact and s lies exactly half-way
+	// between two float32 values: then move s off the half-way point
+	// towards the exact sum.
+	bv := s - p
+	e := (p - (s - bv)) + (float64(z) - bv) // exact error of s (TwoSum)
+	if e != 0 {
+		r := float64(float32(s))
+		if r != s {
+			lo, hi := r, r
+			if r < s {
+				hi = float64(math.Nextafter32(float32(r), float32(math.Inf(1))))
+			} else {
+				lo = float64(math.Nextafter32(float32(r), float32(math.Inf(-1))))
+			}
+			if s-lo == hi-s { // half-way
+				s = math.Nextafter(s, math.Copysign(math.Inf(1), e))
+			}
+		}
+	}
+	return float32(s)
+}

@@ -2,6 +2,8 @@ package qmath
 
 import (
 	"math"
+	"math/big"
+	"math/rand"
 	"testing"
 )
 
@@ -87,5 +89,43 @@ func TestRequantize(t *testing.T) {
 func TestQuantizeInt32(t *testing.T) {
 	if QuantizeInt32(2.5, 1) != 2 || QuantizeInt32(-3.5, 1) != -4 || QuantizeInt32(1e12, 1) != math.MaxInt32 {
 		t.Fatal("bias quantization")
+	}
+}
+
+// TestFMA32 checks FMA32 against exact arithmetic, including sums that
+// float64 cannot hold exactly and values just off a float32 half-way point.
+func TestFMA32(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	exact := func(x, y, z float32) float32 {
+		p := new(big.Float).SetPrec(200).SetFloat64(float64(x))
+		p.Mul(p, new(big.Float).SetPrec(200).SetFloat64(float64(y)))
+		p.Add(p, new(big.Float).SetPrec(200).SetFloat64(float64(z)))
+		f, _ := p.Float32()
+		return f
+	}
+	check := func(x, y, z float32) {
+		t.Helper()
+		if got, want := FMA32(x, y, z), exact(x, y, z); got != want {
+			t.Fatalf("FMA32(%g, %g, %g) = %g, want %g", x, y, z, got, want)
+		}
+	}
+	// x·y + 64 a hair above the float32 half-way point 64 + 2⁻¹⁸: the
+	// float64 sum rounds onto the half-way point (found by search).
+	for _, c := range []struct {
+		x    float32
+		bits uint32
+	}{{59, 0x338ad8f3}, {65, 0x337c0fc1}, {177, 0x32b92144}, {205, 0x329fd80a}} {
+		y := math.Float32frombits(c.bits)
+		if float32(float64(c.x)*float64(y)+64) == exact(c.x, y, 64) {
+			t.Fatalf("%g·%g + 64 is not a double-rounding case", c.x, y)
+		}
+		check(c.x, y, 64)
+		check(-c.x, y, -64)
+	}
+	for i := 0; i < 200000; i++ {
+		x := float32(rng.Intn(511) - 255)
+		y := float32(math.Ldexp(rng.Float64(), rng.Intn(20)-10))
+		z := float32(math.Ldexp(rng.Float64()-0.5, rng.Intn(30)-5))
+		check(x, y, z)
 	}
 }
