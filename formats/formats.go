@@ -47,6 +47,16 @@ func ForFile(name string) string {
 	return ONNX
 }
 
+// ValueName returns the name of the graph IR value that a model's own
+// tensor name denotes: for a TensorFlow graph "softmax:0" is the value
+// "softmax" (tfgraph.ValueName); ONNX names are IR names.
+func ValueName(format, tensor string) string {
+	if format == TFGraphDef && tensor != "" {
+		return tfgraph.ValueName(tensor)
+	}
+	return tensor
+}
+
 // Decode decodes data in the named format ("" is onnx).
 func Decode(data []byte, format string, opt Options) (*graph.Model, error) {
 	switch format {

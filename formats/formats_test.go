@@ -2,6 +2,7 @@ package formats_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/eightbitml/eightbit/formats/tfgraph"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/tensor"
+	"github.com/eightbitml/eightbit/zoo"
 )
 
 func TestForFile(t *testing.T) {
@@ -55,5 +57,13 @@ func TestDecode(t *testing.T) {
 	// ONNX bytes are not a GraphDef.
 	if _, err := formats.Decode([]byte("not a graph"), formats.TFGraphDef, formats.Options{}); !errors.Is(err, tfgraph.ErrInvalid) {
 		t.Errorf("garbage as GraphDef: %v", err)
+	}
+}
+
+// TestManifestFormats: the zoo manifest accepts exactly the formats Decode
+// reads (package zoo cannot import this one).
+func TestManifestFormats(t *testing.T) {
+	if !slices.Equal(zoo.ModelFormats, formats.Names()) {
+		t.Errorf("zoo.ModelFormats = %q, formats.Names() = %q", zoo.ModelFormats, formats.Names())
 	}
 }

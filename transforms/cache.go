@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/eightbitml/eightbit/dataset"
+	"github.com/eightbitml/eightbit/formats"
 	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
@@ -102,6 +103,19 @@ func modelKey(t *ModelTask) string {
 	return t.RunID + "\x00" + t.ZooURL + "\x00" + t.File
 }
 
+// decodeModel decodes a task's model file in its format; a TensorFlow graph
+// is cut at the manifest's input and output tensors.
+func decodeModel(t *ModelTask, data []byte) (*graph.Model, error) {
+	var opt formats.Options
+	if t.CutInput != "" {
+		opt.Inputs = []string{t.CutInput}
+	}
+	if t.CutOutput != "" {
+		opt.Outputs = []string{t.CutOutput}
+	}
+	return formats.Decode(data, t.Format, opt)
+}
+
 // loadModel reads, parses and prepares a task's float model, once per
 // process (see modelKey). When the task already carries a digest, the bytes
 // read must match it.
@@ -115,7 +129,7 @@ func loadModel(ctx context.Context, t *ModelTask) (*loadedModel, error) {
 		if t.Digest != "" && d != t.Digest {
 			return nil, fmt.Errorf("model file %s changed during the job", t.File)
 		}
-		m, err := onnx.Decode(data)
+		m, err := decodeModel(t, data)
 		if err != nil {
 			return nil, fmt.Errorf("model file %s: %w", t.File, err)
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
-	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
@@ -81,7 +80,7 @@ func loadEvalModel(ctx context.Context, t *ModelTask) (*evalModel, error) {
 		if t.Digest != "" && d != t.Digest {
 			return nil, fmt.Errorf("model file %s changed during the job", t.File)
 		}
-		m, err := onnx.Decode(data)
+		m, err := decodeModel(t, data)
 		if err != nil {
 			return nil, fmt.Errorf("model file %s: %w", t.File, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/eightbitml/eightbit/formats"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/storage"
 	"github.com/eightbitml/eightbit/zoo"
@@ -183,7 +184,13 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 				return nil, fmt.Errorf("model %s: file: %w", md.Name, err)
 			}
 		}
+		var cutIn, cutOut string
+		if md.Format == formats.TFGraphDef {
+			cutIn, cutOut = md.Input, md.Output
+		}
 		base := ModelTask{
+			CutInput:     cutIn,
+			CutOutput:    cutOut,
 			RunID:        opt.RunID,
 			Name:         md.Name,
 			ZooURL:       modelFolder,
@@ -194,8 +201,9 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 			CalibLabels:  ds.Calibration.GetLabels(),
 			EvalImages:   ds.Evaluation.GetImages(),
 			EvalLabels:   ds.Evaluation.GetLabels(),
-			Input:        md.Input,
-			Output:       md.Output,
+			Format:       md.Format,
+			Input:        formats.ValueName(md.Format, md.Input),
+			Output:       formats.ValueName(md.Format, md.Output),
 			Preprocess:   pre,
 			CalibSamples: opt.CalibSamples,
 			EvalSamples:  opt.EvalSamples,

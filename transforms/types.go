@@ -41,7 +41,14 @@ type ModelTask struct {
 	// CalibImages, CalibLabels, EvalImages and EvalLabels are dataset keys.
 	CalibImages, CalibLabels string
 	EvalImages, EvalLabels   string
-	Input, Output            string
+	// Format is the model file's format (formats.Names; "" is onnx).
+	// CutInput and CutOutput are the manifest's input and output tensor
+	// names of a TensorFlow graph ("Mul:0"), where the importer cuts it.
+	Format              string
+	CutInput, CutOutput string
+	// Input and Output name the graph values fed with images and scored
+	// (IR names: formats.ValueName of the manifest's names).
+	Input, Output string
 	// Preprocess is a JSON-encoded dataset.Preprocess.
 	Preprocess []byte
 	// CalibSamples and EvalSamples cap the samples used (0: the whole split).

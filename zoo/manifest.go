@@ -93,7 +93,8 @@ type Model struct {
 	Name string `yaml:"name"`
 	// File is the model's location relative to the manifest's folder.
 	File string `yaml:"file"`
-	// Format is "onnx" (the default).
+	// Format is "onnx" (the default) or "tf-graphdef" (a TensorFlow
+	// frozen GraphDef, .pb).
 	Format string `yaml:"format,omitempty"`
 	// Dataset names an entry of Datasets.
 	Dataset string `yaml:"dataset"`
@@ -108,6 +109,10 @@ type Model struct {
 	// index: 1 for 1001-class models whose class 0 is "background".
 	LabelOffset int `yaml:"label_offset,omitempty"`
 }
+
+// ModelFormats are the model formats a manifest may name, the default
+// first (the names of package formats).
+var ModelFormats = []string{"onnx", "tf-graphdef"}
 
 // Options relax the manifest checks.
 type Options struct {
@@ -235,8 +240,8 @@ func (m *Manifest) ValidateWith(opt Options) error {
 		if md.Format == "" {
 			md.Format = "onnx"
 		}
-		if md.Format != "onnx" {
-			return bad("%s.format: %q is not supported (supported: onnx)", where, md.Format)
+		if !slices.Contains(ModelFormats, md.Format) {
+			return bad("%s.format: %q is not supported (supported: %s)", where, md.Format, strings.Join(ModelFormats, ", "))
 		}
 		if _, ok := m.Datasets[md.Dataset]; !ok {
 			return bad("%s.dataset: %q is not listed under datasets", where, md.Dataset)
