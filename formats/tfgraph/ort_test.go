@@ -1,0 +1,221 @@
+//go:build ort
+
+package tfgraph
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/eightbitml/eightbit/calibrate"
+	"github.com/eightbitml/eightbit/formats/onnx"
+	"github.com/eightbitml/eightbit/formats/tfgraph/tfpb"
+	"github.com/eightbitml/eightbit/infer"
+	"github.com/eightbitml/eightbit/quantize"
+	"github.com/eightbitml/eightbit/tensor"
+)
+
+// TestQuantizedGraphDefORT imports convolutional classifiers built as
+// GraphDefs in NHWC and NCHW (Conv2D, BiasAdd, Relu, DepthwiseConv2dNative,
+// FusedBatchNormV3, Relu6, MaxPool, AvgPool, ConcatV2, Mean, MatMul),
+// calibrates and quantizes them in the default scheme and in tf-eightbit,
+// and runs the quantized ONNX file in ONNX Runtime and in eightbit's
+// integer executor on the same inputs: at least 99.9% of the output values
+// are equal, the rest within one quantization step, and the top-1 of every
+// sample is the same.
+func TestQuantizedGraphDefORT(t *testing.T) {
+	ort.SetSharedLibraryPath(ortLib(t))
+	if err := ort.InitializeEnvironment(); err != nil {
+		t.Fatal(err)
+	}
+	defer ort.DestroyEnvironment()
+	for _, layout := range []string{"NHWC", "NCHW"} {
+		data, xshape := cnnGraph(t, layout)
+		m, err := Decode(data, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(7, 8))
+		calib, eval := randInput(r, 64, xshape), randInput(r, 32, xshape)
+		p, err := quantize.Prepare(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fp, err := infer.Compile(p, infer.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs := calibrate.NewRanges()
+		if _, err := fp.RunObserved(map[string]*tensor.Tensor{"X": calib}, obs.Observe); err != nil {
+			t.Fatal(err)
+		}
+		for _, scheme := range []quantize.Scheme{"", "tf-eightbit"} {
+			name := string(scheme)
+			if name == "" {
+				name = "default"
+			}
+			t.Run(layout+"/"+name, func(t *testing.T) {
+				q, _, err := quantize.Quantize(m, obs.Result(), quantize.Options{Scheme: scheme})
+				if err != nil {
+					t.Fatal(err)
+				}
+				enc, err := onnx.Encode(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				prog, err := infer.Compile(q, infer.Options{Integer: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st := prog.Stats(); st.FloatMACs != 0 {
+					t.Errorf("float MACs %d: every Conv and MatMul should run in integer arithmetic", st.FloatMACs)
+				}
+				res, err := prog.Run(map[string]*tensor.Tensor{"X": eval})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ours := res["logits"].F32
+				theirs := ortRun(t, enc, "X", "logits", eval)
+				step := 0.0
+				for _, n := range q.Graph.Nodes {
+					if n.OpType == "DequantizeLinear" && n.Outputs[0] == "logits" {
+						step = float64(q.Graph.Initializers[n.Input(1)].F32[0])
+					}
+				}
+				same := 0
+				for i := range ours {
+					if ours[i] == theirs[i] {
+						same++
+					} else if math.Abs(float64(ours[i])-float64(theirs[i])) > 1.001*step {
+						t.Fatalf("output %d: eightbit %v, ONNX Runtime %v (step %v)", i, ours[i], theirs[i], step)
+					}
+				}
+				if share := float64(same) / float64(len(ours)); share < 0.999 {
+					t.Errorf("%.2f%% of outputs equal, want >= 99.9%%", 100*share)
+				}
+				k := len(ours) / 32
+				for s := 0; s < 32; s++ {
+					if a, b := tensor.ArgMax(ours[s*k:(s+1)*k]), tensor.ArgMax(theirs[s*k:(s+1)*k]); a != b {
+						t.Errorf("sample %d: eightbit top-1 %d, ONNX Runtime %d", s, a, b)
+					}
+				}
+				t.Logf("%d of %d outputs equal; ops %v", same, len(ours), q.Graph.OpCounts())
+			})
+		}
+	}
+}
+
+// cnnGraph builds a small classifier in the given layout and returns it
+// with the shape of one input image (batch first, batch 1).
+func cnnGraph(t *testing.T, layout string) ([]byte, []int) {
+	r := rand.New(rand.NewPCG(3, 4))
+	cf := layout == "NCHW"
+	at := func(a attrMap) attrMap { a["data_format"] = aS(layout); return a }
+	four := func(h, w int) *tfpb.AttrValue {
+		if cf {
+			return aInts(1, 1, int64(h), int64(w))
+		}
+		return aInts(1, int64(h), int64(w), 1)
+	}
+	xs := []int{1, 12, 12, 3}
+	if cf {
+		xs = []int{1, 3, 12, 12}
+	}
+	b := newBuilder()
+	b.placeholder("X", -1, xs[1], xs[2], xs[3])
+	w1, _ := b.randConst(r, "w1", 0.4, 3, 3, 3, 8)
+	b1, _ := b.randConst(r, "b1", 0.2, 8)
+	dwf, _ := b.randConst(r, "dwf", 0.4, 3, 3, 8, 1)
+	scale, _ := b.randConst(r, "scale", 1, 8)
+	offset, _ := b.randConst(r, "offset", 0.5, 8)
+	mean, _ := b.randConst(r, "mean", 0.2, 8)
+	variance := b.constF("variance", []int{8}, []float32{0.6, 0.9, 1.2, 0.7, 1.1, 0.8, 1.3, 1.0})
+	w2, _ := b.randConst(r, "w2", 0.4, 1, 1, 8, 8)
+	w3, _ := b.randConst(r, "w3", 0.4, 3, 3, 8, 4)
+	wf, _ := b.randConst(r, "wf", 0.5, 12, 10)
+	bf, _ := b.randConst(r, "bf", 0.2, 10)
+	c := int32(3)
+	hw := []int32{1, 2}
+	if cf {
+		c, hw = 1, []int32{2, 3}
+	}
+	axis := b.constI("axis", true, c)
+	axes := b.constI("axes", false, hw...)
+	b.node("Conv2D", "conv1", []string{"X", w1}, at(attrMap{"strides": four(1, 1), "padding": aS("SAME")}))
+	b.node("BiasAdd", "bias1", []string{"conv1", b1}, at(attrMap{}))
+	b.node("Relu", "relu1", []string{"bias1"}, nil)
+	b.node("DepthwiseConv2dNative", "dw", []string{"relu1", dwf}, at(attrMap{"strides": four(2, 2), "padding": aS("SAME")}))
+	b.node("FusedBatchNormV3", "bn", []string{"dw", scale, offset, mean, variance}, at(attrMap{"epsilon": aF(1e-3), "is_training": aB(false)}))
+	b.node("Relu6", "relu6", []string{"bn"}, nil)
+	b.node("Conv2D", "pw", []string{"relu6", w2}, at(attrMap{"strides": four(1, 1), "padding": aS("VALID")}))
+	b.node("Relu", "relu2", []string{"pw"}, nil)
+	b.node("MaxPool", "pool", []string{"relu2"}, at(attrMap{"ksize": four(2, 2), "strides": four(1, 1), "padding": aS("SAME")}))
+	b.node("Conv2D", "conv3", []string{"pool", w3}, at(attrMap{"strides": four(1, 1), "padding": aS("SAME")}))
+	b.node("Relu", "relu3", []string{"conv3"}, nil)
+	b.node("AvgPool", "avg", []string{"relu2"}, at(attrMap{"ksize": four(3, 3), "strides": four(1, 1), "padding": aS("SAME")}))
+	b.node("ConcatV2", "cat", []string{"relu3", "avg", axis}, attrMap{"N": aI(2)})
+	b.node("Mean", "gap", []string{"cat", axes}, attrMap{"keep_dims": aB(false)})
+	b.node("MatMul", "fc", []string{"gap", wf}, attrMap{"transpose_a": aB(false), "transpose_b": aB(false)})
+	b.node("BiasAdd", "logits", []string{"fc", bf}, nil)
+	return b.bytes(t), xs
+}
+
+func randInput(r *rand.Rand, n int, shape []int) *tensor.Tensor {
+	s := append(tensor.Shape{n}, shape[1:]...)
+	x := tensor.New(tensor.Float32, s)
+	for i := range x.F32 {
+		x.F32[i] = float32(r.Float64()*2 - 0.5)
+	}
+	return x
+}
+
+// ortLib finds ONNX Runtime: $EIGHTBIT_ORT_LIB, or where .ci/run installs it.
+func ortLib(t *testing.T) string {
+	p := os.Getenv("EIGHTBIT_ORT_LIB")
+	if p == "" {
+		home, _ := os.UserHomeDir()
+		p = filepath.Join(home, ".cache", "eightbit", "ort", "node_modules", "onnxruntime-node", "bin", "napi-v6", "linux", "x64", "libonnxruntime.so.1")
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("ONNX Runtime library not found at %s (set EIGHTBIT_ORT_LIB)", p)
+		}
+		t.Skipf("skipping: ONNX Runtime library not found at %s (set EIGHTBIT_ORT_LIB)", p)
+	}
+	return p
+}
+
+// ortRun runs a model in ONNX Runtime (one thread) on x and returns its
+// output.
+func ortRun(t *testing.T, model []byte, input, output string, x *tensor.Tensor) []float32 {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opts.Destroy()
+	opts.SetIntraOpNumThreads(1)
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{input}, []string{output}, opts)
+	if err != nil {
+		t.Fatalf("ONNX Runtime cannot load the model: %v", err)
+	}
+	defer sess.Destroy()
+	shape := make(ort.Shape, len(x.Shape))
+	for i, d := range x.Shape {
+		shape[i] = int64(d)
+	}
+	in, err := ort.NewTensor(shape, x.F32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Destroy()
+	outs := []ort.Value{nil}
+	if err := sess.Run([]ort.Value{in}, outs); err != nil {
+		t.Fatalf("ONNX Runtime run: %v", err)
+	}
+	defer outs[0].Destroy()
+	return append([]float32(nil), outs[0].(*ort.Tensor[float32]).GetData()...)
+}
