@@ -12,6 +12,7 @@ import (
 
 	"github.com/eightbitml/eightbit/formats/onnx/onnxpb"
 	"github.com/eightbitml/eightbit/infer"
+	"github.com/eightbitml/eightbit/internal/orttest"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -95,18 +96,7 @@ func TestORTLoadsQuantizedDemoModels(t *testing.T) {
 // fails under CI=true.
 func startORT(t *testing.T) (stop func()) {
 	t.Helper()
-	lib := os.Getenv("EIGHTBIT_ORT_LIB")
-	if lib == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("EIGHTBIT_ORT_LIB is not set")
-		}
-		t.Skip("set EIGHTBIT_ORT_LIB to the ONNX Runtime shared library to run this test")
-	}
-	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	return func() { ort.DestroyEnvironment() }
+	return orttest.Start(t)
 }
 
 // ortTop1 runs model in ONNX Runtime on x ([N,1,28,28]) in batches of

@@ -5,16 +5,13 @@ package tfgraph
 import (
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
-
-	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/formats/tfgraph/tfpb"
 	"github.com/eightbitml/eightbit/infer"
+	"github.com/eightbitml/eightbit/internal/orttest"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -28,11 +25,7 @@ import (
 // are equal, the rest within one quantization step, and the top-1 of every
 // sample is the same.
 func TestQuantizedGraphDefORT(t *testing.T) {
-	ort.SetSharedLibraryPath(ortLib(t))
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	defer orttest.Start(t)()
 	for _, layout := range []string{"NHWC", "NCHW"} {
 		data, xshape := cnnGraph(t, layout)
 		m, err := Decode(data, Options{})
@@ -79,7 +72,7 @@ func TestQuantizedGraphDefORT(t *testing.T) {
 					t.Fatal(err)
 				}
 				ours := res["logits"].F32
-				theirs := ortRun(t, enc, "X", "logits", eval)
+				theirs := orttest.Run(t, enc, "X", "logits", eval)
 				step := 0.0
 				for _, n := range q.Graph.Nodes {
 					if n.OpType == "DequantizeLinear" && n.Outputs[0] == "logits" {
@@ -171,51 +164,4 @@ func randInput(r *rand.Rand, n int, shape []int) *tensor.Tensor {
 		x.F32[i] = float32(r.Float64()*2 - 0.5)
 	}
 	return x
-}
-
-// ortLib finds ONNX Runtime: $EIGHTBIT_ORT_LIB, or where .ci/run installs it.
-func ortLib(t *testing.T) string {
-	p := os.Getenv("EIGHTBIT_ORT_LIB")
-	if p == "" {
-		home, _ := os.UserHomeDir()
-		p = filepath.Join(home, ".cache", "eightbit", "ort", "node_modules", "onnxruntime-node", "bin", "napi-v6", "linux", "x64", "libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ONNX Runtime library not found at %s (set EIGHTBIT_ORT_LIB)", p)
-		}
-		t.Skipf("skipping: ONNX Runtime library not found at %s (set EIGHTBIT_ORT_LIB)", p)
-	}
-	return p
-}
-
-// ortRun runs a model in ONNX Runtime (one thread) on x and returns its
-// output.
-func ortRun(t *testing.T, model []byte, input, output string, x *tensor.Tensor) []float32 {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer opts.Destroy()
-	opts.SetIntraOpNumThreads(1)
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{input}, []string{output}, opts)
-	if err != nil {
-		t.Fatalf("ONNX Runtime cannot load the model: %v", err)
-	}
-	defer sess.Destroy()
-	shape := make(ort.Shape, len(x.Shape))
-	for i, d := range x.Shape {
-		shape[i] = int64(d)
-	}
-	in, err := ort.NewTensor(shape, x.F32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Destroy()
-	outs := []ort.Value{nil}
-	if err := sess.Run([]ort.Value{in}, outs); err != nil {
-		t.Fatalf("ONNX Runtime run: %v", err)
-	}
-	defer outs[0].Destroy()
-	return append([]float32(nil), outs[0].(*ort.Tensor[float32]).GetData()...)
 }

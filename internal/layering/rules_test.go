@@ -79,6 +79,7 @@ var rules = []layer{
 	// Test helpers: they import package testing.
 	{pkg: "internal/zootest", owns: "the shared test zoo's location", leaf: true, testOnly: true},
 	{pkg: "internal/browsertest", owns: "headless-browser checks of report pages", leaf: true, testOnly: true},
+	{pkg: "internal/orttest", owns: "ONNX Runtime for the interop tests (build tag ort)", testOnly: true},
 	{pkg: "internal/prismtest", owns: "a prism job server for tests", leaf: true, testOnly: true, beam: true},
 	// ortinterop has only tests (build tag ort), which run jobs on Beam.
 	{pkg: "internal/ortinterop", owns: "the ONNX Runtime interoperability tests", leaf: true, beamTests: true},

@@ -16,28 +16,13 @@ import (
 	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/internal/demozoo"
+	"github.com/eightbitml/eightbit/internal/orttest"
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/report"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
-
-// libPath finds ONNX Runtime: $EIGHTBIT_ORT_LIB, or where .ci/run installs it.
-func libPath(t *testing.T) string {
-	p := os.Getenv("EIGHTBIT_ORT_LIB")
-	if p == "" {
-		home, _ := os.UserHomeDir()
-		p = filepath.Join(home, ".cache", "eightbit", "ort", "node_modules", "onnxruntime-node", "bin", "napi-v6", "linux", "x64", "libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ONNX Runtime library not found at %s (set EIGHTBIT_ORT_LIB)", p)
-		}
-		t.Skipf("skipping: ONNX Runtime library not found at %s (set EIGHTBIT_ORT_LIB)", p)
-	}
-	return p
-}
 
 // ortTop1 runs a model file in ONNX Runtime over x ([N,...] float32) in
 // batches and returns the top-1 class of each sample.
@@ -87,11 +72,7 @@ func ortTop1(t *testing.T, model []byte, input, output string, x *tensor.Tensor,
 // samples: ONNX Runtime must load each one, and its top-1 must be within 0.2
 // points of the int8 top-1 eightbit reported.
 func TestDemoZooInONNXRuntime(t *testing.T) {
-	ort.SetSharedLibraryPath(libPath(t))
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	defer orttest.Start(t)()
 
 	dir := t.TempDir()
 	zooDir := filepath.Join(dir, "zoo")

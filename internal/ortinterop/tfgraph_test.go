@@ -9,10 +9,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
 	"github.com/eightbitml/eightbit/dataset"
 	"github.com/eightbitml/eightbit/formats/onnx"
+	"github.com/eightbitml/eightbit/internal/orttest"
 	"github.com/eightbitml/eightbit/internal/zootest"
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/report"
@@ -27,11 +26,7 @@ import (
 func TestGraphDefInONNXRuntime(t *testing.T) {
 	pb := zootest.Path(t, "models", "tf", "fc-layers-frozen.pb")
 	mnist := zootest.Path(t, "data", "mnist")
-	ort.SetSharedLibraryPath(libPath(t))
-	if err := ort.InitializeEnvironment(); err != nil {
-		t.Fatal(err)
-	}
-	defer ort.DestroyEnvironment()
+	defer orttest.Start(t)()
 
 	dir := t.TempDir()
 	manifest := fmt.Sprintf(`name: tf
