@@ -5,6 +5,7 @@ package tfgraph
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/eightbitml/eightbit/calibrate"
@@ -18,17 +19,28 @@ import (
 
 // TestQuantizedGraphDefORT imports convolutional classifiers built as
 // GraphDefs in NHWC and NCHW (Conv2D, BiasAdd, Relu, DepthwiseConv2dNative,
-// FusedBatchNormV3, Relu6, MaxPool, AvgPool, ConcatV2, Mean, MatMul),
-// calibrates and quantizes them in the default scheme and in tf-eightbit,
-// and runs the quantized ONNX file in ONNX Runtime and in eightbit's
-// integer executor on the same inputs: at least 99.9% of the output values
-// are equal, the rest within one quantization step, and the top-1 of every
-// sample is the same.
+// FusedBatchNormV3, Relu6, MaxPool, AvgPool, ConcatV2, Mean, MatMul), and
+// one behind a label_image-style preprocessing prefix (DecodeJpeg, Cast,
+// ResizeBilinear, Sub, Mul) cut at Mul:0. The imported float model, written
+// as ONNX, gives ONNX Runtime's outputs within float rounding and the same
+// top-1; quantized in the default scheme and in tf-eightbit, ONNX Runtime
+// and eightbit's integer executor give at least 99.9% equal output values
+// (the rest within one quantization step) and the same top-1 on every
+// sample.
 func TestQuantizedGraphDefORT(t *testing.T) {
 	defer orttest.Start(t)()
-	for _, layout := range []string{"NHWC", "NCHW"} {
-		data, xshape := cnnGraph(t, layout)
-		m, err := Decode(data, Options{})
+	for _, tc := range []struct {
+		layout string
+		cut    bool
+	}{{"NHWC", false}, {"NCHW", false}, {"NHWC", true}} {
+		layout, input := tc.layout, "X"
+		data, xshape := cnnGraph(t, layout, tc.cut)
+		opt := Options{}
+		if tc.cut {
+			layout, input = "NHWC-cut", "Mul"
+			opt = Options{Inputs: []string{"Mul:0"}, Outputs: []string{"logits:0"}}
+		}
+		m, err := Decode(data, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,8 +55,29 @@ func TestQuantizedGraphDefORT(t *testing.T) {
 			t.Fatal(err)
 		}
 		obs := calibrate.NewRanges()
-		if _, err := fp.RunObserved(map[string]*tensor.Tensor{"X": calib}, obs.Observe); err != nil {
+		if _, err := fp.RunObserved(map[string]*tensor.Tensor{input: calib}, obs.Observe); err != nil {
 			t.Fatal(err)
+		}
+		// The float import against ONNX Runtime on the same graph.
+		floatEnc, err := onnx.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fres, err := fp.Run(map[string]*tensor.Tensor{input: eval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fours, ftheirs := fres["logits"].F32, orttest.Run(t, floatEnc, input, "logits", eval)
+		big, worst := 0.0, 0.0
+		for i := range fours {
+			big = max(big, math.Abs(float64(ftheirs[i])))
+			worst = max(worst, math.Abs(float64(fours[i])-float64(ftheirs[i])))
+		}
+		if worst > 1e-4*big {
+			t.Errorf("%s float: largest difference from ONNX Runtime %g (largest output %g)", layout, worst, big)
+		}
+		if a, b := top1s(fours, 32), top1s(ftheirs, 32); !slices.Equal(a, b) {
+			t.Errorf("%s float: top-1 %v, ONNX Runtime %v", layout, a, b)
 		}
 		for _, scheme := range []quantize.Scheme{"", "tf-eightbit"} {
 			name := string(scheme)
@@ -67,12 +100,12 @@ func TestQuantizedGraphDefORT(t *testing.T) {
 				if st := prog.Stats(); st.FloatMACs != 0 {
 					t.Errorf("float MACs %d: every Conv and MatMul should run in integer arithmetic", st.FloatMACs)
 				}
-				res, err := prog.Run(map[string]*tensor.Tensor{"X": eval})
+				res, err := prog.Run(map[string]*tensor.Tensor{input: eval})
 				if err != nil {
 					t.Fatal(err)
 				}
 				ours := res["logits"].F32
-				theirs := orttest.Run(t, enc, "X", "logits", eval)
+				theirs := orttest.Run(t, enc, input, "logits", eval)
 				step := 0.0
 				for _, n := range q.Graph.Nodes {
 					if n.OpType == "DequantizeLinear" && n.Outputs[0] == "logits" {
@@ -90,11 +123,8 @@ func TestQuantizedGraphDefORT(t *testing.T) {
 				if share := float64(same) / float64(len(ours)); share < 0.999 {
 					t.Errorf("%.2f%% of outputs equal, want >= 99.9%%", 100*share)
 				}
-				k := len(ours) / 32
-				for s := 0; s < 32; s++ {
-					if a, b := tensor.ArgMax(ours[s*k:(s+1)*k]), tensor.ArgMax(theirs[s*k:(s+1)*k]); a != b {
-						t.Errorf("sample %d: eightbit top-1 %d, ONNX Runtime %d", s, a, b)
-					}
+				if a, b := top1s(ours, 32), top1s(theirs, 32); !slices.Equal(a, b) {
+					t.Errorf("top-1 %v, ONNX Runtime %v", a, b)
 				}
 				t.Logf("%d of %d outputs equal; ops %v", same, len(ours), q.Graph.OpCounts())
 			})
@@ -102,9 +132,20 @@ func TestQuantizedGraphDefORT(t *testing.T) {
 	}
 }
 
+// top1s returns the argmax of each of n rows of y.
+func top1s(y []float32, n int) []int {
+	k := len(y) / n
+	out := make([]int, n)
+	for s := range out {
+		out[s] = tensor.ArgMax(y[s*k : (s+1)*k])
+	}
+	return out
+}
+
 // cnnGraph builds a small classifier in the given layout and returns it
-// with the shape of one input image (batch first, batch 1).
-func cnnGraph(t *testing.T, layout string) ([]byte, []int) {
+// with the shape of one input image (batch first, batch 1). With cut, the
+// classifier reads the output of a JPEG-decoding prefix (NHWC), "Mul".
+func cnnGraph(t *testing.T, layout string, cut bool) ([]byte, []int) {
 	r := rand.New(rand.NewPCG(3, 4))
 	cf := layout == "NCHW"
 	at := func(a attrMap) attrMap { a["data_format"] = aS(layout); return a }
@@ -119,7 +160,18 @@ func cnnGraph(t *testing.T, layout string) ([]byte, []int) {
 		xs = []int{1, 3, 12, 12}
 	}
 	b := newBuilder()
-	b.placeholder("X", -1, xs[1], xs[2], xs[3])
+	x := "X"
+	if cut {
+		b.node("Placeholder", "contents", nil, attrMap{"dtype": aType(tfpb.DataType_DT_STRING), "shape": aShape()})
+		b.node("DecodeJpeg", "decode", []string{"contents"}, attrMap{"channels": aI(3)})
+		b.node("Cast", "cast", []string{"decode"}, attrMap{"SrcT": aType(tfpb.DataType_DT_UINT8), "DstT": aType(tfpb.DataType_DT_FLOAT)})
+		b.node("ExpandDims", "batch", []string{"cast", b.constI("dim", true, 0)}, nil)
+		b.node("ResizeBilinear", "resize", []string{"batch", b.constI("size", false, 12, 12)}, nil)
+		b.node("Sub", "sub", []string{"resize", b.constF("mean0", nil, []float32{128})}, nil)
+		x = b.node("Mul", "Mul", []string{"sub", b.constF("scale0", nil, []float32{1.0 / 128})}, nil)
+	} else {
+		b.placeholder("X", -1, xs[1], xs[2], xs[3])
+	}
 	w1, _ := b.randConst(r, "w1", 0.4, 3, 3, 3, 8)
 	b1, _ := b.randConst(r, "b1", 0.2, 8)
 	dwf, _ := b.randConst(r, "dwf", 0.4, 3, 3, 8, 1)
@@ -138,7 +190,7 @@ func cnnGraph(t *testing.T, layout string) ([]byte, []int) {
 	}
 	axis := b.constI("axis", true, c)
 	axes := b.constI("axes", false, hw...)
-	b.node("Conv2D", "conv1", []string{"X", w1}, at(attrMap{"strides": four(1, 1), "padding": aS("SAME")}))
+	b.node("Conv2D", "conv1", []string{x, w1}, at(attrMap{"strides": four(1, 1), "padding": aS("SAME")}))
 	b.node("BiasAdd", "bias1", []string{"conv1", b1}, at(attrMap{}))
 	b.node("Relu", "relu1", []string{"bias1"}, nil)
 	b.node("DepthwiseConv2dNative", "dw", []string{"relu1", dwf}, at(attrMap{"strides": four(2, 2), "padding": aS("SAME")}))
