@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/eightbitml/eightbit/formats/onnx"
-	"github.com/eightbitml/eightbit/internal/demozoo"
-	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/quantize"
 )
 
@@ -18,32 +16,8 @@ import (
 // times at the requested batch and thread count; bad arguments and files
 // are usage errors and failures naming what is wrong.
 func TestBench(t *testing.T) {
-	dir := t.TempDir()
-	if err := demozoo.Unpack(dir); err != nil {
-		t.Fatal(err)
-	}
-	float := filepath.Join(dir, "mnist", "mnist-lenet.onnx")
-	raw, err := os.ReadFile(float)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := onnx.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := quantize.Prepare(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ranges := map[string]qmath.Range{}
-	for _, in := range p.Graph.Inputs {
-		ranges[in.Name] = qmath.Range{Min: -2, Max: 2}
-	}
-	for _, n := range p.Graph.Nodes {
-		for _, o := range n.Outputs {
-			ranges[o] = qmath.Range{Min: -8, Max: 8}
-		}
-	}
+	dir, float, m := demoModel(t, "mnist-lenet")
+	ranges := madeUpRanges(t, m)
 	q, _, err := quantize.Quantize(m, ranges, quantize.Options{Format: quantize.FormatQDQ})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/eightbitml/eightbit/formats/onnx"
+	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/internal/version"
 	"github.com/eightbitml/eightbit/internal/zootest"
@@ -21,40 +22,12 @@ import (
 // and int32 biases count, scales do not) and MACs, eightbit as producer,
 // and eightbit runs them.
 func TestInspect(t *testing.T) {
-	dir := t.TempDir()
-	if err := demozoo.Unpack(dir); err != nil {
-		t.Fatal(err)
-	}
-	float := filepath.Join(dir, "mnist", "mnist-dws-folded.onnx")
+	dir, float, m := demoModel(t, "mnist-dws-folded")
 	want := inspectJSON(t, float)
 	if want.Parameters <= 0 || want.MACs <= 0 || want.MACsPartial || len(want.Unsupported) > 0 || want.Ops["Conv"] == 0 {
 		t.Fatalf("float model: %+v", want)
 	}
-	raw, err := os.ReadFile(float)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := onnx.Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := quantize.Prepare(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Made-up ranges: inspect reads structure, not accuracy.
-	ranges := map[string]qmath.Range{}
-	for _, in := range p.Graph.Inputs {
-		ranges[in.Name] = qmath.Range{Min: 0, Max: 1}
-	}
-	for _, n := range p.Graph.Nodes {
-		for _, o := range n.Outputs {
-			ranges[o] = qmath.Range{Min: -4, Max: 4}
-			if n.OpType == "Clip" || n.OpType == "Relu" {
-				ranges[o] = qmath.Range{Min: 0, Max: 4}
-			}
-		}
-	}
+	ranges := madeUpRanges(t, m)
 	for _, o := range []quantize.Options{{Format: quantize.FormatQDQ}, {Format: quantize.FormatQOperator},
 		{Format: quantize.FormatQOperator, AllowContribOps: true}, {Format: quantize.FormatWeightsOnly}} {
 		format := fmt.Sprintf("%s-%v", o.Format, o.AllowContribOps)
@@ -100,6 +73,49 @@ func TestInspect(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %q", tc.args, code, stderr, tc.code, tc.msg)
 		}
 	}
+}
+
+// demoModel unpacks the demo zoo into a temporary folder and returns the
+// folder, the path of the named MNIST model and the decoded model.
+func demoModel(t *testing.T, name string) (dir, path string, m *graph.Model) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := demozoo.Unpack(dir); err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, "mnist", name+".onnx")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = onnx.Decode(raw); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path, m
+}
+
+// madeUpRanges gives every tensor of Prepare(m) a range (inputs [0, 1],
+// Relu/Clip outputs [0, 4], the rest [−4, 4]): enough to quantize a model
+// for tests of structure and speed, not of accuracy.
+func madeUpRanges(t *testing.T, m *graph.Model) map[string]qmath.Range {
+	t.Helper()
+	p, err := quantize.Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges := map[string]qmath.Range{}
+	for _, in := range p.Graph.Inputs {
+		ranges[in.Name] = qmath.Range{Min: 0, Max: 1}
+	}
+	for _, n := range p.Graph.Nodes {
+		for _, o := range n.Outputs {
+			ranges[o] = qmath.Range{Min: -4, Max: 4}
+			if n.OpType == "Clip" || n.OpType == "Relu" {
+				ranges[o] = qmath.Range{Min: 0, Max: 4}
+			}
+		}
+	}
+	return ranges
 }
 
 func inspectJSON(t *testing.T, path string) inspectReport {
