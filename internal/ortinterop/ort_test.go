@@ -24,6 +24,28 @@ import (
 
 func TestMain(m *testing.M) { ptest.Main(m) }
 
+// readIDX decodes an IDX image file and its label file.
+func readIDX(t *testing.T, images, labels string) (*dataset.Images, []int) {
+	t.Helper()
+	imgs, err := os.ReadFile(images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lbls, err := os.ReadFile(labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := dataset.DecodeIDXImages(imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := dataset.DecodeIDXLabels(lbls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im, l
+}
+
 // ortTop1 runs a model file in ONNX Runtime over x ([N,...] float32) in
 // batches and returns the top-1 class of each sample.
 func ortTop1(t *testing.T, model []byte, input, output string, x *tensor.Tensor, batch int) []int {
@@ -89,22 +111,8 @@ func TestDemoZooInONNXRuntime(t *testing.T) {
 		t.Fatalf("job: %d ok, %d failed", res.OK, res.Failed)
 	}
 
-	imgs, err := os.ReadFile(filepath.Join(zooDir, "demo-data", "demo-t10k-images-idx3-ubyte.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lbls, err := os.ReadFile(filepath.Join(zooDir, "demo-data", "demo-t10k-labels-idx1-ubyte.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := dataset.DecodeIDXImages(imgs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	labels, err := dataset.DecodeIDXLabels(lbls)
-	if err != nil {
-		t.Fatal(err)
-	}
+	im, labels := readIDX(t, filepath.Join(zooDir, "demo-data", "demo-t10k-images-idx3-ubyte.gz"),
+		filepath.Join(zooDir, "demo-data", "demo-t10k-labels-idx1-ubyte.gz"))
 	x, err := dataset.Preprocess{Divide: 255}.Tensor(im, 0, im.N)
 	if err != nil {
 		t.Fatal(err)

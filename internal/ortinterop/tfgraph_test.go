@@ -54,22 +54,7 @@ models:
 		t.Fatalf("job: %d ok, %d failed", res.OK, res.Failed)
 	}
 
-	imgs, err := os.ReadFile(filepath.Join(mnist, "t10k-images-idx3-ubyte.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lbls, err := os.ReadFile(filepath.Join(mnist, "t10k-labels-idx1-ubyte.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := dataset.DecodeIDXImages(imgs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	labels, err := dataset.DecodeIDXLabels(lbls)
-	if err != nil {
-		t.Fatal(err)
-	}
+	im, labels := readIDX(t, filepath.Join(mnist, "t10k-images-idx3-ubyte.gz"), filepath.Join(mnist, "t10k-labels-idx1-ubyte.gz"))
 	x, err := dataset.Preprocess{Divide: 255, Shape: []int{784}}.Tensor(im, 0, im.N)
 	if err != nil {
 		t.Fatal(err)
