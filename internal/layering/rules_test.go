@@ -24,7 +24,7 @@ type layer struct {
 }
 
 // leaves may be imported by every package that is not a leaf itself.
-var leaves = []string{"tensor", "qmath", "internal/cpu", "internal/version", "internal/demozoo"}
+var leaves = []string{"failure", "tensor", "qmath", "internal/cpu", "internal/version", "internal/demozoo"}
 
 // The blob drivers a main package blank-imports. storage opens locations
 // through gocloud.dev/blob's URL mux and registers none of them.
@@ -68,6 +68,7 @@ var rules = []layer{
 	{pkg: "formats/tfgraph/tfpb", owns: "the generated TensorFlow protobuf messages", leaf: true},
 	{pkg: "graph", owns: "the model IR", imports: []string{"tensor", "qmath"}},
 	{pkg: "kernels", owns: "the kernels with assembly", imports: []string{"tensor", "qmath", "internal/cpu"}},
+	{pkg: "failure", owns: "failure kinds and classified errors", leaf: true},
 	{pkg: "tensor", owns: "tensors", leaf: true},
 	{pkg: "qmath", owns: "scale, zero point and rounding math", leaf: true},
 
