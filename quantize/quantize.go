@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/eightbitml/eightbit/calibrate"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/internal/version"
 	"github.com/eightbitml/eightbit/qmath"
@@ -62,6 +63,11 @@ type Options struct {
 	// the expected squared error of the quantized channel (it may clip a
 	// few outlying weights; see calibrate.WeightRanges).
 	WeightRanges string
+	// BiasCorrection holds, by layer (BiasTap.Node), the mean input its
+	// kernel taps see on the calibration data (see BiasTaps). Each listed
+	// Conv and Gemm gets its bias corrected for the expected output shift
+	// of its weight quantization. Nil turns bias correction off.
+	BiasCorrection map[string]*calibrate.TapMean
 }
 
 // Weight range methods (Options.WeightRanges).
@@ -92,6 +98,8 @@ type Summary struct {
 	// FloatInitializers lists, sorted, float initializers that stay float
 	// (not counting the scales that Quantize adds).
 	FloatInitializers []string
+	// BiasCorrected counts the layers whose bias was corrected.
+	BiasCorrected int
 	// OpsetBefore and OpsetAfter are the default-domain opsets.
 	OpsetBefore, OpsetAfter int64
 }
@@ -136,7 +144,7 @@ func Quantize(m *graph.Model, ranges map[string]qmath.Range, opts Options) (*gra
 	g := p.Graph
 	sum.WeightBytesBefore = initializerBytes(g)
 	sch.weightMSE = opts.WeightRanges == WeightRangesMSE
-	q := &quantizer{g: g, ranges: ranges, sch: sch, sum: sum, weightsOnly: format == FormatWeightsOnly, excl: newExclusions(opts)}
+	q := &quantizer{g: g, ranges: ranges, sch: sch, sum: sum, weightsOnly: format == FormatWeightsOnly, excl: newExclusions(opts), taps: opts.BiasCorrection}
 	if err := q.run(); err != nil {
 		return nil, nil, err
 	}
@@ -188,6 +196,8 @@ type quantizer struct {
 	sum         *Summary
 	weightsOnly bool
 	excl        exclusions
+	// taps are the tap means of the layers whose bias is corrected.
+	taps map[string]*calibrate.TapMean
 	// passAct are Relu nodes that symmetric schemes keep: they share the
 	// parameters of their input, which is quantized with their range.
 	passAct map[*graph.Node]bool
@@ -229,6 +239,9 @@ func (q *quantizer) run() error {
 	q.satHi = map[*graph.Node]float32{}
 
 	if err := q.findTargets(); err != nil {
+		return err
+	}
+	if err := q.correctBiases(); err != nil {
 		return err
 	}
 	if q.weightsOnly {
