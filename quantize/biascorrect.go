@@ -17,25 +17,27 @@ import (
 // channel and kernel tap (calibrate.TapMean) is measured on the calibration
 // split, so padding and strides are accounted for exactly.
 
-// BiasTap names one layer whose bias Quantize can correct, and what to
-// observe for it: the mean of Input through Window, a calibrate.TapMean of
-// Channels channels, stored in Options.BiasCorrection under Node.
-type BiasTap struct {
+// LayerTap names one layer whose weights' rounding and bias Quantize can
+// improve from calibration statistics, and what to observe for it: Input,
+// of Channels channels in Groups groups, through Window. Bias correction
+// takes a calibrate.TapMean (Options.BiasCorrection), AdaRound a
+// calibrate.Gram (Options.AdaRound), both stored under Node.
+type LayerTap struct {
 	// Node is the layer's output name in the prepared model, the key of
-	// Options.BiasCorrection.
+	// Options.BiasCorrection and Options.AdaRound.
 	Node string
 	// Input is the float tensor the layer reads.
-	Input    string
-	Channels int
-	Window   calibrate.Window
+	Input            string
+	Channels, Groups int
+	Window           calibrate.Window
 }
 
-// BiasTaps lists the layers of the prepared model p (see Prepare) whose
-// bias Quantize corrects when given their tap means: 2-D Conv and Gemm
-// nodes with a float weight initializer, in graph order.
-func BiasTaps(p *graph.Model) []BiasTap {
+// LayerTaps lists the layers of the prepared model p (see Prepare) whose
+// rounding and bias Quantize can improve: 2-D Conv and Gemm nodes with a
+// float weight initializer, in graph order.
+func LayerTaps(p *graph.Model) []LayerTap {
 	g := p.Graph
-	var taps []BiasTap
+	var taps []LayerTap
 	for _, n := range g.Nodes {
 		if !isDefault(n) || len(n.Outputs) != 1 || n.Input(0) == "" || g.IsInitializer(n.Input(0)) {
 			continue
@@ -44,7 +46,7 @@ func BiasTaps(p *graph.Model) []BiasTap {
 		if w == nil {
 			continue
 		}
-		tap := BiasTap{Node: n.Outputs[0], Input: n.Input(0)}
+		tap := LayerTap{Node: n.Outputs[0], Input: n.Input(0)}
 		switch n.OpType {
 		case "Conv":
 			if len(w.Shape) != 4 {
@@ -56,7 +58,8 @@ func BiasTaps(p *graph.Model) []BiasTap {
 			if len(st) != 2 || len(dl) != 2 || len(pads) != 4 {
 				continue
 			}
-			tap.Channels = w.Shape[1] * int(n.AttrInt("group", 1))
+			tap.Groups = int(n.AttrInt("group", 1))
+			tap.Channels = w.Shape[1] * tap.Groups
 			tap.Window = calibrate.Window{KH: w.Shape[2], KW: w.Shape[3], StrideH: int(st[0]), StrideW: int(st[1]),
 				DilH: int(dl[0]), DilW: int(dl[1]), PadTop: int(pads[0]), PadLeft: int(pads[1]), PadBottom: int(pads[2]), PadRight: int(pads[3]),
 				AutoPad: n.AttrString("auto_pad", "NOTSET")}
@@ -64,7 +67,7 @@ func BiasTaps(p *graph.Model) []BiasTap {
 			if len(w.Shape) != 2 || n.AttrInt("transA", 0) != 0 {
 				continue
 			}
-			tap.Channels = w.Shape[0]
+			tap.Channels, tap.Groups = w.Shape[0], 1
 			if n.AttrInt("transB", 0) != 0 {
 				tap.Channels = w.Shape[1]
 			}
@@ -96,7 +99,7 @@ func (q *quantizer) correctBiases() error {
 		if t == nil {
 			continue
 		}
-		tm := q.taps[n.Outputs[0]]
+		tm := q.taps[q.layerOf[n]]
 		if tm == nil || tm.Samples() == 0 {
 			continue
 		}
@@ -104,8 +107,11 @@ func (q *quantizer) correctBiases() error {
 			continue
 		}
 		w := g.Initializers[n.Input(1)]
-		means := tm.Means()
-		shift, err := biasShift(n, w, t.axis, q.sch, means)
+		qt, params, err := q.weight(n, n.Input(1), t.axis)
+		if err != nil {
+			return err
+		}
+		shift, err := biasShift(n, w, qt, params, t.axis, tm.Means())
 		if err != nil {
 			return fmt.Errorf("quantize: bias correction of %s: %w", n.Label(), err)
 		}
@@ -146,9 +152,8 @@ func (q *quantizer) correctBiases() error {
 }
 
 // biasShift returns Σ (W − Ŵ)[o,·]·mean per output channel o of a Conv or
-// Gemm with weight w quantized along axis by scheme s.
-func biasShift(n *graph.Node, w *tensor.Tensor, axis int, s *scheme, means []float64) ([]float64, error) {
-	qt, params := s.weight(w, axis)
+// Gemm with weight w quantized along axis to qt with params.
+func biasShift(n *graph.Node, w, qt *tensor.Tensor, params []qmath.Params, axis int, means []float64) ([]float64, error) {
 	deq := func(i, c int) float64 {
 		p := params[min(c, len(params)-1)]
 		var v int32

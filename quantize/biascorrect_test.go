@@ -10,11 +10,11 @@ import (
 	"github.com/eightbitml/eightbit/tensor"
 )
 
-// tapMeans measures the tap means of every BiasTaps layer of p on inputs.
+// tapMeans measures the tap means of every LayerTaps layer of p on inputs.
 func tapMeans(t *testing.T, p *graph.Model, inputs []*tensor.Tensor) map[string]*calibrate.TapMean {
 	t.Helper()
-	taps := BiasTaps(p)
-	byInput := map[string][]*BiasTap{}
+	taps := LayerTaps(p)
+	byInput := map[string][]*LayerTap{}
 	out := map[string]*calibrate.TapMean{}
 	for i := range taps {
 		tp := &taps[i]
@@ -129,7 +129,7 @@ func TestBiasCorrectionRemovesOutputShift(t *testing.T) {
 	}
 }
 
-func TestBiasTapsGeometry(t *testing.T) {
+func TestLayerTapsGeometry(t *testing.T) {
 	b := newBuilder(13, "x")
 	b.randInit("w", 8, 2, 3, 5)
 	b.randInit("fc", 10, 8)
@@ -138,10 +138,10 @@ func TestBiasTapsGeometry(t *testing.T) {
 	b.node("GlobalAveragePool", "", []string{"y"}, []string{"g"}, nil)
 	b.node("Flatten", "", []string{"g"}, []string{"f"}, nil)
 	b.node("Gemm", "fc", []string{"f", "fc"}, []string{"z"}, map[string]*graph.Attr{"transB": graph.IntAttr(1)})
-	taps := BiasTaps(b.output("z"))
-	want := []BiasTap{
-		{Node: "y", Input: "x", Channels: 4, Window: calibrate.Window{KH: 3, KW: 5, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 2, PadRight: 2, AutoPad: "NOTSET"}},
-		{Node: "z", Input: "f", Channels: 8, Window: calibrate.Window{KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1}},
+	taps := LayerTaps(b.output("z"))
+	want := []LayerTap{
+		{Node: "y", Input: "x", Channels: 4, Groups: 2, Window: calibrate.Window{KH: 3, KW: 5, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 2, PadRight: 2, AutoPad: "NOTSET"}},
+		{Node: "z", Input: "f", Channels: 8, Groups: 1, Window: calibrate.Window{KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1}},
 	}
 	if len(taps) != len(want) {
 		t.Fatalf("taps %+v", taps)

@@ -63,11 +63,19 @@ type Options struct {
 	// the expected squared error of the quantized channel (it may clip a
 	// few outlying weights; see calibrate.WeightRanges).
 	WeightRanges string
-	// BiasCorrection holds, by layer (BiasTap.Node), the mean input its
-	// kernel taps see on the calibration data (see BiasTaps). Each listed
+	// BiasCorrection holds, by layer (LayerTap.Node), the mean input its
+	// kernel taps see on the calibration data (see LayerTaps). Each listed
 	// Conv and Gemm gets its bias corrected for the expected output shift
 	// of its weight quantization. Nil turns bias correction off.
 	BiasCorrection map[string]*calibrate.TapMean
+	// AdaRound holds, by layer (LayerTap.Node), the second moments of its
+	// input patches on the calibration data. Each listed Conv and Gemm has
+	// its weights rounded up or down to minimize its output error instead
+	// of to nearest (see the AdaRound notes in adaround.go), in
+	// AdaRoundIters optimization steps (0: DefaultAdaRoundIters). Nil
+	// turns AdaRound off.
+	AdaRound      map[string]*calibrate.Gram
+	AdaRoundIters int
 }
 
 // Weight range methods (Options.WeightRanges).
@@ -100,6 +108,9 @@ type Summary struct {
 	FloatInitializers []string
 	// BiasCorrected counts the layers whose bias was corrected.
 	BiasCorrected int
+	// AdaRounded counts the layers whose weights AdaRound rounded, and
+	// AdaRoundFlipped the weights it rounded the other way than to nearest.
+	AdaRounded, AdaRoundFlipped int
 	// OpsetBefore and OpsetAfter are the default-domain opsets.
 	OpsetBefore, OpsetAfter int64
 }
@@ -144,7 +155,8 @@ func Quantize(m *graph.Model, ranges map[string]qmath.Range, opts Options) (*gra
 	g := p.Graph
 	sum.WeightBytesBefore = initializerBytes(g)
 	sch.weightMSE = opts.WeightRanges == WeightRangesMSE
-	q := &quantizer{g: g, ranges: ranges, sch: sch, sum: sum, weightsOnly: format == FormatWeightsOnly, excl: newExclusions(opts), taps: opts.BiasCorrection}
+	q := &quantizer{g: g, ranges: ranges, sch: sch, sum: sum, weightsOnly: format == FormatWeightsOnly, excl: newExclusions(opts), taps: opts.BiasCorrection,
+		grams: opts.AdaRound, adaIters: opts.AdaRoundIters}
 	if err := q.run(); err != nil {
 		return nil, nil, err
 	}
@@ -198,6 +210,13 @@ type quantizer struct {
 	excl        exclusions
 	// taps are the tap means of the layers whose bias is corrected.
 	taps map[string]*calibrate.TapMean
+	// grams are the input moments of the layers AdaRound rounds, by the
+	// layer's output name when targets are found (layerOf).
+	grams    map[string]*calibrate.Gram
+	adaIters int
+	layerOf  map[*graph.Node]string
+	// quantWeights caches the quantized weights by initializer name.
+	quantWeights map[string]quantWeight
 	// passAct are Relu nodes that symmetric schemes keep: they share the
 	// parameters of their input, which is quantized with their range.
 	passAct map[*graph.Node]bool
@@ -233,6 +252,8 @@ func (q *quantizer) passThrough(n *graph.Node) bool {
 func (q *quantizer) run() error {
 	q.names = newNamer(q.g)
 	q.targets = map[*graph.Node]*target{}
+	q.layerOf = map[*graph.Node]string{}
+	q.quantWeights = map[string]quantWeight{}
 	q.removed = map[*graph.Node]bool{}
 	q.params = map[string]actParams{}
 	q.passAct = map[*graph.Node]bool{}
@@ -294,6 +315,7 @@ func (q *quantizer) findTargets() error {
 		}
 		weightAxis[wn] = t.axis
 		q.targets[n] = t
+		q.layerOf[n] = n.Outputs[0]
 	}
 	return nil
 }
@@ -816,7 +838,10 @@ func (q *quantizer) quantizeParams(t *target, st *emitState) ([]*graph.Node, err
 	wq := st.weights[wn]
 	if wq == nil {
 		w := g.Initializers[wn]
-		qt, params := q.sch.weight(w, t.axis)
+		qt, params, err := q.weight(n, wn, t.axis)
+		if err != nil {
+			return nil, err
+		}
 		scales := make([]float32, len(params))
 		zero := true
 		for c, p := range params {
