@@ -51,9 +51,12 @@ func stageSamples(stage string, pr jobs.Progress) (done, planned int64) {
 
 // rateMeter measures the recent rate of one counter: samples per second
 // over the last rateWindow (the oldest point kept is the last one at or
-// before the start of the window), not the average since the start.
+// before the start of the window), not the average since the start. Until
+// the counter first moves only the latest point is kept, so the time a
+// stage spends loading before its first sample is done does not count.
 type rateMeter struct {
-	pts []ratePoint
+	pts   []ratePoint
+	moved bool
 }
 
 type ratePoint struct {
@@ -62,10 +65,17 @@ type ratePoint struct {
 }
 
 // reset forgets every point (a new stage starts).
-func (m *rateMeter) reset() { m.pts = m.pts[:0] }
+func (m *rateMeter) reset() { m.pts, m.moved = m.pts[:0], false }
 
 // add records the counter's value n at time t.
 func (m *rateMeter) add(t time.Time, n int64) {
+	if !m.moved && len(m.pts) > 0 {
+		if n == m.pts[len(m.pts)-1].n {
+			m.pts[len(m.pts)-1] = ratePoint{t, n}
+			return
+		}
+		m.moved = true
+	}
 	m.pts = append(m.pts, ratePoint{t, n})
 	cut := t.Add(-rateWindow)
 	i := 0

@@ -58,6 +58,8 @@ func TestRateMeter(t *testing.T) {
 		{"steady", []ratePoint{{time.Unix(0, 0), 0}, {time.Unix(10, 0), 1000}}, 100, true},
 		// 60 s at 10/s, then 30 s at 100/s: the window sees only the last 30 s.
 		{"speeds up", []ratePoint{{time.Unix(0, 0), 0}, {time.Unix(30, 0), 300}, {time.Unix(60, 0), 600}, {time.Unix(75, 0), 2100}, {time.Unix(90, 0), 3600}}, 100, true},
+		// 20 s of loading before the first sample: not counted.
+		{"idle lead-in", []ratePoint{{time.Unix(0, 0), 0}, {time.Unix(10, 0), 0}, {time.Unix(20, 0), 0}, {time.Unix(30, 0), 500}, {time.Unix(40, 0), 1000}}, 50, true},
 		// Stalled for the last 30 s after a fast start.
 		{"stalls", []ratePoint{{time.Unix(0, 0), 0}, {time.Unix(10, 0), 5000}, {time.Unix(40, 0), 5000}, {time.Unix(45, 0), 5000}}, 0, true},
 	}
