@@ -61,16 +61,30 @@ func main() {
 		pipeline.Init("")
 		return
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	ctx, stop := watchSignals(context.Background(), sigs, func(s os.Signal) {
-		// A second signal: the user does not want to wait for Beam.
-		fmt.Fprintf(os.Stderr, "\neightbit: %s again, exiting now\n", signalName(s))
-		os.Exit(signalExit(s))
-	})
+	ctx, stop := context.Background(), func() {}
+	if len(os.Args) > 1 && runsJob(os.Args[1]) {
+		// SIGINT and SIGTERM stop a job cleanly (runNamed says what
+		// finished); other commands keep the default of dying at once.
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		ctx, stop = watchSignals(ctx, sigs, func(s os.Signal) {
+			// A second signal: the user does not want to wait for Beam.
+			fmt.Fprintf(os.Stderr, "\neightbit: %s again, exiting now\n", signalName(s))
+			os.Exit(signalExit(s))
+		})
+	}
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// runsJob reports whether a command runs a Beam job.
+func runsJob(cmd string) bool {
+	switch cmd {
+	case "demo", "quantize-zoo", "evaluate", "calibrate", "run":
+		return true
+	}
+	return false
 }
 
 func isWorker(args []string) bool {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -144,5 +147,30 @@ func TestLocalDir(t *testing.T) {
 		if dir, ok := localDir(c.out); dir != c.dir || ok != c.ok {
 			t.Errorf("localDir(%q) = %q, %v; want %q, %v", c.out, dir, ok, c.dir, c.ok)
 		}
+	}
+}
+
+// TestBeamLogToFile checks that without --verbose Beam's log lines (slog's
+// default logger and the standard log package) go to out/beam.log.
+func TestBeamLogToFile(t *testing.T) {
+	out := t.TempDir()
+	closeLog := initBeam(false, out)
+	if got, want := beamLogPath(), filepath.Join(out, BeamLogName); got != want {
+		t.Errorf("beamLogPath() = %q, want %q", got, want)
+	}
+	slog.Error("Prism received bundle error from worker response", "bundle", "inst038")
+	log.Print("standard log line")
+	closeLog()
+	data, err := os.ReadFile(filepath.Join(out, BeamLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"level=ERROR msg=\"Prism received bundle error", "standard log line"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("beam.log lacks %q:\n%s", want, data)
+		}
+	}
+	if beamLogPath() != "" {
+		t.Error("log path kept after close")
 	}
 }
