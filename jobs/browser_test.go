@@ -14,7 +14,7 @@ import (
 // console warnings, errors or blocked fetches, one per-layer chart per
 // model with a bar per measured layer, and float and int8 throughput
 // plotted for every model. The screenshot is saved as job-index.png under
-// $EIGHTBIT_ARTIFACTS (default: the test's temporary folder).
+// $EIGHTBIT_ARTIFACTS (default: a new temporary folder).
 func TestJobReportInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo job")

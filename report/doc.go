@@ -86,6 +86,7 @@
 // JSON writes 2-space indented JSON with a trailing newline, models sorted by
 // name and map keys sorted; Markdown writes a table with one row per model
 // (float and int8 top-1 in percent, their difference in percentage points,
-// agreement, sizes in KiB and the size ratio) followed by a legend. Both
+// agreement, sizes in KiB and the size ratio), a line per model with bad
+// samples (count and first ids, Model.BadSamplesLine) and a legend. Both
 // render the same bytes for the same content regardless of model order.
 package report

@@ -63,6 +63,8 @@ func TestFileGoldens(t *testing.T) {
 	golden(t, "rich.json", js)
 	golden(t, "rich.csv", r.CSV())
 	golden(t, "rich.html", r.HTML())
+	golden(t, "hostile.html", hostile().HTML())
+	golden(t, "hostile.md", hostile().Markdown())
 	golden(t, "empty.csv", report.New("", "", "").CSV())
 	golden(t, "empty.html", report.New("", "", "").HTML())
 	back, err := report.Parse(js)

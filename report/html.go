@@ -5,20 +5,26 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 	"strings"
 )
 
 // HTML renders index.html: a self-contained page (inline CSS and SVG, no
 // script, no fetches; a Content-Security-Policy forbids any) with the summary
-// table and three charts: top-1 against model size across the zoo (scatter,
+// table (cells wrap, so it fits a 1280 px window; a failed model's status
+// cell says only where it failed, its error is in a collapsible row under
+// it, and so are a model's bad samples: count, first ids and errors) and
+// three charts: top-1 against model size across the zoo (scatter,
 // float and int8 point of each model joined by a line), per-layer SQNR, one
 // bar chart per model (a "no per-layer data" placeholder for models without
 // layers; the three likeliest culprits highlighted) and float against int8
-// throughput. Every string from the report is escaped by html/template. Like
+// throughput. Chart labels are placed clear of each other, of the axis
+// texts and of the points (see placer). Every string from the report is
+// escaped by html/template. Like
 // JSON, the output depends only on the report's content.
 func (r *Report) HTML() []byte {
 	c := r.sorted()
-	p := htmlPage{Report: c, Title: "eightbit report"}
+	p := htmlPage{Report: c, Title: "eightbit report", Columns: tableColumns}
 	if c.Job != "" {
 		p.Title += ": " + c.Job
 	}
@@ -44,13 +50,33 @@ type htmlPage struct {
 	Scatter *scatter
 	Layers  []layerFig
 	Speed   *speedFig
+	Columns int
 }
 
 type tableRow struct {
-	Name, Status, Error, FloatTop1, Int8Top1, Delta, CI, Agreement string
-	FloatKiB, Int8KiB, Ratio, FloatIPS, Int8IPS, Gates, Worst      string
-	Failed, GateFailed                                             bool
+	Name, Status, FloatTop1, Int8Top1, Delta, CI, Agreement   string
+	FloatKiB, Int8KiB, Ratio, FloatIPS, Int8IPS, Gates, Worst string
+	Failed, GateFailed                                        bool
+	// Error is the full error of a failed row and ErrorHead its first
+	// characters, shown in a collapsible row under the model.
+	Error, ErrorHead string
+	// Bad is the bad sample summary (count and first ids) of a collapsible
+	// row under the model; BadList the first samples with their errors and
+	// BadMore how many more report.json holds.
+	Bad     string
+	BadList []BadSample
+	BadMore int
 }
+
+// tableColumns is the number of columns of the summary table (the span of
+// its detail rows).
+const tableColumns = 14
+
+// badListed is how many bad samples the detail row of a model lists.
+const badListed = 20
+
+// errorHead is how many characters of an error a closed detail row shows.
+const errorHead = 120
 
 func htmlRow(m *Model) tableRow {
 	var f Float
@@ -66,12 +92,18 @@ func htmlRow(m *Model) tableRow {
 		ratio = Ratio(f.Bytes, q.Bytes)
 	}
 	row := tableRow{
-		Name: m.Name, Status: string(m.Status), Error: m.Error, Failed: m.Status != StatusOK,
+		Name: m.Name, Status: m.ShortStatus(), Failed: m.Status != StatusOK,
 		FloatTop1: percent(f.Top1), Int8Top1: percent(q.Top1), Delta: delta(f.Top1, q.Top1),
 		CI: dash, Agreement: percent(m.Agreement), FloatKiB: kib(f.Bytes), Int8KiB: kib(q.Bytes),
 		Ratio: percent(ratio), FloatIPS: rate(f.ImagesPerSec), Int8IPS: rate(q.ImagesPerSec),
-		Gates: dash, Worst: dash,
+		Gates: dash, Worst: dash, Bad: m.BadSamplesLine(),
 	}
+	if m.Error != "" {
+		_, cause := m.FailureStage()
+		row.Error, row.ErrorHead = m.Error, clip(oneLine(cause), errorHead)
+	}
+	row.BadList = m.BadSamples[:min(len(m.BadSamples), badListed)]
+	row.BadMore = len(m.BadSamples) - len(row.BadList)
 	if d := m.Top1Diff; d != nil {
 		row.CI = fmt.Sprintf("[%+.2f, %+.2f]", d.Low*100, d.High*100)
 	}
@@ -140,14 +172,22 @@ func niceMax(v float64) float64 {
 }
 
 type scatterPoint struct {
-	Name                   string
+	Name, Label            string
 	FX, FY, QX, QY, LX, LY string
 	HasFloat, HasInt8      bool
 	Tip                    string
+	// Leader joins the point to a label that had to move away from it.
+	Leader         bool
+	AX, AY, BX, BY string
 }
+
+// labelChars is the longest model name a chart label shows whole; longer
+// names are cut (the full name is in the label's tooltip).
+const labelChars = 28
 
 type scatter struct {
 	W, H, Left, Right, Top, Bottom string
+	AxisTitle                      string
 	XTicks, YTicks                 []tick
 	Points                         []scatterPoint
 }
@@ -175,33 +215,70 @@ func scatterChart(ms []Model) *scatter {
 	x := func(kib float64) float64 { return marginL + kib/xMax*plotW }
 	y := func(top1 float64) float64 { return marginT + (1-top1)/(1-yMin)*plotH }
 	s := &scatter{W: coord(chartW), H: coord(chartH), Left: coord(marginL), Right: coord(marginL + plotW),
-		Top: coord(marginT), Bottom: coord(marginT + plotH)}
+		Top: coord(marginT), Bottom: coord(marginT + plotH), AxisTitle: sizeAxisTitle}
 	for i := 0; i <= 4; i++ {
 		kv := xMax * float64(i) / 4
 		s.XTicks = append(s.XTicks, tick{coord(x(kv)), fmt.Sprintf("%g", kv)})
 		tv := yMin + (1-yMin)*float64(i)/4
 		s.YTicks = append(s.YTicks, tick{coord(y(tv)), fmt.Sprintf("%.1f%%", tv*100)})
 	}
+	pl := &placer{bounds: box{0, 0, chartW, chartH}}
+	for _, t := range s.YTicks {
+		pl.fixed(textBox(t.Label, 4, parse(t.Pos)+4, "start"))
+	}
+	for _, t := range s.XTicks {
+		pl.fixed(textBox(t.Label, parse(t.Pos), marginT+plotH+16, "middle"))
+	}
+	pl.fixed(textBox(sizeAxisTitle, marginL+plotW, marginT+plotH+32, "end"))
+	type anchor struct{ x, y float64 }
+	var anchors []anchor
 	for i := range ms {
 		m := &ms[i]
-		pt := scatterPoint{Name: m.Name}
+		pt := scatterPoint{Name: m.Name, Label: clip(m.Name, labelChars)}
 		var tips []string
+		var at anchor
 		if f := m.Float; f != nil && f.Top1 != nil && f.Bytes > 0 {
 			fx, fy := x(float64(f.Bytes)/1024), y(*f.Top1)
-			pt.FX, pt.FY, pt.LX, pt.LY, pt.HasFloat = coord(fx), coord(fy), coord(fx+6), coord(fy-6), true
+			pt.FX, pt.FY, pt.HasFloat, at = coord(fx), coord(fy), true, anchor{fx, fy}
+			pl.fixed(box{fx - 5, fy - 5, fx + 5, fy + 5})
 			tips = append(tips, fmt.Sprintf("float %s KiB, %s", kib(f.Bytes), percent(f.Top1)))
 		}
 		if q := m.Int8; q != nil && q.Top1 != nil && q.Bytes > 0 {
 			qx, qy := x(float64(q.Bytes)/1024), y(*q.Top1)
-			pt.QX, pt.QY, pt.LX, pt.LY, pt.HasInt8 = coord(qx), coord(qy), coord(qx+6), coord(qy-6), true
+			pt.QX, pt.QY, pt.HasInt8, at = coord(qx), coord(qy), true, anchor{qx, qy}
+			pl.fixed(box{qx - 5, qy - 5, qx + 5, qy + 5})
 			tips = append(tips, fmt.Sprintf("int8 %s KiB, %s", kib(q.Bytes), percent(q.Top1)))
 		}
 		if pt.HasFloat || pt.HasInt8 {
 			pt.Tip = m.Name + ": " + strings.Join(tips, "; ")
 			s.Points = append(s.Points, pt)
+			anchors = append(anchors, at)
+		}
+	}
+	// Labels go on after every marker is known, so that none covers a
+	// point of another model.
+	for i := range s.Points {
+		pt, at := &s.Points[i], anchors[i]
+		lx, ly, moved := pl.place(pt.Label, at.x, at.y)
+		pt.LX, pt.LY = coord(lx), coord(ly)
+		if moved {
+			bx := lx
+			if lx < at.x {
+				bx = lx + textWidth(pt.Label)
+			}
+			pt.Leader, pt.AX, pt.AY, pt.BX, pt.BY = true, coord(at.x), coord(at.y), coord(bx), coord(ly-fontPx/2+1)
 		}
 	}
 	return s
+}
+
+// sizeAxisTitle is the x axis title of the accuracy-size chart.
+const sizeAxisTitle = "model size (KiB)"
+
+// parse reads back a coordinate formatted by coord.
+func parse(c string) float64 {
+	v, _ := strconv.ParseFloat(c, 64)
+	return v
 }
 
 type layerBar struct {
@@ -282,6 +359,7 @@ func layerChart(m *Model) layerFig {
 
 type speedBar struct {
 	Y, W, LY, Label, Value string
+	Full                   string // Label before cutting
 	Int8                   bool
 }
 
@@ -320,7 +398,15 @@ func speedChart(ms []Model) *speedFig {
 	if len(ps) == 0 {
 		return nil
 	}
-	const barH, groupGap, left = 14.0, 12.0, 160.0
+	// The bar labels take a column as wide as the longest (cut to at most
+	// 40% of the chart; a cut label keeps its full text in a tooltip).
+	const barH, groupGap = 14.0, 12.0
+	longest := 0.0
+	for _, p := range ps {
+		longest = max(longest, textWidth(p.name+" float"))
+	}
+	left := min(max(longest+12, 80), chartW*0.4)
+	labelMax := int((left - 12) / charW)
 	w := chartW - left - marginR
 	xMax := niceMax(top)
 	h := marginT + float64(len(ps))*(2*barH+groupGap) + marginB
@@ -334,10 +420,11 @@ func speedChart(ms []Model) *speedFig {
 		for j, v := range []*float64{p.f, p.q} {
 			b := speedBar{Y: coord(y), LY: coord(y + barH - 3), Int8: j == 1, Value: dash, W: "0"}
 			if j == 0 {
-				b.Label = p.name + " float"
+				b.Full = p.name + " float"
 			} else {
-				b.Label = p.name + " int8"
+				b.Full = p.name + " int8"
 			}
+			b.Label = clip(b.Full, labelMax)
 			if v != nil {
 				b.W = coord(max(0, *v) / xMax * w)
 				b.Value = fmt.Sprintf("%.1f images/s", *v)
@@ -358,12 +445,25 @@ var pageTmpl = template.Must(template.New("index.html").Parse(`<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222;padding:0 1em}
-table{border-collapse:collapse;margin:1em 0}
-th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right;white-space:nowrap}
-th:first-child,td:first-child,td.text{text-align:left}
+body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:80em;color:#222;padding:0 1em}
+table{border-collapse:collapse;margin:1em 0;width:100%}
+th,td{border-bottom:1px solid #ddd;padding:.3em .4em;text-align:right;vertical-align:top}
+th{font-weight:600;vertical-align:bottom}
+td{font-variant-numeric:tabular-nums}
+th.text,td.text,td.gatefail{text-align:left}
+td.text,td.gatefail{overflow-wrap:anywhere}
+td.name{min-width:8em}
+td.status{white-space:nowrap}
+td.gates{min-width:7em}
 tr.failed td{color:#a00}
-td.gatefail{color:#a00;white-space:normal}
+td.gatefail{color:#a00}
+tr.model:has(+ tr.detail) td{border-bottom:none}
+tr.detail td{text-align:left;padding-top:0}
+tr.detail summary{cursor:pointer;overflow-wrap:anywhere}
+tr.detail pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:.3em 0 .3em 1.2em;font-size:12px}
+tr.detail ul{margin:.3em 0;padding-left:2.4em;color:#222}
+tr.detail code{overflow-wrap:anywhere}
+h1,figcaption,li{overflow-wrap:anywhere}
 figure{margin:1em 0}
 figcaption{font-weight:600;margin-bottom:.3em}
 svg{max-width:100%;height:auto;background:#fafafa}
@@ -371,6 +471,7 @@ svg text{font-size:11px;fill:#333}
 .axis{stroke:#888;stroke-width:1}
 .grid{stroke:#e4e4e4;stroke-width:1}
 .pair{stroke:#999;stroke-width:1}
+.leader{stroke:#bbb;stroke-width:1}
 .pfloat{fill:#fff;stroke:#1f5fa8;stroke-width:2}
 .pint8{fill:#e07b00}
 .bar{fill:#1f5fa8}
@@ -392,10 +493,18 @@ svg text{font-size:11px;fill:#333}
 
 <h2>Summary</h2>
 <table id="summary">
-<thead><tr><th>model</th><th>status</th><th>float top-1</th><th>int8 top-1</th><th>Δ top-1 (pp)</th><th>95% CI (pp)</th><th>agreement</th><th>float KiB</th><th>int8 KiB</th><th>size</th><th>float img/s</th><th>int8 img/s</th><th>gates</th><th>worst layer</th></tr></thead>
+<thead><tr><th class="text">model</th><th class="text">status</th><th>float top-1</th><th>int8 top-1</th><th>Δ top-1 (pp)</th><th>95% CI (pp)</th><th>agreement</th><th>float KiB</th><th>int8 KiB</th><th>size</th><th>float img/s</th><th>int8 img/s</th><th class="text">gates</th><th class="text">worst layer</th></tr></thead>
 <tbody>
 {{- range .Rows}}
-<tr{{if .Failed}} class="failed"{{end}}><td>{{.Name}}</td><td class="text">{{.Status}}{{if .Error}}: {{.Error}}{{end}}</td><td>{{.FloatTop1}}</td><td>{{.Int8Top1}}</td><td>{{.Delta}}</td><td>{{.CI}}</td><td>{{.Agreement}}</td><td>{{.FloatKiB}}</td><td>{{.Int8KiB}}</td><td>{{.Ratio}}</td><td>{{.FloatIPS}}</td><td>{{.Int8IPS}}</td><td class="{{if .GateFailed}}gatefail{{else}}text{{end}}">{{.Gates}}</td><td class="text">{{.Worst}}</td></tr>
+<tr class="model{{if .Failed}} failed{{end}}"><td class="text name">{{.Name}}</td><td class="text status">{{.Status}}</td><td>{{.FloatTop1}}</td><td>{{.Int8Top1}}</td><td>{{.Delta}}</td><td>{{.CI}}</td><td>{{.Agreement}}</td><td>{{.FloatKiB}}</td><td>{{.Int8KiB}}</td><td>{{.Ratio}}</td><td>{{.FloatIPS}}</td><td>{{.Int8IPS}}</td><td class="gates {{if .GateFailed}}gatefail{{else}}text{{end}}">{{.Gates}}</td><td class="text">{{.Worst}}</td></tr>
+{{- if .Error}}
+<tr class="detail failed"><td colspan="{{$.Columns}}"><details class="error"><summary>error: {{.ErrorHead}}</summary><pre>{{.Error}}</pre></details></td></tr>
+{{- end}}
+{{- if .Bad}}
+<tr class="detail"><td colspan="{{$.Columns}}"><details class="bad-samples"><summary>{{.Bad}}</summary><ul>
+{{- range .BadList}}<li><code>{{.ID}}</code>: {{.Error}}</li>{{end}}
+</ul>{{if .BadMore}}<p>and {{.BadMore}} more in report.json</p>{{end}}</details></td></tr>
+{{- end}}
 {{- end}}
 </tbody>
 </table>
@@ -414,13 +523,14 @@ svg text{font-size:11px;fill:#333}
 {{- end}}
 <line class="axis" x1="{{.Left}}" x2="{{.Right}}" y1="{{.Bottom}}" y2="{{.Bottom}}"/>
 <line class="axis" x1="{{.Left}}" x2="{{.Left}}" y1="{{.Top}}" y2="{{.Bottom}}"/>
-<text x="{{.Right}}" y="{{.Bottom}}" dy="32" text-anchor="end">model size (KiB)</text>
+<text x="{{.Right}}" y="{{.Bottom}}" dy="32" text-anchor="end">{{.AxisTitle}}</text>
 {{- range .Points}}
 <g class="model"><title>{{.Tip}}</title>
 {{- if and .HasFloat .HasInt8}}<line class="pair" x1="{{.FX}}" y1="{{.FY}}" x2="{{.QX}}" y2="{{.QY}}"/>{{end}}
 {{- if .HasFloat}}<circle class="pfloat" cx="{{.FX}}" cy="{{.FY}}" r="4"/>{{end}}
 {{- if .HasInt8}}<circle class="pint8" cx="{{.QX}}" cy="{{.QY}}" r="4"/>{{end}}
-<text x="{{.LX}}" y="{{.LY}}">{{.Name}}</text></g>
+{{- if .Leader}}<line class="leader" x1="{{.AX}}" y1="{{.AY}}" x2="{{.BX}}" y2="{{.BY}}"/>{{end}}
+<text class="label" x="{{.LX}}" y="{{.LY}}">{{.Label}}</text></g>
 {{- end}}
 </svg>
 </figure>
@@ -458,7 +568,7 @@ svg text{font-size:11px;fill:#333}
 <figcaption>images per second, float (blue) and int8 (orange)</figcaption>
 <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {{.W}} {{.H}}" width="{{.W}}" height="{{.H}}" role="img" aria-label="throughput">
 {{- range .Bars}}
-<text x="4" y="{{.LY}}">{{.Label}}</text><rect class="{{if .Int8}}sint8{{else}}sfloat{{end}}" x="{{$.Speed.Left}}" y="{{.Y}}" width="{{.W}}" height="13"><title>{{.Label}}: {{.Value}}</title></rect>
+<text x="4" y="{{.LY}}">{{if ne .Label .Full}}<title>{{.Full}}</title>{{end}}{{.Label}}</text><rect class="{{if .Int8}}sint8{{else}}sfloat{{end}}" x="{{$.Speed.Left}}" y="{{.Y}}" width="{{.W}}" height="13"><title>{{.Full}}: {{.Value}}</title></rect>
 {{- end}}
 {{- range .XTicks}}
 <text x="{{.Pos}}" y="{{$.Speed.Bottom}}" dy="16" text-anchor="middle">{{.Label}}</text>

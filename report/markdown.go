@@ -14,8 +14,8 @@ const dash = "–"
 
 // Markdown renders the report as a GitHub-flavoured Markdown document: a
 // title, the job's zoo and version, a summary line, one table row per model
-// (sorted by name; failed rows carry their error in the status cell) and a
-// legend. Like JSON, the output depends only on the report's content.
+// (sorted by name; failed rows carry their error in the status cell), the
+// bad samples of each model that has any (count and first ids) and a legend. Like JSON, the output depends only on the report's content.
 func (r *Report) Markdown() []byte {
 	c := r.sorted()
 	var b bytes.Buffer
@@ -76,6 +76,16 @@ func (r *Report) Markdown() []byte {
 			percent(ratio),
 		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	bad := false
+	for i := range c.Models {
+		if line := c.Models[i].BadSamplesLine(); line != "" {
+			if !bad {
+				b.WriteString("\nBad samples, left out of the evaluation (report.json lists every one with its error):\n\n")
+				bad = true
+			}
+			fmt.Fprintf(&b, "- %s: %s\n", inline(c.Models[i].Name), inline(line))
+		}
 	}
 	b.WriteString(`
 Legend: top-1 is the share of evaluation samples whose highest-scoring class

@@ -9,7 +9,6 @@ import (
 
 	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/jobs"
-	"github.com/eightbitml/eightbit/pipeline"
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -41,6 +40,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	j.Zoo, j.Out = zooDir, abs
 	sw.apply(&j)
-	pipeline.Init(logLevel(*verbose))
+	defer initBeam(*verbose, j.Out)()
 	return runNamed(ctx, jobs.JobQuantizeZoo, j.Zoo, j.Out, &j, stdout, stderr)
 }

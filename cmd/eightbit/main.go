@@ -17,14 +17,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/pipeline"
 )
 
-// Exit codes.
+// Exit codes (and exitSIGINT, exitSIGTERM).
 const (
 	exitOK     = 0 // every model finished
 	exitFailed = 1 // some model failed
@@ -58,7 +61,30 @@ func main() {
 		pipeline.Init("")
 		return
 	}
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := context.Background(), func() {}
+	if len(os.Args) > 1 && runsJob(os.Args[1]) {
+		// SIGINT and SIGTERM stop a job cleanly (runNamed says what
+		// finished); other commands keep the default of dying at once.
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		ctx, stop = watchSignals(ctx, sigs, func(s os.Signal) {
+			// A second signal: the user does not want to wait for Beam.
+			fmt.Fprintf(os.Stderr, "\neightbit: %s again, exiting now\n", signalName(s))
+			os.Exit(signalExit(s))
+		})
+	}
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// runsJob reports whether a command runs a Beam job.
+func runsJob(cmd string) bool {
+	switch cmd {
+	case "demo", "quantize-zoo", "evaluate", "calibrate", "run":
+		return true
+	}
+	return false
 }
 
 func isWorker(args []string) bool {
@@ -102,7 +128,8 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "  eightbit help COMMAND                       help on one command")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Exit codes: 0 all models finished, 1 some model failed, 2 bad invocation.")
+	fmt.Fprintln(w, "Exit codes: 0 all models finished, 1 some model failed, 2 bad invocation,")
+	fmt.Fprintln(w, "130 stopped by SIGINT (Ctrl-C), 143 stopped by SIGTERM; rerun with the same --out to resume.")
 }
 
 // parseFlags parses a command's own flags from args and hands every other
@@ -184,9 +211,20 @@ Beam options are accepted too, among them:
   --project, --region, --staging_location   Dataflow settings`)
 }
 
-// exitFor maps a job error to an exit code and prints it.
+// errorChars caps the length of the one line a job error is printed as.
+const errorChars = 400
+
+// exitFor maps a job error to an exit code and prints it in one line (the
+// whole message goes to Beam's log file, when there is one).
 func exitFor(err error, stderr io.Writer) int {
-	fmt.Fprintf(stderr, "eightbit: %v\n", err)
+	line := oneLine(err.Error(), errorChars)
+	if p := beamLogPath(); p != "" {
+		slog.Error("eightbit: job failed", "error", err.Error())
+		if line != err.Error() {
+			line += " (whole message in " + p + ")"
+		}
+	}
+	fmt.Fprintf(stderr, "eightbit: %s\n", line)
 	if errors.Is(err, jobs.ErrConfig) {
 		return exitUsage
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/eightbitml/eightbit/jobs"
-	"github.com/eightbitml/eightbit/pipeline"
 	"github.com/eightbitml/eightbit/quantize"
 )
 
@@ -154,7 +153,7 @@ func runQuantizeZoo(ctx context.Context, args []string, stdout, stderr io.Writer
 		return exitUsage
 	}
 	sw.apply(&j)
-	pipeline.Init(logLevel(*verbose))
+	defer initBeam(*verbose, j.Out)()
 	return runNamed(ctx, jobs.JobQuantizeZoo, j.Zoo, j.Out, &j, stdout, stderr)
 }
 

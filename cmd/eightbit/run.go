@@ -73,7 +73,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "eightbit run: %v\n", err)
 		return exitUsage
 	}
-	pipeline.Init(logLevel(*verbose))
+	defer initBeam(*verbose, s.Out)()
 	return runNamed(ctx, s.Job, s.Zoo, s.Out, j, stdout, stderr)
 }
 
@@ -100,7 +100,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "eightbit evaluate: %v (see eightbit evaluate --help)\n", err)
 		return exitUsage
 	}
-	pipeline.Init(logLevel(*verbose))
+	defer initBeam(*verbose, j.Out)()
 	return runNamed(ctx, jobs.JobEvaluate, j.Zoo, j.Out, &j, stdout, stderr)
 }
 
@@ -130,16 +130,20 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "eightbit calibrate: %v (see eightbit calibrate --help)\n", err)
 		return exitUsage
 	}
-	pipeline.Init(logLevel(*verbose))
+	defer initBeam(*verbose, j.Out)()
 	return runNamed(ctx, jobs.JobCalibrate, j.Zoo, j.Out, &j, stdout, stderr)
 }
 
 // runNamed runs a job, prints its Markdown report on stdout and a summary
 // on stderr (with a progress line while a quantize-zoo job runs), and
-// returns the exit code: 1 when a model failed or missed a gate.
+// returns the exit code: 1 when a model failed or missed a gate, 130 or 143
+// when SIGINT or SIGTERM stopped it (see watchSignals).
 func runNamed(ctx context.Context, name, zoo, out string, j jobs.Job, stdout, stderr io.Writer) int {
 	start := time.Now()
 	fmt.Fprintf(stderr, "eightbit: %s %s -> %s on %s\n", name, zoo, out, pipeline.RunnerName(""))
+	if p := beamLogPath(); p != "" {
+		fmt.Fprintf(stderr, "eightbit: Beam's own log lines go to %s (--verbose shows them here)\n", p)
+	}
 	var pp *progressPrinter
 	if qz, ok := j.(*jobs.QuantizeZoo); ok {
 		pp = newProgressPrinter(stderr)
@@ -148,6 +152,14 @@ func runNamed(ctx context.Context, name, zoo, out string, j jobs.Job, stdout, st
 	res, err := j.Run(ctx)
 	if pp != nil {
 		pp.end()
+	}
+	if s := interruptOf(ctx).signal(); s != nil {
+		var pr *jobs.Progress
+		if pp != nil {
+			pr = &pp.last
+		}
+		fmt.Fprintln(stderr, stoppedLine(s, name, out, pr, name != jobs.JobEvaluate))
+		return signalExit(s)
 	}
 	if err != nil {
 		return exitFor(err, stderr)
@@ -163,9 +175,20 @@ func runNamed(ctx context.Context, name, zoo, out string, j jobs.Job, stdout, st
 	return exitOK
 }
 
-// printSummary writes a job's closing line: counts, time, where the report
-// is, and the models reused from earlier runs.
+// printSummary writes a job's closing lines: one per failed model (model,
+// stage, cause), one per model with bad samples (count, first ids), then
+// counts, time, where the report is, and the models reused from earlier
+// runs.
 func printSummary(w io.Writer, res *jobs.Result, out string, start time.Time) {
+	for i := range res.Report.Models {
+		m := &res.Report.Models[i]
+		if line := m.FailureLine(errorChars); line != "" {
+			fmt.Fprintf(w, "eightbit: %s\n", line)
+		}
+		if line := m.BadSamplesLine(); line != "" {
+			fmt.Fprintf(w, "eightbit: %s: %s (all in report.json)\n", m.Name, line)
+		}
+	}
 	fmt.Fprintf(w, "eightbit: %d models ok, %d failed in %.1fs; report: %s (run %s)\n",
 		res.OK, res.Failed, time.Since(start).Seconds(), joinOut(out, res.ReportKey), res.RunID)
 	if n := len(res.Reused); n > 0 {

@@ -121,9 +121,54 @@ func (p *Page) Count(sel string) int {
 	return n
 }
 
+// ScrollWidth returns document.documentElement.scrollWidth, the width of
+// the page's content in CSS pixels: at most the window width (1280) when
+// nothing overflows horizontally.
+func (p *Page) ScrollWidth() int {
+	p.t.Helper()
+	n, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil {
+		p.t.Fatalf("chromium: %v", err)
+	}
+	return n
+}
+
+// overlapJS lists the pairs of text elements of one svg (of those matching
+// the selector) whose rendered boxes (getBoundingClientRect) intersect by
+// more than half a pixel both ways.
+const overlapJS = `(() => {
+  const out = [];
+  document.querySelectorAll(SEL).forEach((svg, n) => {
+    const name = svg.closest('[id]') ? svg.closest('[id]').id : (svg.closest('figure') && svg.closest('figure').dataset.model) || ('svg ' + n);
+    const ts = [...svg.querySelectorAll('text')].map(t => ({t: t.textContent, r: t.getBoundingClientRect()}))
+      .filter(x => x.r.width > 0 && x.r.height > 0);
+    for (let i = 0; i < ts.length; i++) for (let j = i + 1; j < ts.length; j++) {
+      const a = ts[i].r, b = ts[j].r;
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 0.5 && h > 0.5) out.push(name + ': "' + ts[i].t + '" overlaps "' + ts[j].t + '" (' + w.toFixed(1) + 'x' + h.toFixed(1) + ' px)');
+    }
+  });
+  return out;
+})()`
+
+// TextOverlaps returns a line for every pair of text elements of an svg
+// matching sel whose rendered boxes intersect; none means no two chart
+// labels overlap.
+func (p *Page) TextOverlaps(sel string) []string {
+	p.t.Helper()
+	js := strings.Replace(overlapJS, "SEL", "`"+sel+"`", 1)
+	out, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](js))
+	if err != nil {
+		p.t.Fatalf("chromium: %v", err)
+	}
+	return out
+}
+
 // Screenshot waits briefly for late console events, saves a full-page PNG
-// as name under $EIGHTBIT_ARTIFACTS (default: the test's temporary folder)
-// and returns its path and size.
+// as name under $EIGHTBIT_ARTIFACTS (default: a new folder under the
+// system's temporary folder, kept after the test) and returns its path and
+// size.
 func (p *Page) Screenshot(name string) (string, int) {
 	p.t.Helper()
 	if err := chromedp.Do(p.ctx, chromedp.Sleep(200*time.Millisecond)); err != nil {
@@ -135,7 +180,12 @@ func (p *Page) Screenshot(name string) (string, int) {
 	}
 	dir := os.Getenv("EIGHTBIT_ARTIFACTS")
 	if dir == "" {
-		dir = p.t.TempDir()
+		// A folder that outlives the test, so that the logged path can be
+		// opened afterwards.
+		var err error
+		if dir, err = os.MkdirTemp("", "eightbit-screenshots-"); err != nil {
+			p.t.Fatal(err)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		p.t.Fatal(err)
