@@ -54,9 +54,17 @@
 //	acc = bias + Σ (x − zx)·(w − zw)         int32
 //	y   = saturate(round_half_even(float32(acc)·M) + zy),  M = sx·sw/sy
 //
+// Requantization has exactly one rule, the one above (Requant,
+// qmath.Requantize): M is a float32 multiplier per tensor or per output
+// channel, computed in float32 as ONNX Runtime does (qmath.RequantizeScale),
+// the product float32(acc)·M is one float32 multiplication, it is clamped to
+// [lo − zy, hi − zy] (the type's range, narrowed by a fused Relu/Clip) and
+// rounded half to even, and zy is added. There is no fixed-point
+// (gemmlowp/TFLite) path: every epilogue, in Go or assembly, computes this.
+//
 // QConvReference and QMatMulReference are the readable definitions;
-// QConv and QMatMul compute the same integers faster (integer addition is
-// exact, so they agree bit for bit).
+// QConvPlan and QGemmPlan compute the same integers faster (integer
+// addition is exact, so they agree bit for bit).
 //
 // MaxPool on uint8 and int8 values runs separably, a maximum over the
 // window's rows and then over its columns (qpool.go), with AVX-512 BW or

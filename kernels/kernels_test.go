@@ -429,7 +429,7 @@ func TestQConvMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
-		got, err := QConv(x, w, bias, p)
+		got, err := qconv(x, w, bias, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -456,7 +456,7 @@ func TestQConvKnown(t *testing.T) {
 	x1 := tensor.FromUint8(tensor.Shape{1, 1, 1, 1}, []uint8{12})
 	w1 := tensor.FromInt8(tensor.Shape{1, 1, 3, 3}, []int8{1, 1, 1, 1, 1, 1, 1, 1, 1})
 	p1 := QConvParams{ConvParams: ConvParams{Pads: []int{1, 1, 1, 1}}, XZeroPoint: 10, Requant: Requant{Multiplier: []float32{1}}}
-	y1, _ := QConv(x1, w1, nil, p1)
+	y1, _ := qconv(x1, w1, nil, p1)
 	if y1.U8[0] != 2 {
 		t.Fatalf("padded conv %v", y1.U8)
 	}
@@ -524,7 +524,7 @@ func BenchmarkQConv3x3_64x64_56(b *testing.B) {
 	bias := make([]int32, 64)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := QConv(x, w, bias, p); err != nil {
+		if _, err := qconv(x, w, bias, p); err != nil {
 			b.Fatal(err)
 		}
 	}

