@@ -62,13 +62,18 @@
 // rounded half to even, and zy is added. There is no fixed-point
 // (gemmlowp/TFLite) path: every epilogue, in Go or assembly, computes this.
 //
-// QConvReference and QMatMulReference are the readable definitions;
-// QConvPlan and QGemmPlan compute the same integers faster (integer
-// addition is exact, so they agree bit for bit).
+// Package kernels/reference holds the readable definitions of these
+// operators as plain loops (ConvAcc, MatMulAcc, Requantize, MaxPool,
+// AveragePool, Quantize, Dequantize, QAdd): the spec. The engines here
+// (QConvPlan, QGemmPlan, the pools, the element-wise row kernels, in Go and
+// assembly) compute the same values faster, and their tests compare them
+// with the reference bit for bit on random shapes and edge cases (integer
+// addition is exact, so the blocking, packing and number of goroutines
+// never change a result).
 //
 // MaxPool on uint8 and int8 values runs separably, a maximum over the
 // window's rows and then over its columns (qpool.go), with AVX-512 BW or
-// AVX2 row kernels for uint8; the result is maxPoolReference's bit for bit.
+// AVX2 row kernels for uint8; the result is reference.MaxPool's bit for bit.
 // QuantizeLinear, DequantizeLinear and the quantized Add (QAdd) have
 // AVX-512 and AVX2 row kernels equal bit for bit to their Go definitions
 // (qelem.go); AveragePoolQDQWith pools 8-bit values with the float32

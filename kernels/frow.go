@@ -29,7 +29,7 @@ func f32TapSumGo(dst, src []float32, offs []int, ker []float32) {
 //
 //	m = src[offs[0]+i]; for t ≥ 1 { v = src[offs[t]+i]; if v > m || v != v { m = v } }; dst[i] = m
 //
-// the rule of maxPoolReference (a NaN wins, −0 and +0 keep the first).
+// the rule of reference.MaxPool (a NaN wins, −0 and +0 keep the first).
 func f32TapMaxGo(dst, src []float32, offs []int) {
 	for i := range dst {
 		m := src[offs[0]+i]

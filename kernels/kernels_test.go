@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/eightbitml/eightbit/kernels/reference"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -425,7 +426,7 @@ func TestQConvMatchesReference(t *testing.T) {
 				bias = append(bias, int32(r.Intn(20001)-10000))
 			}
 		}
-		ref, err := QConvReference(x, w, bias, p)
+		ref, err := qconvReference(x, w, bias, p)
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
@@ -445,7 +446,7 @@ func TestQConvKnown(t *testing.T) {
 	x := tensor.FromUint8(tensor.Shape{1, 1, 2, 2}, []uint8{0, 10, 20, 255})
 	w := tensor.FromInt8(tensor.Shape{1, 1, 1, 1}, []int8{2})
 	p := QConvParams{XZeroPoint: 10, Requant: Requant{Multiplier: []float32{0.5}, ZeroPoint: 3}}
-	y, err := QConvReference(x, w, []int32{4}, p)
+	y, err := qconvReference(x, w, []int32{4}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,7 +485,7 @@ func TestQMatMulMatchesReference(t *testing.T) {
 			for j := range bias {
 				bias[j] = int32(r.Intn(2001) - 1000)
 			}
-			ref, err := QMatMulReference(a, b, transB, bias, p)
+			ref, err := qmatmulReference(a, b, transB, bias, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -496,7 +497,7 @@ func TestQMatMulMatchesReference(t *testing.T) {
 	}
 	// Hand-computed: A = [[1, 3]] (za 1), B = [[2], [-1]], bias 10, mult 1, zy 0:
 	// acc = 10 + 0·2 + 2·(−1) = 8.
-	y, _ := QMatMulReference(tensor.FromUint8(tensor.Shape{1, 2}, []uint8{1, 3}), tensor.FromInt8(tensor.Shape{2, 1}, []int8{2, -1}), false, []int32{10}, QGemmParams{AZeroPoint: 1, Requant: Requant{Multiplier: []float32{1}}})
+	y, _ := qmatmulReference(tensor.FromUint8(tensor.Shape{1, 2}, []uint8{1, 3}), tensor.FromInt8(tensor.Shape{2, 1}, []int8{2, -1}), false, []int32{10}, QGemmParams{AZeroPoint: 1, Requant: Requant{Multiplier: []float32{1}}})
 	if y.U8[0] != 8 {
 		t.Fatal(y.U8)
 	}
@@ -590,16 +591,16 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 			want := tensor.New(dt, got.Shape)
 			switch dt {
 			case tensor.Float32:
-				maxPoolReference(g, x.F32, want.F32, float32(math.Inf(-1)))
+				reference.MaxPool(&g.Window, x.F32, want.F32, float32(math.Inf(-1)))
 				for i := range want.F32 {
 					if math.Float32bits(want.F32[i]) != math.Float32bits(got.F32[i]) {
 						t.Fatalf("trial %d %v %+v: float output %d is %v, want %v", trial, shape, p, i, got.F32[i], want.F32[i])
 					}
 				}
 			case tensor.Uint8:
-				maxPoolReference(g, x.U8, want.U8, 0)
+				reference.MaxPool(&g.Window, x.U8, want.U8, 0)
 			case tensor.Int8:
-				maxPoolReference(g, x.I8, want.I8, -128)
+				reference.MaxPool(&g.Window, x.I8, want.I8, -128)
 			}
 			if !want.Equal(got) && dt != tensor.Float32 {
 				t.Fatalf("trial %d %v %+v: %v MaxPool differs from the reference", trial, shape, p, dt)

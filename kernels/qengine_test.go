@@ -121,7 +121,7 @@ func TestQConvImplementations(t *testing.T) {
 				}
 				p.Requant = randRequant(r, c.m, r.Intn(2) == 0)
 				name := fmt.Sprintf("case %d trial %d (x %v, w %v)", i, trial, xt, wt)
-				ref, err := QConvReference(x, w, bias, p)
+				ref, err := qconvReference(x, w, bias, p)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -132,7 +132,7 @@ func TestQConvImplementations(t *testing.T) {
 				if !got.Equal(ref) {
 					t.Fatalf("%s: QConv differs from QConvReference: %s, params %+v", name, firstDiff(ref, got), p)
 				}
-				ri, _ := ConvIntegerReference(x, w, p)
+				ri, _ := convIntegerReference(x, w, p)
 				gi, err := ConvInteger(x, w, p)
 				if err != nil || !gi.Equal(ri) {
 					t.Fatalf("%s: ConvInteger differs from reference (%v)", name, err)
@@ -175,7 +175,7 @@ func TestQMatMulImplementations(t *testing.T) {
 				}
 				p.Requant = randRequant(r, n, r.Intn(2) == 0)
 				name := fmt.Sprintf("%v trial %d", sz, trial)
-				ref, err := QMatMulReference(a, b, transB, bias, p)
+				ref, err := qmatmulReference(a, b, transB, bias, p)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -184,7 +184,7 @@ func TestQMatMulImplementations(t *testing.T) {
 					t.Fatalf("%s: QMatMul differs from reference (%v): %s, params %+v bias %v", name, err, firstDiff(ref, got), p, bias)
 				}
 				if !transB {
-					ri, _ := MatMulIntegerReference(a, b, p)
+					ri, _ := matmulIntegerReference(a, b, p)
 					gi, err := MatMulInteger(a, b, p)
 					if err != nil || !gi.Equal(ri) {
 						t.Fatalf("%s: MatMulInteger differs from reference (%v)", name, err)
@@ -248,7 +248,7 @@ func TestQDepthwiseImplementations(t *testing.T) {
 			}
 			qp.Requant = randRequant(r, c, r.Intn(2) == 0)
 			name := fmt.Sprintf("trial %d: %v x %v %+v", trial, x.Shape, wts.Shape, p)
-			ref, err := QConvReference(x, wts, bias, qp)
+			ref, err := qconvReference(x, wts, bias, qp)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -256,7 +256,7 @@ func TestQDepthwiseImplementations(t *testing.T) {
 			if err != nil || !got.Equal(ref) {
 				t.Fatalf("%s: QConv differs from QConvReference (%v): %s", name, err, firstDiff(ref, got))
 			}
-			ri, _ := ConvIntegerReference(x, wts, qp)
+			ri, _ := convIntegerReference(x, wts, qp)
 			gi, err := ConvInteger(x, wts, qp)
 			if err != nil || !gi.Equal(ri) {
 				t.Fatalf("%s: ConvInteger differs from reference (%v): %s", name, err, firstDiff(ri, gi))
@@ -354,7 +354,7 @@ func TestQConvBands(t *testing.T) {
 			p := QConvParams{ConvParams: c.p, XZeroPoint: randZP(r, tensor.Uint8), WZeroPoint: []int32{int32(i % 2)}}
 			p.Group = c.group
 			p.Requant = Requant{Multiplier: []float32{0.0007}, ZeroPoint: 3}
-			ref, err := QConvReference(x, w, nil, p)
+			ref, err := qconvReference(x, w, nil, p)
 			if err != nil {
 				t.Fatal(err)
 			}

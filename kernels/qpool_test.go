@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/eightbitml/eightbit/kernels/reference"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -84,9 +85,9 @@ func TestMaxPool8MatchesReference(t *testing.T) {
 				}
 				want := tensor.New(dt, got.Shape)
 				if dt == tensor.Uint8 {
-					maxPoolReference(g, x.U8, want.U8, 0)
+					reference.MaxPool(&g.Window, x.U8, want.U8, 0)
 				} else {
-					maxPoolReference(g, x.I8, want.I8, -128)
+					reference.MaxPool(&g.Window, x.I8, want.I8, -128)
 				}
 				if !want.Equal(got) {
 					t.Fatalf("trial %d %v %+v: %v MaxPool differs from the reference", trial, shape, p, dt)

@@ -67,7 +67,8 @@ var rules = []layer{
 	{pkg: "formats/tfgraph", owns: "the TensorFlow GraphDef importer", imports: []string{"graph", "formats/tfgraph/tfpb"}},
 	{pkg: "formats/tfgraph/tfpb", owns: "the generated TensorFlow protobuf messages", leaf: true},
 	{pkg: "graph", owns: "the model IR", imports: []string{"tensor", "qmath"}},
-	{pkg: "kernels", owns: "the kernels with assembly", imports: []string{"tensor", "qmath", "internal/cpu"}},
+	{pkg: "kernels", owns: "the kernels with assembly", imports: []string{"kernels/reference", "tensor", "qmath", "internal/cpu"}},
+	{pkg: "kernels/reference", owns: "the readable definitions the kernels match bit for bit", imports: []string{"tensor", "qmath"}},
 	{pkg: "tensor", owns: "tensors", leaf: true},
 	{pkg: "qmath", owns: "scale, zero point and rounding math", leaf: true},
 
