@@ -29,6 +29,16 @@
 // output element is summed in the same order whatever the number of
 // goroutines (MaxThreads): results are reproducible.
 //
+// Dispatch: the integer engine (kernelSet, qcore.go), the float GEMM
+// (sgemm.go) and the float row kernels (frow.go) each keep the
+// implementation in use in a plain package variable, bound to a family of
+// internal/cpu's registry (kernels.integer, kernels.sgemm, kernels.frow).
+// The _amd64.go files register their assembly implementations with the
+// features they need; the registry sets the variable once, at start-up, to
+// the fastest the CPU runs (EIGHTBIT_CPU_DISABLE hides the AVX-512 or AVX2
+// ones), and tests run once per implementation with
+// cputest.TestAllImplementations.
+//
 // The With variants (ConvWith, ConcatWith, TransposeWith, LRNWith, ...)
 // take their output and scratch memory from an Alloc, the executor's
 // per-Run arena.

@@ -112,9 +112,11 @@ func deinterleave2(even, odd []int16, src []byte, flip byte, zx int32) {
 var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, narrow: [3]tileFunc{tileVNNI16, tileVNNI32, tileVNNI48}, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512, dwRow: dwRow2, centre: centre2, deint2: deinterleave2, maxU8: maxU8512, maxU8Stride2: maxU8Stride2512, maxU8K3S2: maxU8K3S2512}
 
 func init() {
-	if cpu.AVX512VBMI {
+	if cpu.Has(cpu.AVX512VBMI) {
 		vnniKernels.dw = depthwiseVNNI
 	}
+	integerKernels.Register(vnniKernels.name, cpu.AVX512VNNI, vnniKernels)
+	integerKernels.Register(avx2Kernels.name, cpu.AVX2, avx2Kernels)
 }
 
 // interleave512 runs interleaveAVX512 (masked tail); a nil row becomes a
@@ -189,19 +191,6 @@ func epilogue2(e *epiArgs) {
 		epilogueGo(&t)
 	}
 }
-
-func availableKernels() []*kernelSet {
-	var ks []*kernelSet
-	if cpu.AVX512VNNI {
-		ks = append(ks, vnniKernels)
-	}
-	if cpu.AVX2 {
-		ks = append(ks, avx2Kernels)
-	}
-	return append(ks, goKernels)
-}
-
-func bestKernels() *kernelSet { return availableKernels()[0] }
 
 // vnniPeakLoop runs n·24 VPDPBUSD without memory operands (benchmarks).
 //

@@ -28,7 +28,7 @@ func qaddAVX2(dst, a, b *byte, n int, k *qaddConsts)
 
 func init() {
 	vnniKernels.quantize, vnniKernels.dequantize, vnniKernels.qadd = quantize512, dequantize512, qadd512
-	if cpu.FMA {
+	if cpu.Has(cpu.FMA) {
 		avx2Kernels.quantize, avx2Kernels.dequantize, avx2Kernels.qadd = quantize2, dequantize2, qadd2
 	}
 }

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math"
 	"math/rand"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // axis.
 func TestQuantizeLinearKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for n := 0; n <= 200; n++ {
 			for _, dt := range []tensor.DType{tensor.Uint8, tensor.Int8} {
 				p := qmath.Params{Scale: float32(math.Ldexp(0.5+r.Float64(), -r.Intn(10))), ZeroPoint: randZP(r, dt)}
@@ -84,7 +85,7 @@ func TestQuantizeLinearKernels(t *testing.T) {
 // reference.Dequantize.
 func TestDequantizeLinearKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(6))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for n := 0; n <= 200; n++ {
 			for _, dt := range []tensor.DType{tensor.Uint8, tensor.Int8} {
 				p := qmath.Params{Scale: float32(math.Ldexp(0.5+r.Float64(), -r.Intn(10))), ZeroPoint: randZP(r, dt)}
@@ -117,7 +118,7 @@ func TestDequantizeLinearKernels(t *testing.T) {
 // int8, with saturating parameters and a fused Relu.
 func TestQAddKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for n := 0; n <= 200; n++ {
 			for _, dt := range []tensor.DType{tensor.Uint8, tensor.Int8} {
 				pa := qmath.Params{Scale: float32(0.001 + r.Float64()*0.1), ZeroPoint: randZP(r, dt)}

@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/eightbitml/eightbit/internal/cpu"
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -12,16 +14,6 @@ import (
 
 	"github.com/eightbitml/eightbit/tensor"
 )
-
-// withKernels runs fn once per implementation this CPU supports.
-func withKernels(t *testing.T, fn func(t *testing.T)) {
-	saved := active
-	defer func() { active = saved }()
-	for _, ks := range availableKernels() {
-		active = ks
-		t.Run(ks.name, fn)
-	}
-}
 
 func rand8(r *rand.Rand, dt tensor.DType, shape tensor.Shape, sat bool) *tensor.Tensor {
 	t := tensor.New(dt, shape)
@@ -96,7 +88,7 @@ func TestQConvImplementations(t *testing.T) {
 		{1, 6, 9, 11, 8, 3, 3, 1, ConvParams{Pads: []int{2, 0, 1, 0}}},
 		{1, 40, 4, 4, 70, 1, 1, 1, ConvParams{}},
 	}
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		r := rand.New(rand.NewSource(1))
 		for i, c := range cases {
 			for trial := 0; trial < 4; trial++ {
@@ -145,7 +137,7 @@ func TestQConvImplementations(t *testing.T) {
 func TestQMatMulImplementations(t *testing.T) {
 	// K up to 1030: the AVX2 tile widens K in chunks of 512.
 	sizes := [][3]int{{1, 1, 1}, {2, 3, 4}, {7, 13, 5}, {6, 64, 64}, {13, 70, 129}, {33, 255, 67}, {5, 0, 3}, {7, 600, 70}, {3, 1030, 9}}
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		r := rand.New(rand.NewSource(2))
 		for _, sz := range sizes {
 			for trial := 0; trial < 8; trial++ {
@@ -208,7 +200,7 @@ func firstDiff(want, got *tensor.Tensor) string {
 }
 
 func TestQDepthwiseImplementations(t *testing.T) {
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		r := rand.New(rand.NewSource(3))
 		kernels := [][2]int{{3, 3}, {1, 1}, {5, 5}, {7, 7}, {2, 3}, {1, 9}, {3, 1}}
 		for trial := 0; trial < 120; trial++ {
@@ -266,44 +258,55 @@ func TestQDepthwiseImplementations(t *testing.T) {
 }
 
 // TestCPUDisable checks that EIGHTBIT_CPU_DISABLE selects the slower
-// implementations: "avx512" the AVX2 kernels (on a CPU with AVX2),
-// "avx512,avx2" the Go ones. It runs the test binary again with the
-// variable set.
+// implementations of every kernel family: "avx512" drops the AVX-512 ones
+// (the AVX2 kernels run on a CPU with AVX2), "avx512,avx2" leaves the Go
+// ones alone. It runs the test binary again with the variable set.
 func TestCPUDisable(t *testing.T) {
+	families := []string{integerFamily, sgemmFamily, frowFamily}
 	if os.Getenv("EIGHTBIT_KERNELS_PRINT") != "" {
-		fmt.Println("kernels:", strings.Join(KernelImplementations(), ","))
+		for _, f := range families {
+			fmt.Printf("kernels %s: %s\n", f, strings.Join(cpu.Implementations(f), ","))
+		}
 		return
 	}
-	run := func(dis string) []string {
+	run := func(dis string) map[string][]string {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCPUDisable$")
 		cmd.Env = append(os.Environ(), "EIGHTBIT_KERNELS_PRINT=1", "EIGHTBIT_CPU_DISABLE="+dis)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", dis, err, out)
 		}
+		impls := map[string][]string{}
 		for _, line := range strings.Split(string(out), "\n") {
-			if s, ok := strings.CutPrefix(line, "kernels: "); ok {
-				return strings.Split(s, ",")
+			if s, ok := strings.CutPrefix(line, "kernels "); ok {
+				f, names, _ := strings.Cut(s, ": ")
+				impls[f] = strings.Split(names, ",")
 			}
 		}
-		t.Fatalf("%s: no kernel list in\n%s", dis, out)
-		return nil
+		if len(impls) != len(families) {
+			t.Fatalf("%s: no kernel lists in\n%s", dis, out)
+		}
+		return impls
 	}
-	without := func(names []string, drop string) []string {
+	without512 := func(names []string) []string {
 		var r []string
 		for _, n := range names {
-			if n != drop {
+			if !strings.HasPrefix(n, "avx512") {
 				r = append(r, n)
 			}
 		}
 		return r
 	}
 	all := run("")
-	if got, want := run("avx512"), without(all, "avx512vnni"); !slices.Equal(got, want) {
-		t.Errorf("EIGHTBIT_CPU_DISABLE=avx512: implementations %q, want %q", got, want)
-	}
-	if got := run("avx512,avx2"); !slices.Equal(got, []string{"go"}) {
-		t.Errorf("EIGHTBIT_CPU_DISABLE=avx512,avx2: implementations %q, want [go]", got)
+	no512 := run("avx512")
+	none := run("avx512,avx2")
+	for _, f := range families {
+		if got, want := no512[f], without512(all[f]); !slices.Equal(got, want) {
+			t.Errorf("EIGHTBIT_CPU_DISABLE=avx512: %s implementations %q, want %q", f, got, want)
+		}
+		if got := none[f]; !slices.Equal(got, []string{"go"}) {
+			t.Errorf("EIGHTBIT_CPU_DISABLE=avx512,avx2: %s implementations %q, want [go]", f, got)
+		}
 	}
 }
 
@@ -346,7 +349,7 @@ func TestQConvBands(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	old := MaxThreads
 	defer func() { MaxThreads = old }()
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		r := rand.New(rand.NewSource(2))
 		for i, c := range cases {
 			x := rand8(r, tensor.Uint8, tensor.Shape{c.n, c.c, c.h, c.w}, false)

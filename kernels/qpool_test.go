@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bytes"
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math/rand"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 // offsets, with src cut right after the last tap and one byte later.
 func TestMaxRowKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		ops := maxOpsU8()
 		for n := 0; n <= 300; n++ {
 			off := r.Intn(8)
@@ -64,7 +65,7 @@ func TestMaxRowKernels(t *testing.T) {
 // long enough for the vector kernels and their tails.
 func TestMaxPool8MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewSource(12))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for trial := 0; trial < 200; trial++ {
 			kh, kw := 1+r.Intn(4), 1+r.Intn(4)
 			p := PoolParams{ConvParams: ConvParams{KernelShape: []int{kh, kw},
@@ -103,7 +104,7 @@ func TestMaxPool8MatchesReference(t *testing.T) {
 // for every combination of uint8 and int8 input and output.
 func TestAveragePoolQDQ(t *testing.T) {
 	r := rand.New(rand.NewSource(14))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for trial := 0; trial < 200; trial++ {
 			kh, kw := 1+r.Intn(4), 1+r.Intn(4)
 			p := PoolParams{ConvParams: ConvParams{KernelShape: []int{kh, kw},

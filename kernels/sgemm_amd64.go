@@ -61,17 +61,9 @@ var sgemmAVX2 = &sgemmImpl{
 	kern: []sgemmKernel{sgemmAVX2R1, sgemmAVX2R2, sgemmAVX2R3, sgemmAVX2R4, sgemmAVX2R5, sgemmAVX2R6},
 }
 
-// sgemmImpls lists the assembly implementations this CPU runs, fastest
-// first.
-func sgemmImpls() []*sgemmImpl {
-	var s []*sgemmImpl
-	if cpu.AVX512F {
-		s = append(s, sgemmAVX512)
-	}
-	if cpu.FMA {
-		s = append(s, sgemmAVX2)
-	}
-	return s
+func init() {
+	sgemmKernels.Register(sgemmAVX512.name, cpu.AVX512F, sgemmAVX512)
+	sgemmKernels.Register(sgemmAVX2.name, cpu.FMA, sgemmAVX2)
 }
 
 // sgemmNarrow returns the implementation for products with n columns: the
@@ -79,7 +71,7 @@ func sgemmImpls() []*sgemmImpl {
 // for n ≤ 16, such as 1x1 convolutions of 4x4 planes, where a 48-column
 // tile would compute two thirds padding. The two agree bit for bit.
 func sgemmNarrow(impl *sgemmImpl, n int) *sgemmImpl {
-	if impl == sgemmAVX512 && n <= sgemmAVX2.nr && cpu.FMA {
+	if impl == sgemmAVX512 && n <= sgemmAVX2.nr && cpu.Has(cpu.FMA) {
 		return sgemmAVX2
 	}
 	return impl
