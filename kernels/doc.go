@@ -39,6 +39,19 @@
 // ones), and tests run once per implementation with
 // cputest.TestAllImplementations.
 //
+// Files: every assembly-backed engine x is x.go (its Go implementation,
+// which is also the portable one), x_amd64.go (the assembly stubs, each
+// documented by the Go loop it computes, their slice wrappers and their
+// registration) and x_amd64.s, both under //go:build amd64 && !purego,
+// and, where the build without assembly needs its own definitions (frow,
+// sgemm), x_noasm.go under //go:build !amd64 || purego. The engines are
+// qcore (integer tiles and requantization), qdepthwise, qelem, qpool,
+// frow and sgemm. Microkernels are named operation, operand types, tile
+// and instruction set: gemmS8U8Tile6x64AVX512VNNI, requantI32AVX2,
+// sgemmF32Tile8x48AVX512, centreU8I16AVX2; a slice wrapper is named after
+// the Go loop it replaces with the instruction set instead of Go
+// (maxIntoU8Go, maxIntoU8AVX2).
+//
 // The With variants (ConvWith, ConcatWith, TransposeWith, LRNWith, ...)
 // take their output and scratch memory from an Alloc, the executor's
 // per-Run arena.

@@ -18,7 +18,7 @@ func BenchmarkVNNIPeak(b *testing.B) {
 	const iters = 10000
 	done := benchStart(b)
 	for i := 0; i < b.N; i++ {
-		vnniPeakLoop(iters)
+		peakLoopAVX512VNNI(iters)
 	}
 	done(iters * 24 * 64)
 }
@@ -34,7 +34,7 @@ func BenchmarkVNNIPeakParallel(b *testing.B) {
 	done := benchStart(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			vnniPeakLoop(iters)
+			peakLoopAVX512VNNI(iters)
 		}
 	})
 	done(iters * 24 * 64)
