@@ -1,14 +1,14 @@
-// Package kernels implements eightbit's operators in pure Go: float32
-// kernels with ONNX semantics and the reference integer kernels of the
-// quantized path.
+// Package kernels implements eightbit's operators: float32 kernels with
+// ONNX semantics and the integer kernels of the quantized path, in Go and,
+// on amd64, assembly. Their readable definitions are in kernels/reference.
 //
 // Float kernels: Conv (unfolded + Gemm: from a zero-padded copy of each
 // plane in the wide layout of paddedPlanes when that adds at most an
 // eighth to the columns, else im2col; 1x1 stride-1 kernels multiply the
 // input in place; depthwise by rows on a zero-padded copy of each plane,
 // frow.go), ConvFusedWith (Conv with a residual Add and a Relu/Clip applied
-// to each output row while it is in cache), ConvTranspose (Gemm + scatter, any spatial rank), Gemm / GemmOp / MatMul,
-// BatchNorm, InstanceNorm, LRN, Binary (Add/Sub/Mul/Div with numpy
+// to each output row while it is in cache), ConvTranspose (Gemm + scatter, any spatial rank), Gemm / GemmOpWith / MatMul,
+// BatchNormWith, InstanceNorm, LRN, Binary (Add/Sub/Mul/Div with numpy
 // broadcasting), Relu, Clip, MaxPool, AveragePool (PoolND for 3-D inputs
 // and MaxPool indices), GlobalAveragePool, GlobalMaxPool, Pad / PadMode
 // (constant, reflect, edge), Softmax/LogSoftmax, Resize (nearest, linear,

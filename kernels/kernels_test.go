@@ -41,7 +41,7 @@ func TestGemmSmall(t *testing.T) {
 	near(t, "AB", c, []float32{19, 22, 43, 50}, 0)
 	Gemm(true, true, 2, 2, 2, a, 2, b, 2, c, 2, false) // Aᵀ·Bᵀ
 	near(t, "AtBt", c, []float32{23, 31, 34, 46}, 0)
-	y, err := GemmOp(f32(tensor.Shape{2, 2}, a...), f32(tensor.Shape{2, 2}, b...), f32(tensor.Shape{2}, 1, -1), false, true, 2, 3)
+	y, err := GemmOpWith(nil, f32(tensor.Shape{2, 2}, a...), f32(tensor.Shape{2, 2}, b...), f32(tensor.Shape{2}, 1, -1), false, true, 2, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestElementwise(t *testing.T) {
 	near(t, "relu", r.F32, []float32{0, 0, 2}, 0)
 	c, _ := Clip(f32(tensor.Shape{3}, -1, 3, 7), 0, 6)
 	near(t, "clip", c.F32, []float32{0, 3, 6}, 0)
-	bn, _ := BatchNorm(f32(tensor.Shape{1, 2, 1, 1}, 1, 2), f32(tensor.Shape{2}, 1, 2), f32(tensor.Shape{2}, 0, 1), f32(tensor.Shape{2}, 1, 0), f32(tensor.Shape{2}, 4, 1), 0)
+	bn, _ := BatchNormWith(nil, f32(tensor.Shape{1, 2, 1, 1}, 1, 2), f32(tensor.Shape{2}, 1, 2), f32(tensor.Shape{2}, 0, 1), f32(tensor.Shape{2}, 1, 0), f32(tensor.Shape{2}, 4, 1), 0)
 	near(t, "batchnorm", bn.F32, []float32{0, 5}, 1e-7)
 }
 
