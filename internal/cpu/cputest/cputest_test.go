@@ -7,14 +7,21 @@ import (
 	"github.com/eightbitml/eightbit/internal/cpu"
 )
 
-// TestAllImplementationsSelectsEach registers a family of three
-// implementations and checks that every one the CPU runs is selected in
-// its subtest, in order, and that the best is back afterwards.
-func TestAllImplementationsSelectsEach(t *testing.T) {
-	var chosen string
+// chosen is the implementation of the example family in use.
+var chosen string
+
+// The example family of three implementations, registered once per
+// process as a kernel package's would be.
+func init() {
 	fam := cpu.NewFamily("cputest.example", &chosen, "go", "go")
 	fam.Register("avx512", cpu.AVX512F, "avx512")
 	fam.Register("avx2", cpu.AVX2, "avx2")
+}
+
+// TestAllImplementationsSelectsEach checks that every implementation of the
+// example family the CPU runs is selected in its subtest, in order, and
+// that the best is back afterwards.
+func TestAllImplementationsSelectsEach(t *testing.T) {
 	want := cpu.Implementations("cputest.example")
 	if len(want) == 0 || want[len(want)-1] != "go" {
 		t.Fatalf("Implementations = %v, want the portable one last", want)
