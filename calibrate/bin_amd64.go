@@ -17,7 +17,7 @@ var (
 )
 
 func init() {
-	if cpu.AVX2 {
+	if cpu.Has(cpu.AVX2) {
 		binVector, scanVector = binAVX2, scanAVX2
 	}
 }

@@ -86,7 +86,7 @@ func TestSmallModel(t *testing.T) {
 	c, _ := kernels.Conv(x, m.Graph.Initializers["w"], nil, kernels.ConvParams{Pads: []int{1, 1, 1, 1}})
 	rl, _ := kernels.Relu(c)
 	f, _ := kernels.Flatten(rl, 1)
-	want, _ := kernels.GemmOp(f, m.Graph.Initializers["fc"], tensor.FromFloat32(tensor.Shape{3}, []float32{1, 2, 3}), false, true, 1, 1)
+	want, _ := kernels.GemmOpWith(nil, f, m.Graph.Initializers["fc"], tensor.FromFloat32(tensor.Shape{3}, []float32{1, 2, 3}), false, true, 1, 1)
 	if !out["y"].Equal(want) {
 		t.Fatalf("got %v, want %v", out["y"].F32, want.F32)
 	}

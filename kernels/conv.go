@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/eightbitml/eightbit/kernels/reference"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -25,15 +26,11 @@ type ConvParams struct {
 	CeilMode bool
 }
 
-// Geometry is a resolved 2-D window geometry (1-D inputs use H = 1).
+// Geometry is a resolved 2-D window geometry (1-D inputs use H = 1): the
+// sizes, strides, dilations and padding of reference.Window, and the
+// input's spatial rank.
 type Geometry struct {
-	N, C, H, W  int // input
-	KH, KW      int
-	SH, SW      int
-	DH, DW      int
-	PadT, PadL  int
-	PadB, PadR  int
-	OH, OW      int
+	reference.Window
 	spatialRank int
 }
 
@@ -66,7 +63,7 @@ func ResolveGeometry(in tensor.Shape, kernel []int, p ConvParams) (*Geometry, er
 	if len(p.Strides) > sr || len(p.Dilations) > sr || (len(p.Pads) != 0 && len(p.Pads) != 2*sr) {
 		return nil, fmt.Errorf("strides %v, dilations %v or pads %v do not match input shape %v", p.Strides, p.Dilations, p.Pads, in)
 	}
-	g := &Geometry{N: in[0], C: in[1], spatialRank: sr}
+	g := &Geometry{Window: reference.Window{N: in[0], C: in[1]}, spatialRank: sr}
 	var sizes, ks, st, dl, pb, pe, out [2]int
 	off := 2 - sr // 1-D maps to the W axis
 	sizes[0], ks[0], st[0], dl[0], out[0] = 1, 1, 1, 1, 1

@@ -278,16 +278,12 @@ func ClipWith(a Alloc, x *tensor.Tensor, lo, hi float32) (*tensor.Tensor, error)
 	return y, nil
 }
 
-// BatchNorm applies inference-mode BatchNormalization to x [N,C,...]:
+// BatchNormWith applies inference-mode BatchNormalization to x [N,C,...]:
 //
 //	y = x·s + (B − mean·s),  s = scale / sqrt(var + epsilon)
 //
-// with s and the offset computed per channel in float32.
-func BatchNorm(x, scale, bias, mean, variance *tensor.Tensor, epsilon float32) (*tensor.Tensor, error) {
-	return BatchNormWith(nil, x, scale, bias, mean, variance, epsilon)
-}
-
-// BatchNormWith is BatchNorm with the output taken from a.
+// with s and the offset computed per channel in float32, the output taken
+// from a (nil: the heap).
 func BatchNormWith(a Alloc, x, scale, bias, mean, variance *tensor.Tensor, epsilon float32) (*tensor.Tensor, error) {
 	if x.DType != tensor.Float32 || len(x.Shape) < 2 {
 		return nil, fmt.Errorf("BatchNormalization: want float32 [N,C,...], have %v %v", x.DType, x.Shape)

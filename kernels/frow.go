@@ -1,6 +1,10 @@
 package kernels
 
-import "math"
+import (
+	"math"
+
+	"github.com/eightbitml/eightbit/internal/cpu"
+)
 
 // Float row kernels: the inner loops of the float depthwise convolution and
 // of the convolution epilogue (bias, residual, clamp), in pure Go here and
@@ -29,7 +33,7 @@ func f32TapSumGo(dst, src []float32, offs []int, ker []float32) {
 //
 //	m = src[offs[0]+i]; for t ≥ 1 { v = src[offs[t]+i]; if v > m || v != v { m = v } }; dst[i] = m
 //
-// the rule of maxPoolReference (a NaN wins, −0 and +0 keep the first).
+// the rule of reference.MaxPool (a NaN wins, −0 and +0 keep the first).
 func f32TapMaxGo(dst, src []float32, offs []int) {
 	for i := range dst {
 		m := src[offs[0]+i]
@@ -83,6 +87,26 @@ func f32LRN075Go(dst, x, sq []float32, bias, a float32) {
 		dst[i] = v / p
 	}
 }
+
+// frowISA names an implementation of the float row kernels: the Go loops
+// here, or the assembly twins of frow_amd64.s on whole 8-float vectors
+// with the tail in Go (AVX2) or with masked tails (AVX-512F).
+type frowISA int
+
+const (
+	frowGo frowISA = iota
+	frowAVX2
+	frowAVX512
+)
+
+// frowFamily is the name of the float row kernels' family in internal/cpu.
+const frowFamily = "kernels.frow"
+
+// frowActive is the implementation in use, chosen once by internal/cpu
+// from those frow_amd64.go registers (frowGo without them).
+var frowActive frowISA
+
+var frowKernels = cpu.NewFamily(frowFamily, &frowActive, "go", frowGo)
 
 // negZero is −0, the bias that adds nothing.
 var negZero = math.Float32frombits(1 << 31)

@@ -4,9 +4,14 @@ package kernels
 
 import "github.com/eightbitml/eightbit/internal/cpu"
 
-// Assembly twins of the float row kernels (frow.go), chosen once from
+// Assembly twins of the float row kernels (frow.go), chosen once by
 // internal/cpu: AVX-512F with masked tails, else AVX2 on whole 8-float
 // vectors with the tail in Go, else the Go loops.
+
+func init() {
+	frowKernels.Register("avx512", cpu.AVX512F|cpu.FMA, frowAVX512)
+	frowKernels.Register("avx2", cpu.FMA, frowAVX2)
+}
 
 // f32TapSumAVX512 is, for i < n:
 //
@@ -74,7 +79,7 @@ func f32BiasClampAVX2(dst, x, r *float32, n int, bias, lo, hi float32)
 // Every offs[t]+len(dst)-1 must index src.
 func f32TapSum(dst, src []float32, offs []int, ker []float32) {
 	n := len(dst)
-	if n == 0 || len(ker) == 0 || !cpu.FMA {
+	if n == 0 || len(ker) == 0 || frowActive == frowGo {
 		f32TapSumGo(dst, src, offs, ker)
 		return
 	}
@@ -82,7 +87,7 @@ func f32TapSum(dst, src []float32, offs []int, ker []float32) {
 	for _, o := range offs {
 		_ = src[o+n-1] // the assembly reads src[o : o+n]
 	}
-	if cpu.AVX512F {
+	if frowActive == frowAVX512 {
 		f32TapSumAVX512(&dst[0], &src[0], &offs[0], &ker[0], len(ker), n)
 		return
 	}
@@ -99,14 +104,14 @@ func f32TapSum(dst, src []float32, offs []int, ker []float32) {
 // Every offs[t]+len(dst)-1 must index src; offs must not be empty.
 func f32TapMax(dst, src []float32, offs []int) {
 	n := len(dst)
-	if n == 0 || !cpu.FMA {
+	if n == 0 || frowActive == frowGo {
 		f32TapMaxGo(dst, src, offs)
 		return
 	}
 	for _, o := range offs {
 		_ = src[o+n-1] // the assembly reads src[o : o+n]
 	}
-	if cpu.AVX512F {
+	if frowActive == frowAVX512 {
 		f32TapMaxAVX512(&dst[0], &src[0], &offs[0], len(offs), n)
 		return
 	}
@@ -123,7 +128,7 @@ func f32TapMax(dst, src []float32, offs []int) {
 // f32BiasClampGo.
 func f32BiasClamp(dst, x, r []float32, bias, lo, hi float32) {
 	n := len(dst)
-	if n == 0 || !cpu.FMA {
+	if n == 0 || frowActive == frowGo {
 		f32BiasClampGo(dst, x, r, bias, lo, hi)
 		return
 	}
@@ -133,7 +138,7 @@ func f32BiasClamp(dst, x, r []float32, bias, lo, hi float32) {
 		r = r[:n]
 		rp = &r[0]
 	}
-	if cpu.AVX512F {
+	if frowActive == frowAVX512 {
 		f32BiasClampAVX512(&dst[0], &x[0], rp, n, bias, lo, hi)
 		return
 	}
@@ -153,12 +158,12 @@ func f32BiasClamp(dst, x, r []float32, bias, lo, hi float32) {
 // f32LRN075 computes dst with the fastest available twin of f32LRN075Go.
 func f32LRN075(dst, x, sq []float32, bias, a float32) {
 	n := len(dst)
-	if n == 0 || !cpu.FMA {
+	if n == 0 || frowActive == frowGo {
 		f32LRN075Go(dst, x, sq, bias, a)
 		return
 	}
 	x, sq = x[:n], sq[:n]
-	if cpu.AVX512F {
+	if frowActive == frowAVX512 {
 		f32LRN075AVX512(&dst[0], &x[0], &sq[0], n, bias, a)
 		return
 	}

@@ -1,10 +1,12 @@
 package kernels
 
 import (
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math"
 	"math/rand"
 	"testing"
 
+	"github.com/eightbitml/eightbit/kernels/reference"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -24,97 +26,103 @@ func sameFloats(t *testing.T, what string, got, want []float32) {
 }
 
 func TestF32TapSumMatchesGo(t *testing.T) {
-	r := rand.New(rand.NewSource(1))
-	for it := 0; it < 300; it++ {
-		n := 1 + r.Intn(150)
-		taps := 1 + r.Intn(27)
-		src := randF32(r, tensor.Shape{n + 200}).F32
-		ker := randF32(r, tensor.Shape{taps}).F32
-		offs := make([]int, taps)
-		for i := range offs {
-			offs[i] = r.Intn(201)
+	cputest.TestAllImplementations(t, frowFamily, func(t *testing.T) {
+		r := rand.New(rand.NewSource(1))
+		for it := 0; it < 300; it++ {
+			n := 1 + r.Intn(150)
+			taps := 1 + r.Intn(27)
+			src := randF32(r, tensor.Shape{n + 200}).F32
+			ker := randF32(r, tensor.Shape{taps}).F32
+			offs := make([]int, taps)
+			for i := range offs {
+				offs[i] = r.Intn(201)
+			}
+			got := make([]float32, n+3)
+			want := make([]float32, n+3)
+			f32TapSum(got[:n], src, offs, ker)
+			f32TapSumGo(want[:n], src, offs, ker)
+			sameFloats(t, "tap sum", got, want) // including the untouched tail
 		}
-		got := make([]float32, n+3)
-		want := make([]float32, n+3)
-		f32TapSum(got[:n], src, offs, ker)
-		f32TapSumGo(want[:n], src, offs, ker)
-		sameFloats(t, "tap sum", got, want) // including the untouched tail
-	}
+	})
 }
 
 func TestF32BiasClampMatchesGo(t *testing.T) {
-	r := rand.New(rand.NewSource(2))
-	inf := float32(math.Inf(1))
-	nan := float32(math.NaN())
-	specials := []float32{0, negZero, inf, -inf, nan, 6, -6, 1e-40}
-	bounds := [][2]float32{{-inf, inf}, {0, inf}, {0, 6}, {-1, 1}, {negZero, 0}}
-	for it := 0; it < 300; it++ {
-		n := 1 + r.Intn(100)
-		x := randF32(r, tensor.Shape{n}).F32
-		res := randF32(r, tensor.Shape{n}).F32
-		for i := range x {
-			if r.Intn(4) == 0 {
-				x[i] = specials[r.Intn(len(specials))]
+	cputest.TestAllImplementations(t, frowFamily, func(t *testing.T) {
+		r := rand.New(rand.NewSource(2))
+		inf := float32(math.Inf(1))
+		nan := float32(math.NaN())
+		specials := []float32{0, negZero, inf, -inf, nan, 6, -6, 1e-40}
+		bounds := [][2]float32{{-inf, inf}, {0, inf}, {0, 6}, {-1, 1}, {negZero, 0}}
+		for it := 0; it < 300; it++ {
+			n := 1 + r.Intn(100)
+			x := randF32(r, tensor.Shape{n}).F32
+			res := randF32(r, tensor.Shape{n}).F32
+			for i := range x {
+				if r.Intn(4) == 0 {
+					x[i] = specials[r.Intn(len(specials))]
+				}
+				if r.Intn(4) == 0 {
+					res[i] = specials[r.Intn(len(specials))]
+				}
 			}
-			if r.Intn(4) == 0 {
-				res[i] = specials[r.Intn(len(specials))]
+			if r.Intn(2) == 0 {
+				res = nil
 			}
+			bias := specials[r.Intn(len(specials))]
+			if r.Intn(2) == 0 {
+				bias = float32(r.NormFloat64())
+			}
+			b := bounds[r.Intn(len(bounds))]
+			got := make([]float32, n+3)
+			want := make([]float32, n+3)
+			f32BiasClamp(got[:n], x, res, bias, b[0], b[1])
+			f32BiasClampGo(want[:n], x, res, bias, b[0], b[1])
+			sameFloats(t, "bias clamp", got, want)
+			// In place.
+			f32BiasClamp(x, x, res, bias, b[0], b[1])
+			sameFloats(t, "bias clamp in place", x, want[:n])
 		}
-		if r.Intn(2) == 0 {
-			res = nil
-		}
-		bias := specials[r.Intn(len(specials))]
-		if r.Intn(2) == 0 {
-			bias = float32(r.NormFloat64())
-		}
-		b := bounds[r.Intn(len(bounds))]
-		got := make([]float32, n+3)
-		want := make([]float32, n+3)
-		f32BiasClamp(got[:n], x, res, bias, b[0], b[1])
-		f32BiasClampGo(want[:n], x, res, bias, b[0], b[1])
-		sameFloats(t, "bias clamp", got, want)
-		// In place.
-		f32BiasClamp(x, x, res, bias, b[0], b[1])
-		sameFloats(t, "bias clamp in place", x, want[:n])
-	}
+	})
 }
 
 // TestDepthwiseRowsMatchesReference checks the row-kernel depthwise
 // convolution against the direct loops on random geometries: bit for bit,
 // also when a weight is not finite (then the loops run).
 func TestDepthwiseRowsMatchesReference(t *testing.T) {
-	r := rand.New(rand.NewSource(3))
-	for it := 0; it < 200; it++ {
-		c := 1 + r.Intn(5)
-		if it%4 == 0 {
-			c = 16 + r.Intn(20)
+	cputest.TestAllImplementations(t, frowFamily, func(t *testing.T) {
+		r := rand.New(rand.NewSource(3))
+		for it := 0; it < 200; it++ {
+			c := 1 + r.Intn(5)
+			if it%4 == 0 {
+				c = 16 + r.Intn(20)
+			}
+			kh, kw := 1+r.Intn(5), 1+r.Intn(5)
+			p := ConvParams{
+				Strides:   []int{1 + r.Intn(3), 1 + r.Intn(3)},
+				Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
+				Pads:      []int{r.Intn(3), r.Intn(3), r.Intn(3), r.Intn(3)},
+				Group:     c,
+			}
+			x := randF32(r, tensor.Shape{1 + r.Intn(2), c, 3 + r.Intn(40), 3 + r.Intn(40)})
+			g, err := ResolveGeometry(x.Shape, []int{kh, kw}, p)
+			if err != nil {
+				continue
+			}
+			w := randF32(r, tensor.Shape{c, 1, kh, kw})
+			if it%10 == 0 {
+				w.F32[r.Intn(len(w.F32))] = float32(math.Inf(1))
+			}
+			var bias []float32
+			if r.Intn(2) == 0 {
+				bias = randF32(r, tensor.Shape{c}).F32
+			}
+			n := g.N * c * g.OH * g.OW
+			got, want := make([]float32, n), make([]float32, n)
+			depthwiseRows(g, x.F32, w.F32, bias, got, convEpilogue{lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))})
+			depthwise(g, x.F32, w.F32, bias, want)
+			sameFloats(t, "depthwise", got, want)
 		}
-		kh, kw := 1+r.Intn(5), 1+r.Intn(5)
-		p := ConvParams{
-			Strides:   []int{1 + r.Intn(3), 1 + r.Intn(3)},
-			Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
-			Pads:      []int{r.Intn(3), r.Intn(3), r.Intn(3), r.Intn(3)},
-			Group:     c,
-		}
-		x := randF32(r, tensor.Shape{1 + r.Intn(2), c, 3 + r.Intn(40), 3 + r.Intn(40)})
-		g, err := ResolveGeometry(x.Shape, []int{kh, kw}, p)
-		if err != nil {
-			continue
-		}
-		w := randF32(r, tensor.Shape{c, 1, kh, kw})
-		if it%10 == 0 {
-			w.F32[r.Intn(len(w.F32))] = float32(math.Inf(1))
-		}
-		var bias []float32
-		if r.Intn(2) == 0 {
-			bias = randF32(r, tensor.Shape{c}).F32
-		}
-		n := g.N * c * g.OH * g.OW
-		got, want := make([]float32, n), make([]float32, n)
-		depthwiseRows(g, x.F32, w.F32, bias, got, convEpilogue{lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))})
-		depthwise(g, x.F32, w.F32, bias, want)
-		sameFloats(t, "depthwise", got, want)
-	}
+	})
 }
 
 // TestConvFusedMatchesSeparate checks that ConvFusedWith gives the result
@@ -167,68 +175,72 @@ func TestConvFusedMatchesSeparate(t *testing.T) {
 // against the direct loops, bit for bit, on random geometries (ceil mode,
 // padding counted or not, NaN and −0 inputs).
 func TestAveragePoolRowsMatchesReference(t *testing.T) {
-	r := rand.New(rand.NewSource(5))
-	for trial := 0; trial < 300; trial++ {
-		kh, kw := 1+r.Intn(4), 1+r.Intn(4)
-		p := ConvParams{KernelShape: []int{kh, kw},
-			Strides:   []int{1 + r.Intn(3), 1 + r.Intn(3)},
-			Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
-			Pads:      []int{r.Intn(kh), r.Intn(kw), r.Intn(kh), r.Intn(kw)},
-			CeilMode:  r.Intn(2) == 0}
-		shape := tensor.Shape{1 + r.Intn(2), 1 + r.Intn(10), 1 + r.Intn(30), 1 + r.Intn(30)}
-		if trial%10 == 0 {
-			shape[1] = 64 // enough work to split over the worker pool
-		}
-		g, err := ResolveGeometry(shape, p.KernelShape, p)
-		if err != nil {
-			continue
-		}
-		x := randF32(r, shape)
-		for i := range x.F32 {
-			switch r.Intn(50) {
-			case 0:
-				x.F32[i] = float32(math.NaN())
-			case 1:
-				x.F32[i] = negZero
+	cputest.TestAllImplementations(t, frowFamily, func(t *testing.T) {
+		r := rand.New(rand.NewSource(5))
+		for trial := 0; trial < 300; trial++ {
+			kh, kw := 1+r.Intn(4), 1+r.Intn(4)
+			p := ConvParams{KernelShape: []int{kh, kw},
+				Strides:   []int{1 + r.Intn(3), 1 + r.Intn(3)},
+				Dilations: []int{1 + r.Intn(2), 1 + r.Intn(2)},
+				Pads:      []int{r.Intn(kh), r.Intn(kw), r.Intn(kh), r.Intn(kw)},
+				CeilMode:  r.Intn(2) == 0}
+			shape := tensor.Shape{1 + r.Intn(2), 1 + r.Intn(10), 1 + r.Intn(30), 1 + r.Intn(30)}
+			if trial%10 == 0 {
+				shape[1] = 64 // enough work to split over the worker pool
 			}
+			g, err := ResolveGeometry(shape, p.KernelShape, p)
+			if err != nil {
+				continue
+			}
+			x := randF32(r, shape)
+			for i := range x.F32 {
+				switch r.Intn(50) {
+				case 0:
+					x.F32[i] = float32(math.NaN())
+				case 1:
+					x.F32[i] = negZero
+				}
+			}
+			countPad := r.Intn(2) == 0
+			n := g.N * g.C * g.OH * g.OW
+			got, want := make([]float32, n), make([]float32, n)
+			averagePoolRows(g, countPad, x.F32, got)
+			reference.AveragePool(&g.Window, countPad, x.F32, want)
+			sameFloats(t, "average pool", got, want)
 		}
-		countPad := r.Intn(2) == 0
-		n := g.N * g.C * g.OH * g.OW
-		got, want := make([]float32, n), make([]float32, n)
-		averagePoolRows(g, countPad, x.F32, got)
-		averagePoolReference(g, countPad, x.F32, want)
-		sameFloats(t, "average pool", got, want)
-	}
+	})
 }
 
 func TestF32TapMaxMatchesGo(t *testing.T) {
-	r := rand.New(rand.NewSource(6))
-	for it := 0; it < 300; it++ {
-		n := 1 + r.Intn(150)
-		taps := 1 + r.Intn(10)
-		src := randF32(r, tensor.Shape{n + 100}).F32
-		for i := range src {
-			switch r.Intn(20) {
-			case 0:
-				src[i] = float32(math.NaN())
-			case 1:
-				src[i] = negZero
-			case 2:
-				src[i] = 0
-			case 3:
-				src[i] = float32(math.Inf(-1))
+	cputest.TestAllImplementations(t, frowFamily, func(t *testing.T) {
+		r := rand.New(rand.NewSource(6))
+		for it := 0; it < 300; it++ {
+			n := 1 + r.Intn(150)
+			taps := 1 + r.Intn(10)
+			src := randF32(r, tensor.Shape{n + 100}).F32
+			for i := range src {
+				switch r.Intn(20) {
+				case 0:
+					src[i] = float32(math.NaN())
+				case 1:
+					src[i] = negZero
+				case 2:
+					src[i] = 0
+				case 3:
+					src[i] = float32(math.Inf(-1))
+				}
 			}
+			offs := make([]int, taps)
+			for i := range offs {
+				offs[i] = r.Intn(101)
+			}
+			got := make([]float32, n+3)
+			want := make([]float32, n+3)
+			f32TapMax(got[:n], src, offs)
+			f32TapMaxGo(want[:n], src, offs)
+			sameFloats(t, "tap max", got, want)
 		}
-		offs := make([]int, taps)
-		for i := range offs {
-			offs[i] = r.Intn(101)
-		}
-		got := make([]float32, n+3)
-		want := make([]float32, n+3)
-		f32TapMax(got[:n], src, offs)
-		f32TapMaxGo(want[:n], src, offs)
-		sameFloats(t, "tap max", got, want)
-	}
+	})
 }
 
 // TestTransposeMatchesNaive checks Transpose, whose adjacent axes merge,
@@ -275,20 +287,22 @@ func TestTransposeMatchesNaive(t *testing.T) {
 }
 
 func TestF32LRN075MatchesGo(t *testing.T) {
-	r := rand.New(rand.NewSource(8))
-	for it := 0; it < 200; it++ {
-		n := 1 + r.Intn(100)
-		x := randF32(r, tensor.Shape{n}).F32
-		sq := randF32(r, tensor.Shape{n}).F32
-		for i := range sq {
-			sq[i] *= sq[i]
+	cputest.TestAllImplementations(t, frowFamily, func(t *testing.T) {
+		r := rand.New(rand.NewSource(8))
+		for it := 0; it < 200; it++ {
+			n := 1 + r.Intn(100)
+			x := randF32(r, tensor.Shape{n}).F32
+			sq := randF32(r, tensor.Shape{n}).F32
+			for i := range sq {
+				sq[i] *= sq[i]
+			}
+			bias, a := float32(r.Intn(3)), float32(r.Float64())
+			got, want := make([]float32, n+3), make([]float32, n+3)
+			f32LRN075(got[:n], x, sq, bias, a)
+			f32LRN075Go(want[:n], x, sq, bias, a)
+			sameFloats(t, "lrn", got, want)
 		}
-		bias, a := float32(r.Intn(3)), float32(r.Float64())
-		got, want := make([]float32, n+3), make([]float32, n+3)
-		f32LRN075(got[:n], x, sq, bias, a)
-		f32LRN075Go(want[:n], x, sq, bias, a)
-		sameFloats(t, "lrn", got, want)
-	}
+	})
 }
 
 // TestLRNBeta075 checks the float32 path of LRN against the float64

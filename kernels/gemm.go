@@ -36,8 +36,9 @@ func threads() int {
 // strides of the stored matrices.
 //
 // On amd64 (without the purego tag) an assembly SGEMM runs (sgemm.go):
-// AVX-512F, else AVX2+FMA, chosen once from internal/cpu; EIGHTBIT_SGEMM
-// (avx512, avx2, go) forces one. Each element of C is then a single chain of
+// AVX-512F, else AVX2+FMA, chosen once by internal/cpu (family
+// kernels.sgemm; EIGHTBIT_CPU_DISABLE hides the faster ones). Each
+// element of C is then a single chain of
 // fused multiply-adds in increasing k, from C (accumulate) or 0, so the
 // result is the same for every goroutine count and for both kernel
 // families. Otherwise gemmGo runs: the sum over k is formed in blocks of
@@ -55,7 +56,7 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 	gemmGo(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 }
 
-// gemmGo is the pure-Go Gemm (no assembly, or EIGHTBIT_SGEMM=go): K blocks
+// gemmGo is the pure-Go Gemm (no assembly, or EIGHTBIT_CPU_DISABLE=avx512,avx2): K blocks
 // of 256 summed separately and added to C, 4x4 register tiles.
 func gemmGo(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	if !accumulate {

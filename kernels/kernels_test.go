@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/eightbitml/eightbit/kernels/reference"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -40,7 +41,7 @@ func TestGemmSmall(t *testing.T) {
 	near(t, "AB", c, []float32{19, 22, 43, 50}, 0)
 	Gemm(true, true, 2, 2, 2, a, 2, b, 2, c, 2, false) // Aᵀ·Bᵀ
 	near(t, "AtBt", c, []float32{23, 31, 34, 46}, 0)
-	y, err := GemmOp(f32(tensor.Shape{2, 2}, a...), f32(tensor.Shape{2, 2}, b...), f32(tensor.Shape{2}, 1, -1), false, true, 2, 3)
+	y, err := GemmOpWith(nil, f32(tensor.Shape{2, 2}, a...), f32(tensor.Shape{2, 2}, b...), f32(tensor.Shape{2}, 1, -1), false, true, 2, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +277,7 @@ func TestElementwise(t *testing.T) {
 	near(t, "relu", r.F32, []float32{0, 0, 2}, 0)
 	c, _ := Clip(f32(tensor.Shape{3}, -1, 3, 7), 0, 6)
 	near(t, "clip", c.F32, []float32{0, 3, 6}, 0)
-	bn, _ := BatchNorm(f32(tensor.Shape{1, 2, 1, 1}, 1, 2), f32(tensor.Shape{2}, 1, 2), f32(tensor.Shape{2}, 0, 1), f32(tensor.Shape{2}, 1, 0), f32(tensor.Shape{2}, 4, 1), 0)
+	bn, _ := BatchNormWith(nil, f32(tensor.Shape{1, 2, 1, 1}, 1, 2), f32(tensor.Shape{2}, 1, 2), f32(tensor.Shape{2}, 0, 1), f32(tensor.Shape{2}, 1, 0), f32(tensor.Shape{2}, 4, 1), 0)
 	near(t, "batchnorm", bn.F32, []float32{0, 5}, 1e-7)
 }
 
@@ -425,11 +426,11 @@ func TestQConvMatchesReference(t *testing.T) {
 				bias = append(bias, int32(r.Intn(20001)-10000))
 			}
 		}
-		ref, err := QConvReference(x, w, bias, p)
+		ref, err := qconvReference(x, w, bias, p)
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
-		got, err := QConv(x, w, bias, p)
+		got, err := qconv(x, w, bias, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -445,7 +446,7 @@ func TestQConvKnown(t *testing.T) {
 	x := tensor.FromUint8(tensor.Shape{1, 1, 2, 2}, []uint8{0, 10, 20, 255})
 	w := tensor.FromInt8(tensor.Shape{1, 1, 1, 1}, []int8{2})
 	p := QConvParams{XZeroPoint: 10, Requant: Requant{Multiplier: []float32{0.5}, ZeroPoint: 3}}
-	y, err := QConvReference(x, w, []int32{4}, p)
+	y, err := qconvReference(x, w, []int32{4}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +457,7 @@ func TestQConvKnown(t *testing.T) {
 	x1 := tensor.FromUint8(tensor.Shape{1, 1, 1, 1}, []uint8{12})
 	w1 := tensor.FromInt8(tensor.Shape{1, 1, 3, 3}, []int8{1, 1, 1, 1, 1, 1, 1, 1, 1})
 	p1 := QConvParams{ConvParams: ConvParams{Pads: []int{1, 1, 1, 1}}, XZeroPoint: 10, Requant: Requant{Multiplier: []float32{1}}}
-	y1, _ := QConv(x1, w1, nil, p1)
+	y1, _ := qconv(x1, w1, nil, p1)
 	if y1.U8[0] != 2 {
 		t.Fatalf("padded conv %v", y1.U8)
 	}
@@ -484,7 +485,7 @@ func TestQMatMulMatchesReference(t *testing.T) {
 			for j := range bias {
 				bias[j] = int32(r.Intn(2001) - 1000)
 			}
-			ref, err := QMatMulReference(a, b, transB, bias, p)
+			ref, err := qmatmulReference(a, b, transB, bias, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -496,7 +497,7 @@ func TestQMatMulMatchesReference(t *testing.T) {
 	}
 	// Hand-computed: A = [[1, 3]] (za 1), B = [[2], [-1]], bias 10, mult 1, zy 0:
 	// acc = 10 + 0·2 + 2·(−1) = 8.
-	y, _ := QMatMulReference(tensor.FromUint8(tensor.Shape{1, 2}, []uint8{1, 3}), tensor.FromInt8(tensor.Shape{2, 1}, []int8{2, -1}), false, []int32{10}, QGemmParams{AZeroPoint: 1, Requant: Requant{Multiplier: []float32{1}}})
+	y, _ := qmatmulReference(tensor.FromUint8(tensor.Shape{1, 2}, []uint8{1, 3}), tensor.FromInt8(tensor.Shape{2, 1}, []int8{2, -1}), false, []int32{10}, QGemmParams{AZeroPoint: 1, Requant: Requant{Multiplier: []float32{1}}})
 	if y.U8[0] != 8 {
 		t.Fatal(y.U8)
 	}
@@ -524,7 +525,7 @@ func BenchmarkQConv3x3_64x64_56(b *testing.B) {
 	bias := make([]int32, 64)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := QConv(x, w, bias, p); err != nil {
+		if _, err := qconv(x, w, bias, p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -590,16 +591,16 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 			want := tensor.New(dt, got.Shape)
 			switch dt {
 			case tensor.Float32:
-				maxPoolReference(g, x.F32, want.F32, float32(math.Inf(-1)))
+				reference.MaxPool(&g.Window, x.F32, want.F32, float32(math.Inf(-1)))
 				for i := range want.F32 {
 					if math.Float32bits(want.F32[i]) != math.Float32bits(got.F32[i]) {
 						t.Fatalf("trial %d %v %+v: float output %d is %v, want %v", trial, shape, p, i, got.F32[i], want.F32[i])
 					}
 				}
 			case tensor.Uint8:
-				maxPoolReference(g, x.U8, want.U8, 0)
+				reference.MaxPool(&g.Window, x.U8, want.U8, 0)
 			case tensor.Int8:
-				maxPoolReference(g, x.I8, want.I8, -128)
+				reference.MaxPool(&g.Window, x.I8, want.I8, -128)
 			}
 			if !want.Equal(got) && dt != tensor.Float32 {
 				t.Fatalf("trial %d %v %+v: %v MaxPool differs from the reference", trial, shape, p, dt)

@@ -6,13 +6,9 @@ import (
 	"github.com/eightbitml/eightbit/tensor"
 )
 
-// GemmOp computes ONNX Gemm: Y = alpha·op(A)·op(B) + beta·C for 2-D float32
-// A and B; C (optional, nil) broadcasts to [M, N].
-func GemmOp(a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32) (*tensor.Tensor, error) {
-	return GemmOpWith(nil, a, b, c, transA, transB, alpha, beta)
-}
-
-// GemmOpWith is GemmOp with the output and scratch memory taken from al.
+// GemmOpWith computes ONNX Gemm: Y = alpha·op(A)·op(B) + beta·C for 2-D
+// float32 A and B; C (optional, nil) broadcasts to [M, N]. The output and
+// scratch memory come from al (nil: the heap).
 func GemmOpWith(al Alloc, a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32) (*tensor.Tensor, error) {
 	if a.DType != tensor.Float32 || b.DType != tensor.Float32 || (c != nil && c.DType != tensor.Float32) {
 		return nil, fmt.Errorf("Gemm wants float32 inputs")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/eightbitml/eightbit/kernels/reference"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -50,47 +51,7 @@ func MaxPoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, error
 	return y, nil
 }
 
-// maxPoolReference is the spec of maxPool: every output is the first of
-// its window's in-range taps, in row-major order, replaced by each later
-// tap that is larger or NaN (so a NaN anywhere in the window wins).
-func maxPoolReference[T float32 | uint8 | int8](g *Geometry, x, y []T, lowest T) {
-	HW, P := g.H*g.W, g.OH*g.OW
-	for nc := 0; nc < g.N*g.C; nc++ {
-		plane := x[nc*HW : (nc+1)*HW]
-		out := y[nc*P : (nc+1)*P]
-		for oh := 0; oh < g.OH; oh++ {
-			for ow := 0; ow < g.OW; ow++ {
-				out[oh*g.OW+ow] = maxPoolWindow(g, plane, oh, ow, lowest)
-			}
-		}
-	}
-}
-
-// maxPoolWindow is one output of maxPoolReference.
-func maxPoolWindow[T float32 | uint8 | int8](g *Geometry, plane []T, oh, ow int, lowest T) T {
-	m := lowest
-	seen := false
-	for kh := 0; kh < g.KH; kh++ {
-		ih := oh*g.SH - g.PadT + kh*g.DH
-		if ih < 0 || ih >= g.H {
-			continue
-		}
-		for kw := 0; kw < g.KW; kw++ {
-			iw := ow*g.SW - g.PadL + kw*g.DW
-			if iw < 0 || iw >= g.W {
-				continue
-			}
-			v := plane[ih*g.W+iw]
-			if !seen || v > m || v != v {
-				m = v
-				seen = true
-			}
-		}
-	}
-	return m
-}
-
-// maxPool is maxPoolReference, bit for bit, with the planes split over the
+// maxPool is reference.MaxPool, bit for bit, with the planes split over the
 // worker pool and the windows that lie inside the input (all but the
 // borders) computed without bounds tests. 8-bit inputs take maxPool8.
 func maxPool(g *Geometry, x, y []float32, lowest float32) {
@@ -107,12 +68,12 @@ func maxPool(g *Geometry, x, y []float32, lowest float32) {
 				row := out[oh*g.OW : (oh+1)*g.OW]
 				if oh < oh0 || oh >= oh1 {
 					for ow := range row {
-						row[ow] = maxPoolWindow(g, plane, oh, ow, lowest)
+						row[ow] = reference.MaxPoolWindow(&g.Window, plane, oh, ow, lowest)
 					}
 					continue
 				}
 				for ow := 0; ow < ow0 && ow < g.OW; ow++ {
-					row[ow] = maxPoolWindow(g, plane, oh, ow, lowest)
+					row[ow] = reference.MaxPoolWindow(&g.Window, plane, oh, ow, lowest)
 				}
 				top := (oh*g.SH - g.PadT) * g.W
 				for ow := ow0; ow < ow1; ow++ {
@@ -130,7 +91,7 @@ func maxPool(g *Geometry, x, y []float32, lowest float32) {
 					row[ow] = m
 				}
 				for ow := max(ow1, ow0); ow < g.OW; ow++ {
-					row[ow] = maxPoolWindow(g, plane, oh, ow, lowest)
+					row[ow] = reference.MaxPoolWindow(&g.Window, plane, oh, ow, lowest)
 				}
 			}
 		}
@@ -175,47 +136,7 @@ func AveragePoolWith(a Alloc, x *tensor.Tensor, p PoolParams) (*tensor.Tensor, e
 	return y, nil
 }
 
-// averagePoolReference is the spec of averagePoolRows: the float32 sum of
-// a window's in-range taps in row-major order, divided by their count (or
-// by the count inside the explicit padding with countPad; 0 for none).
-func averagePoolReference(g *Geometry, countPad bool, x, y []float32) {
-	HW, P := g.H*g.W, g.OH*g.OW
-	for nc := 0; nc < g.N*g.C; nc++ {
-		plane := x[nc*HW : (nc+1)*HW]
-		out := y[nc*P : (nc+1)*P]
-		for oh := 0; oh < g.OH; oh++ {
-			for ow := 0; ow < g.OW; ow++ {
-				var s float32
-				n, npad := 0, 0
-				for kh := 0; kh < g.KH; kh++ {
-					ih := oh*g.SH - g.PadT + kh*g.DH
-					inH := ih >= 0 && ih < g.H
-					padH := ih >= -g.PadT && ih < g.H+g.PadB
-					for kw := 0; kw < g.KW; kw++ {
-						iw := ow*g.SW - g.PadL + kw*g.DW
-						if padH && iw >= -g.PadL && iw < g.W+g.PadR {
-							npad++
-						}
-						if inH && iw >= 0 && iw < g.W {
-							s += plane[ih*g.W+iw]
-							n++
-						}
-					}
-				}
-				if countPad {
-					n = npad
-				}
-				if n == 0 {
-					out[oh*g.OW+ow] = 0
-					continue
-				}
-				out[oh*g.OW+ow] = s / float32(n)
-			}
-		}
-	}
-}
-
-// averagePoolRows is averagePoolReference, bit for bit: the taps of each
+// averagePoolRows is reference.AveragePool, bit for bit: the taps of each
 // plane are summed with f32TapSum (weights 1, so each product
 // is the tap itself) on a zero-padded copy of the plane (paddedPlanes);
 // the padding adds +0, which leaves the sum unchanged as it starts at +0
@@ -264,7 +185,7 @@ func averagePoolRows(g *Geometry, countPad bool, x, y []float32) {
 	})
 }
 
-// maxPoolRows is maxPoolReference on float32, bit for bit: the taps of
+// maxPoolRows is reference.MaxPool on float32, bit for bit: the taps of
 // each plane are combined with f32TapMax on a copy of the plane
 // padded with −∞ (paddedPlanes), which never replaces a value.
 func maxPoolRows(g *Geometry, x, y []float32) {

@@ -12,13 +12,13 @@ import (
 // as the kernels, the denominator of their "% of peak" (GOPS = 2 × 64 ×
 // 24 multiply-adds per iteration).
 func BenchmarkVNNIPeak(b *testing.B) {
-	if !cpu.AVX512VNNI {
+	if !cpu.Has(cpu.AVX512VNNI) {
 		b.Skip("no AVX-512 VNNI")
 	}
 	const iters = 10000
 	done := benchStart(b)
 	for i := 0; i < b.N; i++ {
-		vnniPeakLoop(iters)
+		peakLoopAVX512VNNI(iters)
 	}
 	done(iters * 24 * 64)
 }
@@ -27,14 +27,14 @@ func BenchmarkVNNIPeak(b *testing.B) {
 // once: its GOPS with -cpu 2 over BenchmarkVNNIPeak's is the most any kernel
 // can scale from one core to two on this machine.
 func BenchmarkVNNIPeakParallel(b *testing.B) {
-	if !cpu.AVX512VNNI {
+	if !cpu.Has(cpu.AVX512VNNI) {
 		b.Skip("no AVX-512 VNNI")
 	}
 	const iters = 10000
 	done := benchStart(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			vnniPeakLoop(iters)
+			peakLoopAVX512VNNI(iters)
 		}
 	})
 	done(iters * 24 * 64)

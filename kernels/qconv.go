@@ -119,7 +119,7 @@ func NewQConvPlan(w *tensor.Tensor, bias []int32, p QConvParams) (*QConvPlan, er
 	return pl, nil
 }
 
-// Run computes the requantized convolution of x (see QConvReference).
+// Run computes the requantized convolution of x (reference.ConvAcc, then reference.Requantize).
 func (pl *QConvPlan) Run(x *tensor.Tensor) (*tensor.Tensor, error) {
 	return pl.run(nil, x, false, active)
 }

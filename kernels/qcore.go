@@ -3,6 +3,8 @@ package kernels
 import (
 	"math"
 	"unsafe"
+
+	"github.com/eightbitml/eightbit/internal/cpu"
 )
 
 // The integer engine. Every integer product (convolution or matrix product)
@@ -125,20 +127,17 @@ func (ks *kernelSet) tileFor(n int) tileFunc {
 // goKernels is the pure-Go implementation, the reference for the others.
 var goKernels = &kernelSet{name: "go", tile: tileGo, epi: epilogueGo, interleave: interleaveGo, prep: prepRowsGo}
 
-// active is the implementation in use, chosen once from the CPU features
-// (see qcore_amd64.go); tests switch it to compare implementations.
-var active = bestKernels()
+// integerFamily is the name of the integer engine's kernel family in
+// internal/cpu.
+const integerFamily = "kernels.integer"
 
-// KernelImplementations returns the names of the integer kernel
-// implementations this CPU and build support, fastest first; the first is
-// in use.
-func KernelImplementations() []string {
-	var names []string
-	for _, k := range availableKernels() {
-		names = append(names, k.name)
-	}
-	return names
-}
+// active is the implementation in use: the fastest this CPU runs, chosen
+// once by internal/cpu from the implementations qcore_amd64.go registers
+// (goKernels without them); tests select each in turn
+// (cputest.TestAllImplementations).
+var active *kernelSet
+
+var integerKernels = cpu.NewFamily(integerFamily, &active, goKernels.name, goKernels)
 
 func tileGo(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int) {
 	kstep, rstep := sSteps(sld)
@@ -206,8 +205,8 @@ func epilogueGo(e *epiArgs) {
 	}
 }
 
-// epilogueValues is the epilogue of the other output modes (int32 output,
-// fixed-point requantization): it hands each corrected accumulator to put.
+// epilogueValues is the epilogue of the int32 output mode (ConvInteger,
+// MatMulInteger): it hands each corrected accumulator to put.
 func epilogueValues(e *epiArgs, put func(r, c int, v int32)) {
 	acc, rowAdd, rowMul, colAdd, colMul, _ := e.slices()
 	for r := 0; r < int(e.rows); r++ {

@@ -8,118 +8,87 @@ import (
 	"github.com/eightbitml/eightbit/internal/cpu"
 )
 
-// Assembly implementations (qcore_amd64.s).
+// Assembly implementations of the integer engine (qcore_amd64.s), and
+// their registration with internal/cpu. Each stub's comment is the Go loop
+// it computes (tileGo, epilogueGo, interleaveGo, prepRowsGo in qcore.go).
 
-//go:noescape
-func tileVNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
-
-// tileVNNI16, tileVNNI32 and tileVNNI48 are tileVNNI for the first 16, 32
-// or 48 columns (qtile_amd64.s), for the last tile of a row of pixels.
+// gemmS8U8Tile6x64AVX512VNNI computes one 6×64 tile of signed S times
+// unsigned U (tileFunc) with VPDPBUSD, as tileGo:
+//
+//	acc = 0
+//	for k4 < k4n { for r < 6 { for c < 64 { for t < 4 {
+//		acc[r*64+c] += int32(S(k4, r, t)) * int32(u[offs[k4]+c*4+t])
+//	}}}}
+//
+// S(k4, r, t) = s[k4*24+r*4+t] when sld = 0 (packed), s[r*sld+k4*4+t]
+// otherwise.
 //
 //go:noescape
-func tileVNNI16(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
+func gemmS8U8Tile6x64AVX512VNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
+
+// gemmS8U8Tile6x16AVX512VNNI is gemmS8U8Tile6x64AVX512VNNI for the first
+// 16 columns only (c < 16; the other columns of acc are left as they are),
+// for the last tile of a row of pixels; the 6x32 and 6x48 tiles likewise
+// for 32 and 48 columns.
+//
+//go:noescape
+func gemmS8U8Tile6x16AVX512VNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
 
 //go:noescape
-func tileVNNI32(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
+func gemmS8U8Tile6x32AVX512VNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
 
 //go:noescape
-func tileVNNI48(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
+func gemmS8U8Tile6x48AVX512VNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int)
 
+// requantI32AVX512 is epilogueGo, the engine's requantization, with masked
+// tails: for r < rows, c < n,
+//
+//	v = acc[r*accStride+c] + rowAdd[r] + colAdd[c] + rowMul[r]*colMul[c]
+//	f = min(max(float32(v)*mult[r or c], flo), fhi)
+//	out[r*outStride+c] = byte(round_half_even(f) + zy)
+//
 //go:noescape
-func epilogueAVX512(e *epiArgs)
+func requantI32AVX512(e *epiArgs)
 
+// interleave4U8AVX512 is interleaveGo on four rows (none nil) with a
+// masked tail, flip broadcast to the four bytes of a uint32:
+//
+//	for i < n { for t < 4 { dst[4*i+t] = rows[t][i] ^ byte(flip) } }
+//
 //go:noescape
-func interleaveAVX512(dst, r0, r1, r2, r3 *byte, n int, flip uint32)
+func interleave4U8AVX512(dst, r0, r1, r2, r3 *byte, n int, flip uint32)
 
+// prepRowsS8AVX512 is prepRowsGo (rows, k > 0), flip broadcast to the four
+// bytes of a uint32:
+//
+//	for r < rows { sum = 0; for i < k { v = src[r*k+i] ^ byte(flip); dst[r*ld+i] = v; sum += int32(int8(v)) }; sums[r] = sum }
+//
 //go:noescape
-func depthwiseVNNI(a *dwArgs)
+func prepRowsS8AVX512(dst, src *byte, rows, k, ld int, flip uint32, sums *int32)
 
-//go:noescape
-func prepRowsAVX512(dst, src *byte, rows, k, ld int, flip uint32, sums *int32)
-
-func prepRows512(dst, src []byte, rows, k, ld int, flip byte, sums []int32) {
+// prepRowsAVX512 is prepRowsGo through prepRowsS8AVX512.
+func prepRowsAVX512(dst, src []byte, rows, k, ld int, flip byte, sums []int32) {
 	if rows == 0 || k == 0 {
 		clear(sums[:rows])
 		return
 	}
 	_, _, _ = dst[(rows-1)*ld+k-1], src[rows*k-1], sums[rows-1]
-	prepRowsAVX512(&dst[0], &src[0], rows, k, ld, uint32(flip)*0x01010101, &sums[0])
+	prepRowsS8AVX512(&dst[0], &src[0], rows, k, ld, uint32(flip)*0x01010101, &sums[0])
 }
 
-//go:noescape
-func dwRowAVX2(acc *int32, plane *int16, offs *int64, coefs *int32, ntaps, n int)
-
-// dwRow2 runs dwRowAVX2 on the first multiple of 8 outputs and, for the
-// rest, once more on the last 8 (the kernel sets acc, so outputs computed
-// twice come out the same); rows shorter than 8 go to dwRowGo.
-func dwRow2(acc []int32, plane []int16, offs []int64, coefs []int32) {
-	n := len(acc)
-	if n < 8 || len(offs) == 0 {
-		dwRowGo(acc, plane, offs, coefs)
-		return
-	}
-	for _, o := range offs {
-		_ = plane[int(o)+n-1] // the kernel reads plane[o : o+n]
-	}
-	_ = coefs[len(offs)-1]
-	n8 := n &^ 7
-	dwRowAVX2(&acc[0], &plane[0], &offs[0], &coefs[0], len(offs), n8)
-	if n8 < n {
-		dwRowAVX2(&acc[n-8], &plane[n-8], &offs[0], &coefs[0], len(offs), 8)
-	}
-}
-
-//go:noescape
-func centreAVX2(dst *int16, src *byte, n int, flip, zx int)
-
-// centre2 runs centreAVX2 on the first multiple of 16 values and, for the
-// rest, once more on the last 16; shorter rows go to centreGo.
-func centre2(dst []int16, src []byte, flip byte, zx int32) {
-	n := len(src)
-	if n < 16 {
-		centreGo(dst, src, flip, zx)
-		return
-	}
-	_ = dst[n-1]
-	n16 := n &^ 15
-	centreAVX2(&dst[0], &src[0], n16, int(flip), int(zx))
-	if n16 < n {
-		centreAVX2(&dst[n-16], &src[n-16], 16, int(flip), int(zx))
-	}
-}
-
-//go:noescape
-func deinterleave2AVX2(even, odd *int16, src *byte, n, flip, zx int)
-
-// deinterleave2 runs deinterleave2AVX2 on the first multiple of 32 bytes,
-// then once more on the last 32 from an even offset (so that the phases
-// line up; values written twice come out the same), and deinterleave2Go
-// on what is left (at most one byte).
-func deinterleave2(even, odd []int16, src []byte, flip byte, zx int32) {
-	n := len(src)
-	done := n &^ 31
-	if done > 0 {
-		_, _ = even[(n+1)/2-1], odd[n/2-1]
-		deinterleave2AVX2(&even[0], &odd[0], &src[0], done, int(flip), int(zx))
-		if s := (n - 32) &^ 1; s+32 > done {
-			deinterleave2AVX2(&even[s/2], &odd[s/2], &src[s], 32, int(flip), int(zx))
-			done = s + 32
-		}
-	}
-	deinterleave2Go(even[done/2:], odd[done/2:], src[done:], flip, zx)
-}
-
-var vnniKernels = &kernelSet{name: "avx512vnni", tile: tileVNNI, narrow: [3]tileFunc{tileVNNI16, tileVNNI32, tileVNNI48}, epi: epilogueAVX512, interleave: interleave512, prep: prepRows512, dwRow: dwRow2, centre: centre2, deint2: deinterleave2, maxU8: maxU8512, maxU8Stride2: maxU8Stride2512, maxU8K3S2: maxU8K3S2512}
+var vnniKernels = &kernelSet{name: "avx512vnni", tile: gemmS8U8Tile6x64AVX512VNNI, narrow: [3]tileFunc{gemmS8U8Tile6x16AVX512VNNI, gemmS8U8Tile6x32AVX512VNNI, gemmS8U8Tile6x48AVX512VNNI}, epi: requantI32AVX512, interleave: interleaveAVX512, prep: prepRowsAVX512, dwRow: dwRowAVX2, centre: centreAVX2, deint2: deinterleave2AVX2, maxU8: maxIntoU8AVX512, maxU8Stride2: maxInto2U8AVX512, maxU8K3S2: maxK3S2U8AVX512}
 
 func init() {
-	if cpu.AVX512VBMI {
-		vnniKernels.dw = depthwiseVNNI
+	if cpu.Has(cpu.AVX512VBMI) {
+		vnniKernels.dw = depthwiseS8U8AVX512VBMI
 	}
+	integerKernels.Register(vnniKernels.name, cpu.AVX512VNNI, vnniKernels)
+	integerKernels.Register(avx2Kernels.name, cpu.AVX2, avx2Kernels)
 }
 
-// interleave512 runs interleaveAVX512 (masked tail); a nil row becomes a
+// interleaveAVX512 runs interleave4U8AVX512 (masked tail); a nil row becomes a
 // row of flip bytes, which the flip turns into zeros.
-func interleave512(dst []byte, r0, r1, r2, r3 []byte, n int, flip byte) {
+func interleaveAVX512(dst []byte, r0, r1, r2, r3 []byte, n int, flip byte) {
 	if n == 0 {
 		return
 	}
@@ -139,28 +108,42 @@ func interleave512(dst []byte, r0, r1, r2, r3 []byte, n int, flip byte) {
 		}
 	}
 	_ = dst[4*n-1]
-	interleaveAVX512(&dst[0], &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0], n, uint32(flip)*0x01010101)
+	interleave4U8AVX512(&dst[0], &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0], n, uint32(flip)*0x01010101)
 }
 
+// gemmS8U8Tile6x64AVX2 is gemmS8U8Tile6x64AVX512VNNI with AVX2 (S and U
+// widened to int16, VPMADDWD) over at most avx2Chunk k4 groups, S widened
+// into buf first; first = 1 sets acc, first = 0 adds to it:
+//
+//	if first { acc = 0 }
+//	for k4 < k4n { for r < 6 { for c < 64 { for t < 4 {
+//		acc[r*64+c] += int32(S(k4, r, t)) * int32(u[offs[k4]+c*4+t])
+//	}}}}
+//
 //go:noescape
-func tileAVX2(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, buf *int16, first, sld int)
+func gemmS8U8Tile6x64AVX2(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, buf *int16, first, sld int)
 
+// requantI32AVX2 is requantI32AVX512 on the first n8 columns, n8 a
+// multiple of 8 (epilogueAVX2 finishes the row with epilogueGo).
+//
 //go:noescape
-func epilogueAVX2(e *epiArgs, n8 int)
+func requantI32AVX2(e *epiArgs, n8 int)
 
-var avx2Kernels = &kernelSet{name: "avx2", tile: tileAVX2Chunks, epi: epilogue2, interleave: interleaveGo, prep: prepRowsGo, dwRow: dwRow2, centre: centre2, deint2: deinterleave2, maxU8: maxU82, maxU8Stride2: maxU8Stride22, maxU8K3S2: maxU8K3S22}
+var avx2Kernels = &kernelSet{name: "avx2", tile: gemmS8U8Tile6x64AVX2Chunked, epi: epilogueAVX2, interleave: interleaveGo, prep: prepRowsGo, dwRow: dwRowAVX2, centre: centreAVX2, deint2: deinterleave2AVX2, maxU8: maxIntoU8AVX2, maxU8Stride2: maxInto2U8AVX2, maxU8K3S2: maxK3S2U8AVX2}
 
-// avx2Chunk is the number of k4 groups tileAVX2 widens at a time (into a
-// 6 KB stack buffer).
+// avx2Chunk is the number of k4 groups gemmS8U8Tile6x64AVX2 widens at a
+// time (into a 6 KB stack buffer).
 const avx2Chunk = 128
 
-func tileAVX2Chunks(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int) {
+// gemmS8U8Tile6x64AVX2Chunked is the tileFunc of the AVX2 engine:
+// gemmS8U8Tile6x64AVX2 over chunks of avx2Chunk k4 groups.
+func gemmS8U8Tile6x64AVX2Chunked(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tileNR]int32, sld int) {
 	var buf [avx2Chunk * tileMR * 4]int16
 	kstep, _ := sSteps(sld)
 	first := 1
 	for k0 := 0; ; k0 += avx2Chunk {
 		n := min(avx2Chunk, k4n-k0)
-		tileAVX2((*int8)(unsafe.Add(unsafe.Pointer(s), k0*kstep)), u,
+		gemmS8U8Tile6x64AVX2((*int8)(unsafe.Add(unsafe.Pointer(s), k0*kstep)), u,
 			(*int64)(unsafe.Add(unsafe.Pointer(offs), k0*8)), n, acc, &buf[0], first, sld)
 		first = 0
 		if k0+n >= k4n {
@@ -169,12 +152,12 @@ func tileAVX2Chunks(s *int8, u *uint8, offs *int64, k4n int, acc *[tileMR * tile
 	}
 }
 
-// epilogue2 runs epilogueAVX2 on the multiple-of-8 prefix of the columns
+// epilogueAVX2 runs requantI32AVX2 on the multiple-of-8 prefix of the columns
 // and epilogueGo on the rest.
-func epilogue2(e *epiArgs) {
+func epilogueAVX2(e *epiArgs) {
 	n8 := e.n &^ 7
 	if n8 > 0 {
-		epilogueAVX2(e, int(n8))
+		requantI32AVX2(e, int(n8))
 	}
 	if n8 < e.n {
 		t := *e
@@ -190,20 +173,8 @@ func epilogue2(e *epiArgs) {
 	}
 }
 
-func availableKernels() []*kernelSet {
-	var ks []*kernelSet
-	if cpu.AVX512VNNI {
-		ks = append(ks, vnniKernels)
-	}
-	if cpu.AVX2 {
-		ks = append(ks, avx2Kernels)
-	}
-	return append(ks, goKernels)
-}
-
-func bestKernels() *kernelSet { return availableKernels()[0] }
-
-// vnniPeakLoop runs n·24 VPDPBUSD without memory operands (benchmarks).
+// peakLoopAVX512VNNI runs n·24 VPDPBUSD without memory operands
+// (benchmarks: for i < n { 24 independent VPDPBUSD }).
 //
 //go:noescape
-func vnniPeakLoop(n int)
+func peakLoopAVX512VNNI(n int)

@@ -1,17 +1,19 @@
 //go:build amd64 && !purego
 
-// Code written for eightbit: integer kernels for AVX-512 VNNI. See qcore.go
-// for the tile and epilogue contracts.
+// Code written for eightbit: the integer engine kernels (qcore.go): the
+// AVX-512 VNNI tiles and epilogue, the narrower VNNI tiles for the last
+// tile of a row, and the AVX2 tile and epilogue. See qcore.go for the tile
+// and epilogue contracts.
 
 #include "textflag.h"
 
-// func tileVNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[384]int32, sld int)
+// func gemmS8U8Tile6x64AVX512VNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[384]int32, sld int)
 //
 // Z0..Z23 hold the 6×64 accumulators (row r, vector v in Z(4r+v)),
 // Z24..Z27 the 64 unsigned columns × 4 bytes of one k4 group, Z28/Z29 the
 // broadcast signed 4 bytes of a row. Row r of S is read at SI + r·R8
 // (rows 3–5 from R9 = SI + 3·R8); both advance by R10 per k4 group.
-TEXT ·tileVNNI(SB), NOSPLIT, $0-48
+TEXT ·gemmS8U8Tile6x64AVX512VNNI(SB), NOSPLIT, $0-48
 	MOVQ s+0(FP), SI
 	MOVQ u+8(FP), DX
 	MOVQ offs+16(FP), BX
@@ -122,7 +124,7 @@ store:
 	VZEROUPPER
 	RET
 
-// func epilogueAVX512(e *epiArgs)
+// func requantI32AVX512(e *epiArgs)
 //
 // For each row r and column c < n, 16 columns at a time (masked tail):
 //   v = acc[r][c] + rowAdd[r] + colAdd[c] + rowMul[r]·colMul[c]
@@ -146,7 +148,7 @@ store:
 	VPADDD Z30, Z0, Z0 \
 	VPMOVDB Z0, MASK, (DI)(AX*1)
 
-TEXT ·epilogueAVX512(SB), NOSPLIT, $0-8
+TEXT ·requantI32AVX512(SB), NOSPLIT, $0-8
 	MOVQ e+0(FP), R8
 	MOVQ 0(R8), SI
 	MOVQ 16(R8), DI
@@ -261,7 +263,7 @@ done:
 	RET
 
 
-// func interleaveAVX512(dst, r0, r1, r2, r3 *byte, n int, flip uint32)
+// func interleave4U8AVX512(dst, r0, r1, r2, r3 *byte, n int, flip uint32)
 //
 // dst[4i+t] = rt[i] ^ flip for i < n: each byte of the four rows is
 // zero-extended to a dword, shifted to byte t and merged; the last n mod 16
@@ -279,7 +281,7 @@ done:
 	VPTERNLOGD $0x96, Z31, Z2, Z0 \
 	VMOVDQU32 Z0, MASK, (DI)(AX*4)
 
-TEXT ·interleaveAVX512(SB), NOSPLIT, $0-52
+TEXT ·interleave4U8AVX512(SB), NOSPLIT, $0-52
 	MOVQ dst+0(FP), DI
 	MOVQ r0+8(FP), R8
 	MOVQ r1+16(FP), R9
@@ -317,12 +319,12 @@ ildone:
 	VZEROUPPER
 	RET
 
-// func prepRowsAVX512(dst, src *byte, rows, k, ld int, flip uint32, sums *int32)
+// func prepRowsS8AVX512(dst, src *byte, rows, k, ld int, flip uint32, sums *int32)
 //
 // For each row r < rows: dst[r·ld + i] = src[r·k + i] ^ flip for i < k and
 // sums[r] = Σ_i int8(dst[r·ld + i]), the signed byte sum formed with
 // VPDPBUSD against bytes of 1 (masked tail).
-TEXT ·prepRowsAVX512(SB), NOSPLIT, $0-56
+TEXT ·prepRowsS8AVX512(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ rows+16(FP), R8
@@ -389,11 +391,11 @@ pdone:
 	VZEROUPPER
 	RET
 
-// func vnniPeakLoop(n int)
+// func peakLoopAVX512VNNI(n int)
 //
 // n iterations of 24 independent VPDPBUSD on zmm registers (no memory
 // operands): n·24·64 multiply-adds, the core's VNNI peak. Benchmarks only.
-TEXT ·vnniPeakLoop(SB), NOSPLIT, $0-8
+TEXT ·peakLoopAVX512VNNI(SB), NOSPLIT, $0-8
 	MOVQ n+0(FP), CX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -453,5 +455,498 @@ pkloop:
 	JNZ pkloop
 
 pkdone:
+	VZEROUPPER
+	RET
+
+// Narrower VNNI tiles: gemmS8U8Tile6x64AVX512VNNI for the last, narrower
+// tile of a row of pixels.
+
+// func gemmS8U8Tile6x16AVX512VNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[384]int32, sld int)
+//
+// gemmS8U8Tile6x64AVX512VNNI for the first 16 columns only: the accumulators of row r,
+// vector v (v < 1) are Z(4r+v), stored at acc[r*64+16v:]; the other
+// columns of acc are left as they are.
+TEXT ·gemmS8U8Tile6x16AVX512VNNI(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), SI
+	MOVQ u+8(FP), DX
+	MOVQ offs+16(FP), BX
+	MOVQ k4n+24(FP), CX
+	MOVQ acc+32(FP), DI
+	MOVQ sld+40(FP), R8
+	MOVQ $4, R10
+	TESTQ R8, R8
+	JNZ strided1
+	MOVQ $4, R8
+	MOVQ $24, R10
+strided1:
+	LEAQ (SI)(R8*2), R9
+	ADDQ R8, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z4, Z4, Z4
+	VPXORD Z8, Z8, Z8
+	VPXORD Z12, Z12, Z12
+	VPXORD Z16, Z16, Z16
+	VPXORD Z20, Z20, Z20
+	TESTQ CX, CX
+	JZ store1
+loop1:
+	MOVQ (BX), AX
+	ADDQ DX, AX
+	VMOVDQU32 0(AX), Z24
+	VPBROADCASTD (SI), Z28
+	VPDPBUSD Z28, Z24, Z0
+	VPBROADCASTD (SI)(R8*1), Z29
+	VPDPBUSD Z29, Z24, Z4
+	VPBROADCASTD (SI)(R8*2), Z28
+	VPDPBUSD Z28, Z24, Z8
+	VPBROADCASTD (R9), Z29
+	VPDPBUSD Z29, Z24, Z12
+	VPBROADCASTD (R9)(R8*1), Z28
+	VPDPBUSD Z28, Z24, Z16
+	VPBROADCASTD (R9)(R8*2), Z29
+	VPDPBUSD Z29, Z24, Z20
+	ADDQ R10, SI
+	ADDQ R10, R9
+	ADDQ $8, BX
+	DECQ CX
+	JNZ loop1
+store1:
+	VMOVDQU32 Z0, 0(DI)
+	VMOVDQU32 Z4, 256(DI)
+	VMOVDQU32 Z8, 512(DI)
+	VMOVDQU32 Z12, 768(DI)
+	VMOVDQU32 Z16, 1024(DI)
+	VMOVDQU32 Z20, 1280(DI)
+	VZEROUPPER
+	RET
+
+// func gemmS8U8Tile6x32AVX512VNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[384]int32, sld int)
+//
+// gemmS8U8Tile6x64AVX512VNNI for the first 32 columns only: the accumulators of row r,
+// vector v (v < 2) are Z(4r+v), stored at acc[r*64+16v:]; the other
+// columns of acc are left as they are.
+TEXT ·gemmS8U8Tile6x32AVX512VNNI(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), SI
+	MOVQ u+8(FP), DX
+	MOVQ offs+16(FP), BX
+	MOVQ k4n+24(FP), CX
+	MOVQ acc+32(FP), DI
+	MOVQ sld+40(FP), R8
+	MOVQ $4, R10
+	TESTQ R8, R8
+	JNZ strided2
+	MOVQ $4, R8
+	MOVQ $24, R10
+strided2:
+	LEAQ (SI)(R8*2), R9
+	ADDQ R8, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	TESTQ CX, CX
+	JZ store2
+loop2:
+	MOVQ (BX), AX
+	ADDQ DX, AX
+	VMOVDQU32 0(AX), Z24
+	VMOVDQU32 64(AX), Z25
+	VPBROADCASTD (SI), Z28
+	VPDPBUSD Z28, Z24, Z0
+	VPDPBUSD Z28, Z25, Z1
+	VPBROADCASTD (SI)(R8*1), Z29
+	VPDPBUSD Z29, Z24, Z4
+	VPDPBUSD Z29, Z25, Z5
+	VPBROADCASTD (SI)(R8*2), Z28
+	VPDPBUSD Z28, Z24, Z8
+	VPDPBUSD Z28, Z25, Z9
+	VPBROADCASTD (R9), Z29
+	VPDPBUSD Z29, Z24, Z12
+	VPDPBUSD Z29, Z25, Z13
+	VPBROADCASTD (R9)(R8*1), Z28
+	VPDPBUSD Z28, Z24, Z16
+	VPDPBUSD Z28, Z25, Z17
+	VPBROADCASTD (R9)(R8*2), Z29
+	VPDPBUSD Z29, Z24, Z20
+	VPDPBUSD Z29, Z25, Z21
+	ADDQ R10, SI
+	ADDQ R10, R9
+	ADDQ $8, BX
+	DECQ CX
+	JNZ loop2
+store2:
+	VMOVDQU32 Z0, 0(DI)
+	VMOVDQU32 Z1, 64(DI)
+	VMOVDQU32 Z4, 256(DI)
+	VMOVDQU32 Z5, 320(DI)
+	VMOVDQU32 Z8, 512(DI)
+	VMOVDQU32 Z9, 576(DI)
+	VMOVDQU32 Z12, 768(DI)
+	VMOVDQU32 Z13, 832(DI)
+	VMOVDQU32 Z16, 1024(DI)
+	VMOVDQU32 Z17, 1088(DI)
+	VMOVDQU32 Z20, 1280(DI)
+	VMOVDQU32 Z21, 1344(DI)
+	VZEROUPPER
+	RET
+
+// func gemmS8U8Tile6x48AVX512VNNI(s *int8, u *uint8, offs *int64, k4n int, acc *[384]int32, sld int)
+//
+// gemmS8U8Tile6x64AVX512VNNI for the first 48 columns only: the accumulators of row r,
+// vector v (v < 3) are Z(4r+v), stored at acc[r*64+16v:]; the other
+// columns of acc are left as they are.
+TEXT ·gemmS8U8Tile6x48AVX512VNNI(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), SI
+	MOVQ u+8(FP), DX
+	MOVQ offs+16(FP), BX
+	MOVQ k4n+24(FP), CX
+	MOVQ acc+32(FP), DI
+	MOVQ sld+40(FP), R8
+	MOVQ $4, R10
+	TESTQ R8, R8
+	JNZ strided3
+	MOVQ $4, R8
+	MOVQ $24, R10
+strided3:
+	LEAQ (SI)(R8*2), R9
+	ADDQ R8, R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	TESTQ CX, CX
+	JZ store3
+loop3:
+	MOVQ (BX), AX
+	ADDQ DX, AX
+	VMOVDQU32 0(AX), Z24
+	VMOVDQU32 64(AX), Z25
+	VMOVDQU32 128(AX), Z26
+	VPBROADCASTD (SI), Z28
+	VPDPBUSD Z28, Z24, Z0
+	VPDPBUSD Z28, Z25, Z1
+	VPDPBUSD Z28, Z26, Z2
+	VPBROADCASTD (SI)(R8*1), Z29
+	VPDPBUSD Z29, Z24, Z4
+	VPDPBUSD Z29, Z25, Z5
+	VPDPBUSD Z29, Z26, Z6
+	VPBROADCASTD (SI)(R8*2), Z28
+	VPDPBUSD Z28, Z24, Z8
+	VPDPBUSD Z28, Z25, Z9
+	VPDPBUSD Z28, Z26, Z10
+	VPBROADCASTD (R9), Z29
+	VPDPBUSD Z29, Z24, Z12
+	VPDPBUSD Z29, Z25, Z13
+	VPDPBUSD Z29, Z26, Z14
+	VPBROADCASTD (R9)(R8*1), Z28
+	VPDPBUSD Z28, Z24, Z16
+	VPDPBUSD Z28, Z25, Z17
+	VPDPBUSD Z28, Z26, Z18
+	VPBROADCASTD (R9)(R8*2), Z29
+	VPDPBUSD Z29, Z24, Z20
+	VPDPBUSD Z29, Z25, Z21
+	VPDPBUSD Z29, Z26, Z22
+	ADDQ R10, SI
+	ADDQ R10, R9
+	ADDQ $8, BX
+	DECQ CX
+	JNZ loop3
+store3:
+	VMOVDQU32 Z0, 0(DI)
+	VMOVDQU32 Z1, 64(DI)
+	VMOVDQU32 Z2, 128(DI)
+	VMOVDQU32 Z4, 256(DI)
+	VMOVDQU32 Z5, 320(DI)
+	VMOVDQU32 Z6, 384(DI)
+	VMOVDQU32 Z8, 512(DI)
+	VMOVDQU32 Z9, 576(DI)
+	VMOVDQU32 Z10, 640(DI)
+	VMOVDQU32 Z12, 768(DI)
+	VMOVDQU32 Z13, 832(DI)
+	VMOVDQU32 Z14, 896(DI)
+	VMOVDQU32 Z16, 1024(DI)
+	VMOVDQU32 Z17, 1088(DI)
+	VMOVDQU32 Z18, 1152(DI)
+	VMOVDQU32 Z20, 1280(DI)
+	VMOVDQU32 Z21, 1344(DI)
+	VMOVDQU32 Z22, 1408(DI)
+	VZEROUPPER
+	RET
+
+// AVX2 (no VNNI) tile and epilogue. Products are formed with
+// VPMADDWD on operands widened to int16 (VPMOVZXBW / VPMOVSXBW), which sums
+// pairs of exact 16-bit products into int32 lanes without saturation;
+// VPMADDUBSW (saturating int16 pairs) is not used.
+
+DATA epiShuf<>+0(SB)/8, $0x808080800c080400
+DATA epiShuf<>+8(SB)/8, $0x8080808080808080
+DATA epiShuf<>+16(SB)/8, $0x808080800c080400
+DATA epiShuf<>+24(SB)/8, $0x8080808080808080
+GLOBL epiShuf<>(SB), RODATA|NOPTR, $32
+
+DATA epiPerm<>+0(SB)/8, $0x0000000400000000
+DATA epiPerm<>+8(SB)/8, $0
+DATA epiPerm<>+16(SB)/8, $0
+DATA epiPerm<>+24(SB)/8, $0
+GLOBL epiPerm<>(SB), RODATA|NOPTR, $32
+
+// func gemmS8U8Tile6x64AVX2(s *int8, u *uint8, offs *int64, k4n int, acc *[384]int32, buf *int16, first, sld int)
+//
+// buf receives S widened to int16 ([k4n][6][4]; S packed when sld = 0,
+// else rows of sld bytes). Then, for each strip of 8
+// columns: Y(2r), Y(2r+1) accumulate row r against columns 0–3 and 4–7 of
+// the strip, two int32 lanes per column (taps 0+1 and 2+3); at the end
+// VPHADDD joins the pairs and VPERMQ restores column order. first = 0 adds
+// the result to acc instead of storing it (K split into chunks).
+TEXT ·gemmS8U8Tile6x64AVX2(SB), NOSPLIT, $0-64
+	MOVQ s+0(FP), SI
+	MOVQ buf+40(FP), DI
+	MOVQ k4n+24(FP), CX
+	MOVQ sld+56(FP), R8
+	TESTQ R8, R8
+	JZ packed
+	TESTQ CX, CX
+	JZ widened
+	LEAQ (SI)(R8*2), R9
+	ADDQ R8, R9
+
+widenrows:
+	VMOVD (SI), X0
+	VMOVD (SI)(R8*1), X1
+	VMOVD (SI)(R8*2), X2
+	VMOVD (R9), X3
+	VMOVD (R9)(R8*1), X4
+	VMOVD (R9)(R8*2), X5
+	VPUNPCKLDQ X1, X0, X0
+	VPUNPCKLDQ X3, X2, X2
+	VPUNPCKLDQ X5, X4, X4
+	VPMOVSXBW X0, X0
+	VPMOVSXBW X2, X2
+	VPMOVSXBW X4, X4
+	VMOVDQU X0, (DI)
+	VMOVDQU X2, 16(DI)
+	VMOVDQU X4, 32(DI)
+	ADDQ $4, SI
+	ADDQ $4, R9
+	ADDQ $48, DI
+	DECQ CX
+	JNZ widenrows
+	JMP widened
+
+packed:
+	LEAQ (CX)(CX*2), CX
+	TESTQ CX, CX
+	JZ widened
+
+widen:
+	VPMOVSXBW (SI), X0
+	VMOVDQU X0, (DI)
+	ADDQ $8, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ widen
+
+widened:
+	MOVQ u+8(FP), DX
+	MOVQ offs+16(FP), BX
+	MOVQ acc+32(FP), R10
+	XORQ R8, R8
+	MOVQ $8, R9
+
+strip:
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	MOVQ buf+40(FP), SI
+	MOVQ BX, R11
+	MOVQ k4n+24(FP), CX
+	TESTQ CX, CX
+	JZ combine
+
+kloop:
+	MOVQ (R11), AX
+	ADDQ DX, AX
+	VPMOVZXBW (AX)(R8*1), Y12
+	VPMOVZXBW 16(AX)(R8*1), Y13
+	VPBROADCASTQ 0(SI), Y14
+	VPMADDWD Y14, Y12, Y15
+	VPADDD Y15, Y0, Y0
+	VPMADDWD Y14, Y13, Y15
+	VPADDD Y15, Y1, Y1
+	VPBROADCASTQ 8(SI), Y14
+	VPMADDWD Y14, Y12, Y15
+	VPADDD Y15, Y2, Y2
+	VPMADDWD Y14, Y13, Y15
+	VPADDD Y15, Y3, Y3
+	VPBROADCASTQ 16(SI), Y14
+	VPMADDWD Y14, Y12, Y15
+	VPADDD Y15, Y4, Y4
+	VPMADDWD Y14, Y13, Y15
+	VPADDD Y15, Y5, Y5
+	VPBROADCASTQ 24(SI), Y14
+	VPMADDWD Y14, Y12, Y15
+	VPADDD Y15, Y6, Y6
+	VPMADDWD Y14, Y13, Y15
+	VPADDD Y15, Y7, Y7
+	VPBROADCASTQ 32(SI), Y14
+	VPMADDWD Y14, Y12, Y15
+	VPADDD Y15, Y8, Y8
+	VPMADDWD Y14, Y13, Y15
+	VPADDD Y15, Y9, Y9
+	VPBROADCASTQ 40(SI), Y14
+	VPMADDWD Y14, Y12, Y15
+	VPADDD Y15, Y10, Y10
+	VPMADDWD Y14, Y13, Y15
+	VPADDD Y15, Y11, Y11
+	ADDQ $48, SI
+	ADDQ $8, R11
+	DECQ CX
+	JNZ kloop
+
+combine:
+	VPHADDD Y1, Y0, Y0
+	VPHADDD Y3, Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPHADDD Y7, Y6, Y6
+	VPHADDD Y9, Y8, Y8
+	VPHADDD Y11, Y10, Y10
+	VPERMQ $0xD8, Y0, Y0
+	VPERMQ $0xD8, Y2, Y2
+	VPERMQ $0xD8, Y4, Y4
+	VPERMQ $0xD8, Y6, Y6
+	VPERMQ $0xD8, Y8, Y8
+	VPERMQ $0xD8, Y10, Y10
+	CMPQ first+48(FP), $0
+	JNE store
+	VPADDD 0(R10), Y0, Y0
+	VPADDD 256(R10), Y2, Y2
+	VPADDD 512(R10), Y4, Y4
+	VPADDD 768(R10), Y6, Y6
+	VPADDD 1024(R10), Y8, Y8
+	VPADDD 1280(R10), Y10, Y10
+
+store:
+	VMOVDQU Y0, 0(R10)
+	VMOVDQU Y2, 256(R10)
+	VMOVDQU Y4, 512(R10)
+	VMOVDQU Y6, 768(R10)
+	VMOVDQU Y8, 1024(R10)
+	VMOVDQU Y10, 1280(R10)
+	ADDQ $32, R8
+	ADDQ $32, R10
+	DECQ R9
+	JNZ strip
+	VZEROUPPER
+	RET
+
+// func requantI32AVX2(e *epiArgs, n8 int)
+//
+// The epilogue of requantI32AVX512 (see there) on the first n8 columns of
+// every row, n8 a multiple of 8; the caller finishes the rest.
+TEXT ·requantI32AVX2(SB), NOSPLIT, $0-16
+	MOVQ e+0(FP), R8
+	MOVQ n8+8(FP), CX
+	MOVQ 0(R8), SI
+	MOVQ 16(R8), DI
+	MOVQ 32(R8), R9
+	MOVQ 48(R8), R10
+	MOVQ 56(R8), R11
+	MOVQ 80(R8), R12
+	VPBROADCASTD 96(R8), Y13
+	VBROADCASTSS 104(R8), Y11
+	VBROADCASTSS 108(R8), Y12
+	// Y15 moves byte 0 of each dword to the low 4 bytes of its 128-bit
+	// lane; Y14 (dwords 0, 4) joins the two lanes' 4 bytes.
+	VMOVDQU epiShuf<>(SB), Y15
+	VMOVDQU epiPerm<>(SB), Y14
+	TESTQ R9, R9
+	JZ edone
+	TESTQ CX, CX
+	JZ edone
+
+erow:
+	VPBROADCASTD (R10), Y9
+	VPBROADCASTD (R11), Y10
+	MOVQ 64(R8), R13
+	MOVQ 72(R8), R14
+	CMPQ 88(R8), $0
+	JNE ecols
+	VBROADCASTSS (R12), Y8
+
+ecols:
+	XORQ AX, AX
+
+ecol:
+	VMOVDQU (SI)(AX*4), Y0
+	VPADDD Y9, Y0, Y0
+	VPADDD (R13)(AX*4), Y0, Y0
+	VPMULLD (R14)(AX*4), Y10, Y1
+	VPADDD Y1, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	CMPQ 88(R8), $0
+	JEQ erowmult
+	VMULPS (R12)(AX*4), Y0, Y0
+	JMP eclamp
+
+erowmult:
+	VMULPS Y8, Y0, Y0
+
+eclamp:
+	VMAXPS Y11, Y0, Y0
+	VMINPS Y12, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD Y13, Y0, Y0
+	VPSHUFB Y15, Y0, Y0
+	VPERMD Y0, Y14, Y0
+	MOVQ X0, (DI)(AX*1)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT ecol
+	MOVQ 8(R8), AX
+	SHLQ $2, AX
+	ADDQ AX, SI
+	ADDQ 24(R8), DI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	CMPQ 88(R8), $0
+	JNE enext
+	ADDQ $4, R12
+
+enext:
+	DECQ R9
+	JNZ erow
+
+edone:
 	VZEROUPPER
 	RET

@@ -193,7 +193,7 @@ func (d *depthwisePlan) runVector(g *Geometry, xb []byte, xflip byte, zxu int32,
 		}
 	}
 	fill := byte(zxu) ^ xflip
-	int32s := sk.int32s || sk.fixed != nil
+	int32s := sk.int32s
 	jobs := g.N * pl.M
 	parallelFor(jobs, jobs*P*pl.T, func(j0, j1 int) {
 		sc := dwScratchPool.Get().(*dwScratch)

@@ -12,7 +12,7 @@ DATA lowBytes<>+16(SB)/8, $0x808080800c080400
 DATA lowBytes<>+24(SB)/8, $0x8080808080808080
 GLOBL lowBytes<>(SB), RODATA|NOPTR, $32
 
-// func quantizeAVX512(dst *byte, src *float32, n int, q *quantRow)
+// func quantizeF32Q8AVX512(dst *byte, src *float32, n int, q *quantRow)
 //
 //	for i := 0; i < n; i++ {
 //		v := src[i] / q.scale
@@ -33,7 +33,7 @@ GLOBL lowBytes<>(SB), RODATA|NOPTR, $32
 	VPADDD Z23, Z0, Z0 \
 	VPMOVDB Z0, MASK, (DI)(DX*1)
 
-TEXT ·quantizeAVX512(SB), NOSPLIT, $0-32
+TEXT ·quantizeF32Q8AVX512(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -67,10 +67,10 @@ quantDone:
 	VZEROUPPER
 	RET
 
-// func quantizeAVX2(dst *byte, src *float32, n int, q *quantRow)
+// func quantizeF32Q8AVX2(dst *byte, src *float32, n int, q *quantRow)
 //
-// quantizeAVX512 for n a multiple of 8, 8 values at a time.
-TEXT ·quantizeAVX2(SB), NOSPLIT, $0-32
+// quantizeF32Q8AVX512 for n a multiple of 8, 8 values at a time.
+TEXT ·quantizeF32Q8AVX2(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -102,7 +102,7 @@ quant8Done:
 	VZEROUPPER
 	RET
 
-// func dequantizeAVX512(dst *float32, src *byte, n int, scale float32, zp int32, signed int)
+// func dequantizeQ8F32AVX512(dst *float32, src *byte, n int, scale float32, zp int32, signed int)
 //
 //	for i := 0; i < n; i++ {
 //		v := int32(src[i]) // int32(int8(src[i])) when signed != 0
@@ -117,7 +117,7 @@ quant8Done:
 	VMULPS Z20, Z0, Z0 \
 	VMOVUPS Z0, MASK, (DI)(DX*4)
 
-TEXT ·dequantizeAVX512(SB), NOSPLIT, $0-40
+TEXT ·dequantizeQ8F32AVX512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -163,9 +163,9 @@ deqDone:
 	VZEROUPPER
 	RET
 
-// func dequantizeAVX2(dst *float32, src *byte, n int, scale float32, zp int32, signed int)
+// func dequantizeQ8F32AVX2(dst *float32, src *byte, n int, scale float32, zp int32, signed int)
 //
-// dequantizeAVX512 for n a multiple of 8, 8 values at a time.
+// dequantizeQ8F32AVX512 for n a multiple of 8, 8 values at a time.
 #define DEQUANT8(EXT) \
 	EXT (SI)(DX*1), Y0 \
 	VPSUBD Y11, Y0, Y0 \
@@ -173,7 +173,7 @@ deqDone:
 	VMULPS Y10, Y0, Y0 \
 	VMOVUPS Y0, (DI)(DX*4)
 
-TEXT ·dequantizeAVX2(SB), NOSPLIT, $0-40
+TEXT ·dequantizeQ8F32AVX2(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -201,7 +201,7 @@ deq8Done:
 	VZEROUPPER
 	RET
 
-// func qaddAVX512(dst, a, b *byte, n int, k *qaddConsts)
+// func qaddQ8AVX512(dst, a, b *byte, n int, k *qaddConsts)
 //
 //	for i := 0; i < n; i++ {
 //		av, bv := float32(a[i]), float32(b[i]) // as int8 when k.signed != 0
@@ -223,7 +223,7 @@ deq8Done:
 	VCVTPS2DQ Z2, Z2 \
 	VPMOVDB Z2, MASK, (DI)(DX*1)
 
-TEXT ·qaddAVX512(SB), NOSPLIT, $0-40
+TEXT ·qaddQ8AVX512(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), R8
@@ -272,9 +272,9 @@ addDone:
 	VZEROUPPER
 	RET
 
-// func qaddAVX2(dst, a, b *byte, n int, k *qaddConsts)
+// func qaddQ8AVX2(dst, a, b *byte, n int, k *qaddConsts)
 //
-// qaddAVX512 for n a multiple of 8, 8 values at a time.
+// qaddQ8AVX512 for n a multiple of 8, 8 values at a time.
 #define QADD8(EXT) \
 	EXT (SI)(DX*1), Y0 \
 	EXT (R8)(DX*1), Y1 \
@@ -291,7 +291,7 @@ addDone:
 	VPUNPCKLDQ X3, X2, X2 \
 	VMOVQ X2, (DI)(DX*1)
 
-TEXT ·qaddAVX2(SB), NOSPLIT, $0-40
+TEXT ·qaddQ8AVX2(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), R8

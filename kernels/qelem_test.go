@@ -1,22 +1,23 @@
 package kernels
 
 import (
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math"
 	"math/rand"
 	"testing"
 
+	"github.com/eightbitml/eightbit/kernels/reference"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
 // TestQuantizeLinearKernels compares QuantizeLinear in every
-// implementation with qmath.QuantizeUint8 / QuantizeInt8 element by
-// element, on rows of every length up to 200 with half-way points, values
+// implementation with reference.Quantize byte for byte, on rows of every length up to 200 with half-way points, values
 // past the range, infinities, NaNs and signed zeros, per tensor and per
 // axis.
 func TestQuantizeLinearKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for n := 0; n <= 200; n++ {
 			for _, dt := range []tensor.DType{tensor.Uint8, tensor.Int8} {
 				p := qmath.Params{Scale: float32(math.Ldexp(0.5+r.Float64(), -r.Intn(10))), ZeroPoint: randZP(r, dt)}
@@ -46,13 +47,15 @@ func TestQuantizeLinearKernels(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				want := make([]byte, n)
+				reference.Quantize(want, x.F32, p, dt == tensor.Int8)
+				got := y.U8
+				if dt == tensor.Int8 {
+					got = int8Bytes(y.I8)
+				}
 				for i, v := range x.F32 {
-					want := int32(qmath.QuantizeUint8(v, p))
-					if dt == tensor.Int8 {
-						want = int32(qmath.QuantizeInt8(v, p))
-					}
-					if got := at8(y, i); got != want {
-						t.Fatalf("n=%d %v %v: QuantizeLinear(%g) = %d, want %d", n, dt, p, v, got, want)
+					if got[i] != want[i] {
+						t.Fatalf("n=%d %v %v: QuantizeLinear(%g) = %d, want %d", n, dt, p, v, got[i], want[i])
 					}
 				}
 			}
@@ -79,10 +82,10 @@ func TestQuantizeLinearKernels(t *testing.T) {
 
 // TestDequantizeLinearKernels compares DequantizeLinear of uint8 and int8
 // rows of every length up to 200 in every implementation with
-// qmath.Dequantize.
+// reference.Dequantize.
 func TestDequantizeLinearKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(6))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for n := 0; n <= 200; n++ {
 			for _, dt := range []tensor.DType{tensor.Uint8, tensor.Int8} {
 				p := qmath.Params{Scale: float32(math.Ldexp(0.5+r.Float64(), -r.Intn(10))), ZeroPoint: randZP(r, dt)}
@@ -94,9 +97,15 @@ func TestDequantizeLinearKernels(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				xb := x.U8
+				if dt == tensor.Int8 {
+					xb = int8Bytes(x.I8)
+				}
+				want := make([]float32, n)
+				reference.Dequantize(want, xb, p, dt == tensor.Int8)
 				for i := range y.F32 {
-					if want := qmath.Dequantize(at8(x, i), p); math.Float32bits(y.F32[i]) != math.Float32bits(want) {
-						t.Fatalf("n=%d %v: element %d is %g, want %g", n, dt, i, y.F32[i], want)
+					if math.Float32bits(y.F32[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d %v: element %d is %g, want %g", n, dt, i, y.F32[i], want[i])
 					}
 				}
 			}
@@ -104,12 +113,12 @@ func TestDequantizeLinearKernels(t *testing.T) {
 	})
 }
 
-// TestQAddKernels compares QAdd.Apply in every implementation with the
-// element function At on rows of every length up to 200, for uint8 and
+// TestQAddKernels compares QAdd.Apply in every implementation, and its
+// element function At, with reference.QAdd on rows of every length up to 200, for uint8 and
 // int8, with saturating parameters and a fused Relu.
 func TestQAddKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for n := 0; n <= 200; n++ {
 			for _, dt := range []tensor.DType{tensor.Uint8, tensor.Int8} {
 				pa := qmath.Params{Scale: float32(0.001 + r.Float64()*0.1), ZeroPoint: randZP(r, dt)}
@@ -131,7 +140,10 @@ func TestQAddKernels(t *testing.T) {
 				got := make([]byte, n)
 				q.Apply(got, ab, bb)
 				for i := range got {
-					want := q.At(at8(a, i), at8(b, i))
+					want := reference.QAdd(at8(a, i), at8(b, i), pa, pb, pc, lo, hi)
+					if at := q.At(at8(a, i), at8(b, i)); at != want {
+						t.Fatalf("n=%d %v element %d: At %d, want %d", n, dt, i, at, want)
+					}
 					if g := int32(got[i]); dt == tensor.Int8 {
 						g = int32(int8(got[i]))
 						if g != want {

@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/eightbitml/eightbit/internal/cpu"
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -12,16 +14,6 @@ import (
 
 	"github.com/eightbitml/eightbit/tensor"
 )
-
-// withKernels runs fn once per implementation this CPU supports.
-func withKernels(t *testing.T, fn func(t *testing.T)) {
-	saved := active
-	defer func() { active = saved }()
-	for _, ks := range availableKernels() {
-		active = ks
-		t.Run(ks.name, fn)
-	}
-}
 
 func rand8(r *rand.Rand, dt tensor.DType, shape tensor.Shape, sat bool) *tensor.Tensor {
 	t := tensor.New(dt, shape)
@@ -47,6 +39,16 @@ func randZP(r *rand.Rand, dt tensor.DType) int32 {
 	return v
 }
 
+// qconv runs the integer convolution through a QConvPlan with the fast
+// kernels.
+func qconv(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
+	plan, err := NewQConvPlan(w, bias, p)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Run(x)
+}
+
 func randRequant(r *rand.Rand, channels int, signed bool) Requant {
 	rq := Requant{Signed: signed}
 	n := 1
@@ -63,8 +65,6 @@ func randRequant(r *rand.Rand, channels int, signed bool) Requant {
 		if rq.Min > rq.Max {
 			rq.Max = 255
 		}
-	case 1:
-		rq.FixedPoint = true
 	}
 	return rq
 }
@@ -88,7 +88,7 @@ func TestQConvImplementations(t *testing.T) {
 		{1, 6, 9, 11, 8, 3, 3, 1, ConvParams{Pads: []int{2, 0, 1, 0}}},
 		{1, 40, 4, 4, 70, 1, 1, 1, ConvParams{}},
 	}
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		r := rand.New(rand.NewSource(1))
 		for i, c := range cases {
 			for trial := 0; trial < 4; trial++ {
@@ -113,18 +113,18 @@ func TestQConvImplementations(t *testing.T) {
 				}
 				p.Requant = randRequant(r, c.m, r.Intn(2) == 0)
 				name := fmt.Sprintf("case %d trial %d (x %v, w %v)", i, trial, xt, wt)
-				ref, err := QConvReference(x, w, bias, p)
+				ref, err := qconvReference(x, w, bias, p)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				got, err := QConv(x, w, bias, p)
+				got, err := qconv(x, w, bias, p)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
 				if !got.Equal(ref) {
 					t.Fatalf("%s: QConv differs from QConvReference: %s, params %+v", name, firstDiff(ref, got), p)
 				}
-				ri, _ := ConvIntegerReference(x, w, p)
+				ri, _ := convIntegerReference(x, w, p)
 				gi, err := ConvInteger(x, w, p)
 				if err != nil || !gi.Equal(ri) {
 					t.Fatalf("%s: ConvInteger differs from reference (%v)", name, err)
@@ -137,7 +137,7 @@ func TestQConvImplementations(t *testing.T) {
 func TestQMatMulImplementations(t *testing.T) {
 	// K up to 1030: the AVX2 tile widens K in chunks of 512.
 	sizes := [][3]int{{1, 1, 1}, {2, 3, 4}, {7, 13, 5}, {6, 64, 64}, {13, 70, 129}, {33, 255, 67}, {5, 0, 3}, {7, 600, 70}, {3, 1030, 9}}
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		r := rand.New(rand.NewSource(2))
 		for _, sz := range sizes {
 			for trial := 0; trial < 8; trial++ {
@@ -167,7 +167,7 @@ func TestQMatMulImplementations(t *testing.T) {
 				}
 				p.Requant = randRequant(r, n, r.Intn(2) == 0)
 				name := fmt.Sprintf("%v trial %d", sz, trial)
-				ref, err := QMatMulReference(a, b, transB, bias, p)
+				ref, err := qmatmulReference(a, b, transB, bias, p)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -176,7 +176,7 @@ func TestQMatMulImplementations(t *testing.T) {
 					t.Fatalf("%s: QMatMul differs from reference (%v): %s, params %+v bias %v", name, err, firstDiff(ref, got), p, bias)
 				}
 				if !transB {
-					ri, _ := MatMulIntegerReference(a, b, p)
+					ri, _ := matmulIntegerReference(a, b, p)
 					gi, err := MatMulInteger(a, b, p)
 					if err != nil || !gi.Equal(ri) {
 						t.Fatalf("%s: MatMulInteger differs from reference (%v)", name, err)
@@ -200,7 +200,7 @@ func firstDiff(want, got *tensor.Tensor) string {
 }
 
 func TestQDepthwiseImplementations(t *testing.T) {
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		r := rand.New(rand.NewSource(3))
 		kernels := [][2]int{{3, 3}, {1, 1}, {5, 5}, {7, 7}, {2, 3}, {1, 9}, {3, 1}}
 		for trial := 0; trial < 120; trial++ {
@@ -240,15 +240,15 @@ func TestQDepthwiseImplementations(t *testing.T) {
 			}
 			qp.Requant = randRequant(r, c, r.Intn(2) == 0)
 			name := fmt.Sprintf("trial %d: %v x %v %+v", trial, x.Shape, wts.Shape, p)
-			ref, err := QConvReference(x, wts, bias, qp)
+			ref, err := qconvReference(x, wts, bias, qp)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			got, err := QConv(x, wts, bias, qp)
+			got, err := qconv(x, wts, bias, qp)
 			if err != nil || !got.Equal(ref) {
 				t.Fatalf("%s: QConv differs from QConvReference (%v): %s", name, err, firstDiff(ref, got))
 			}
-			ri, _ := ConvIntegerReference(x, wts, qp)
+			ri, _ := convIntegerReference(x, wts, qp)
 			gi, err := ConvInteger(x, wts, qp)
 			if err != nil || !gi.Equal(ri) {
 				t.Fatalf("%s: ConvInteger differs from reference (%v): %s", name, err, firstDiff(ri, gi))
@@ -258,44 +258,55 @@ func TestQDepthwiseImplementations(t *testing.T) {
 }
 
 // TestCPUDisable checks that EIGHTBIT_CPU_DISABLE selects the slower
-// implementations: "avx512" the AVX2 kernels (on a CPU with AVX2),
-// "avx512,avx2" the Go ones. It runs the test binary again with the
-// variable set.
+// implementations of every kernel family: "avx512" drops the AVX-512 ones
+// (the AVX2 kernels run on a CPU with AVX2), "avx512,avx2" leaves the Go
+// ones alone. It runs the test binary again with the variable set.
 func TestCPUDisable(t *testing.T) {
+	families := []string{integerFamily, sgemmFamily, frowFamily}
 	if os.Getenv("EIGHTBIT_KERNELS_PRINT") != "" {
-		fmt.Println("kernels:", strings.Join(KernelImplementations(), ","))
+		for _, f := range families {
+			fmt.Printf("kernels %s: %s\n", f, strings.Join(cpu.Implementations(f), ","))
+		}
 		return
 	}
-	run := func(dis string) []string {
+	run := func(dis string) map[string][]string {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCPUDisable$")
 		cmd.Env = append(os.Environ(), "EIGHTBIT_KERNELS_PRINT=1", "EIGHTBIT_CPU_DISABLE="+dis)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", dis, err, out)
 		}
+		impls := map[string][]string{}
 		for _, line := range strings.Split(string(out), "\n") {
-			if s, ok := strings.CutPrefix(line, "kernels: "); ok {
-				return strings.Split(s, ",")
+			if s, ok := strings.CutPrefix(line, "kernels "); ok {
+				f, names, _ := strings.Cut(s, ": ")
+				impls[f] = strings.Split(names, ",")
 			}
 		}
-		t.Fatalf("%s: no kernel list in\n%s", dis, out)
-		return nil
+		if len(impls) != len(families) {
+			t.Fatalf("%s: no kernel lists in\n%s", dis, out)
+		}
+		return impls
 	}
-	without := func(names []string, drop string) []string {
+	without512 := func(names []string) []string {
 		var r []string
 		for _, n := range names {
-			if n != drop {
+			if !strings.HasPrefix(n, "avx512") {
 				r = append(r, n)
 			}
 		}
 		return r
 	}
 	all := run("")
-	if got, want := run("avx512"), without(all, "avx512vnni"); !slices.Equal(got, want) {
-		t.Errorf("EIGHTBIT_CPU_DISABLE=avx512: implementations %q, want %q", got, want)
-	}
-	if got := run("avx512,avx2"); !slices.Equal(got, []string{"go"}) {
-		t.Errorf("EIGHTBIT_CPU_DISABLE=avx512,avx2: implementations %q, want [go]", got)
+	no512 := run("avx512")
+	none := run("avx512,avx2")
+	for _, f := range families {
+		if got, want := no512[f], without512(all[f]); !slices.Equal(got, want) {
+			t.Errorf("EIGHTBIT_CPU_DISABLE=avx512: %s implementations %q, want %q", f, got, want)
+		}
+		if got := none[f]; !slices.Equal(got, []string{"go"}) {
+			t.Errorf("EIGHTBIT_CPU_DISABLE=avx512,avx2: %s implementations %q, want [go]", f, got)
+		}
 	}
 }
 
@@ -338,7 +349,7 @@ func TestQConvBands(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	old := MaxThreads
 	defer func() { MaxThreads = old }()
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		r := rand.New(rand.NewSource(2))
 		for i, c := range cases {
 			x := rand8(r, tensor.Uint8, tensor.Shape{c.n, c.c, c.h, c.w}, false)
@@ -346,7 +357,7 @@ func TestQConvBands(t *testing.T) {
 			p := QConvParams{ConvParams: c.p, XZeroPoint: randZP(r, tensor.Uint8), WZeroPoint: []int32{int32(i % 2)}}
 			p.Group = c.group
 			p.Requant = Requant{Multiplier: []float32{0.0007}, ZeroPoint: 3}
-			ref, err := QConvReference(x, w, nil, p)
+			ref, err := qconvReference(x, w, nil, p)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -95,8 +95,8 @@ func NewQGemmPlan(b *tensor.Tensor, transB bool, bias []int32, p QGemmParams) (*
 	return pl, nil
 }
 
-// Run computes the requantized product of A [..., K] with B (see
-// QMatMulReference).
+// Run computes the requantized product of A [..., K] with B
+// (reference.MatMulAcc, then reference.Requantize).
 func (pl *QGemmPlan) Run(a *tensor.Tensor) (*tensor.Tensor, error) {
 	return pl.run(nil, a, false, active)
 }

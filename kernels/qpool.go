@@ -12,12 +12,12 @@ import (
 // 8-bit MaxPool, separably. For integers the maximum of a window does not
 // depend on the order of its taps, and a padding tap equal to the type's
 // lowest value never changes it (a window of padding alone gives the
-// lowest value, as maxPoolReference does), so
+// lowest value, as reference.MaxPool does), so
 //
 //	v[i]      = max over kh of x[oh·SH − PadT + kh·DH][i − PadL]   (lowest outside)
 //	y[oh][ow] = max over kw of v[ow·SW + kw·DW]
 //
-// is maxPoolReference bit for bit. Both passes are runs of whole-row
+// is reference.MaxPool bit for bit. Both passes are runs of whole-row
 // maxima, which the vector kernels compute 32 or 64 bytes at a time.
 
 // maxRowOps are the row kernels of maxPool8 for one 8-bit type.
@@ -108,7 +108,7 @@ func maxOpsU8() maxRowOps {
 // poolRows holds the scratch row (v above) of maxPool8 calls.
 var poolRows = sync.Pool{New: func() any { return new([]byte) }}
 
-// maxPool8 is maxPoolReference for uint8 or int8 planes x, y (as bytes),
+// maxPool8 is reference.MaxPool for uint8 or int8 planes x, y (as bytes),
 // lowest being the type's smallest value, with the planes split over the
 // worker pool.
 func maxPool8(g *Geometry, x, y []byte, lowest byte, ops maxRowOps) {

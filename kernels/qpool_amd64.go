@@ -3,22 +3,35 @@
 package kernels
 
 // Assembly row kernels of MaxPool (qpool_amd64.s). dst and src never
-// overlap.
+// overlap. Each stub's comment is the Go loop it computes (maxIntoU8Go,
+// maxInto2U8Go, maxK3S2U8Go in qpool.go).
 
+// maxU8AVX512 is maxIntoU8Go with a masked tail:
+//
+//	for i < n { dst[i] = max(dst[i], src[i]) }
+//
 //go:noescape
 func maxU8AVX512(dst, src *byte, n int)
 
+// maxU8Stride2AVX512 is maxInto2U8Go, reading src[2n−1] too:
+//
+//	for j < n { dst[j] = max(dst[j], src[2*j]) }
+//
 //go:noescape
 func maxU8Stride2AVX512(dst, src *byte, n int)
 
+// maxU8AVX2 is maxU8AVX512 for n a multiple of 32.
+//
 //go:noescape
 func maxU8AVX2(dst, src *byte, n int)
 
+// maxU8Stride2AVX2 is maxU8Stride2AVX512 for n a multiple of 16.
+//
 //go:noescape
 func maxU8Stride2AVX2(dst, src *byte, n int)
 
-// maxU8512 is maxIntoU8Go through maxU8AVX512.
-func maxU8512(dst, src []byte) {
+// maxIntoU8AVX512 is maxIntoU8Go through maxU8AVX512.
+func maxIntoU8AVX512(dst, src []byte) {
 	n := len(dst)
 	if n == 0 {
 		return
@@ -27,10 +40,10 @@ func maxU8512(dst, src []byte) {
 	maxU8AVX512(&dst[0], &src[0], n)
 }
 
-// maxU8Stride2512 is maxInto2U8Go through maxU8Stride2AVX512, which reads
+// maxInto2U8AVX512 is maxInto2U8Go through maxU8Stride2AVX512, which reads
 // one byte past the last tap: when src ends at that tap, the last output
 // is computed here.
-func maxU8Stride2512(dst, src []byte) {
+func maxInto2U8AVX512(dst, src []byte) {
 	n := len(dst)
 	if n == 0 {
 		return
@@ -44,10 +57,10 @@ func maxU8Stride2512(dst, src []byte) {
 	}
 }
 
-// maxU82 runs maxU8AVX2 on the first multiple of 32 bytes and, for the
+// maxIntoU8AVX2 runs maxU8AVX2 on the first multiple of 32 bytes and, for the
 // rest, once more on the last 32 (the maximum is idempotent); shorter rows
 // go to maxIntoU8Go.
-func maxU82(dst, src []byte) {
+func maxIntoU8AVX2(dst, src []byte) {
 	n := len(dst)
 	if n < 32 {
 		maxIntoU8Go(dst, src)
@@ -61,11 +74,11 @@ func maxU82(dst, src []byte) {
 	}
 }
 
-// maxU8Stride22 runs maxU8Stride2AVX2 on the first multiple of 16 outputs
-// and once more on the last 16, as maxU82; the last output is computed
+// maxInto2U8AVX2 runs maxU8Stride2AVX2 on the first multiple of 16 outputs
+// and once more on the last 16, as maxIntoU8AVX2; the last output is computed
 // here when src ends at its tap, and rows shorter than 17 go to
 // maxInto2U8Go.
-func maxU8Stride22(dst, src []byte) {
+func maxInto2U8AVX2(dst, src []byte) {
 	n := len(dst)
 	if n <= 16 {
 		maxInto2U8Go(dst, src)
@@ -82,16 +95,22 @@ func maxU8Stride22(dst, src []byte) {
 	}
 }
 
+// maxU8K3S2AVX512 is maxK3S2U8Go, reading src[2n+2] too:
+//
+//	for j < n { dst[j] = max(src[2*j], src[2*j+1], src[2*j+2]) }
+//
 //go:noescape
 func maxU8K3S2AVX512(dst, src *byte, n int)
 
+// maxU8K3S2AVX2 is maxU8K3S2AVX512 for n a multiple of 16.
+//
 //go:noescape
 func maxU8K3S2AVX2(dst, src *byte, n int)
 
-// maxU8K3S2512 is maxK3S2U8Go through maxU8K3S2AVX512, which reads one
+// maxK3S2U8AVX512 is maxK3S2U8Go through maxU8K3S2AVX512, which reads one
 // byte past the last window: when src ends there, the last output is
 // computed here.
-func maxU8K3S2512(dst, src []byte) {
+func maxK3S2U8AVX512(dst, src []byte) {
 	n := len(dst)
 	if n == 0 {
 		return
@@ -105,11 +124,11 @@ func maxU8K3S2512(dst, src []byte) {
 	}
 }
 
-// maxU8K3S22 runs maxU8K3S2AVX2 on the first multiple of 16 outputs and
+// maxK3S2U8AVX2 runs maxU8K3S2AVX2 on the first multiple of 16 outputs and
 // once more on the last 16 (it sets dst from src alone), the last output
 // in Go when src ends at its window; rows shorter than 17 go to
 // maxK3S2U8Go.
-func maxU8K3S22(dst, src []byte) {
+func maxK3S2U8AVX2(dst, src []byte) {
 	n := len(dst)
 	if n <= 16 {
 		maxK3S2U8Go(dst, src)

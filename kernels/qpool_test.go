@@ -2,9 +2,11 @@ package kernels
 
 import (
 	"bytes"
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math/rand"
 	"testing"
 
+	"github.com/eightbitml/eightbit/kernels/reference"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -14,7 +16,7 @@ import (
 // offsets, with src cut right after the last tap and one byte later.
 func TestMaxRowKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		ops := maxOpsU8()
 		for n := 0; n <= 300; n++ {
 			off := r.Intn(8)
@@ -63,7 +65,7 @@ func TestMaxRowKernels(t *testing.T) {
 // long enough for the vector kernels and their tails.
 func TestMaxPool8MatchesReference(t *testing.T) {
 	r := rand.New(rand.NewSource(12))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for trial := 0; trial < 200; trial++ {
 			kh, kw := 1+r.Intn(4), 1+r.Intn(4)
 			p := PoolParams{ConvParams: ConvParams{KernelShape: []int{kh, kw},
@@ -84,9 +86,9 @@ func TestMaxPool8MatchesReference(t *testing.T) {
 				}
 				want := tensor.New(dt, got.Shape)
 				if dt == tensor.Uint8 {
-					maxPoolReference(g, x.U8, want.U8, 0)
+					reference.MaxPool(&g.Window, x.U8, want.U8, 0)
 				} else {
-					maxPoolReference(g, x.I8, want.I8, -128)
+					reference.MaxPool(&g.Window, x.I8, want.I8, -128)
 				}
 				if !want.Equal(got) {
 					t.Fatalf("trial %d %v %+v: %v MaxPool differs from the reference", trial, shape, p, dt)
@@ -102,7 +104,7 @@ func TestMaxPool8MatchesReference(t *testing.T) {
 // for every combination of uint8 and int8 input and output.
 func TestAveragePoolQDQ(t *testing.T) {
 	r := rand.New(rand.NewSource(14))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for trial := 0; trial < 200; trial++ {
 			kh, kw := 1+r.Intn(4), 1+r.Intn(4)
 			p := PoolParams{ConvParams: ConvParams{KernelShape: []int{kh, kw},

@@ -1,13 +1,15 @@
 package kernels
 
 import (
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math/rand"
 	"testing"
 )
 
 func TestPrepRows(t *testing.T) {
 	r := rand.New(rand.NewSource(9))
-	for _, ks := range availableKernels() {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
+		ks := active
 		for _, k := range []int{1, 3, 4, 63, 64, 65, 130, 512} {
 			for _, flip := range []byte{0, 0x80} {
 				rows := 1 + r.Intn(7)
@@ -25,5 +27,5 @@ func TestPrepRows(t *testing.T) {
 				}
 			}
 		}
-	}
+	})
 }

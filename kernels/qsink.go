@@ -8,13 +8,12 @@ import (
 )
 
 // sink is where the engine's corrected accumulators go: requantized bytes
-// (ONNX Runtime rule, vectorized epilogue), requantized bytes with the
-// fixed-point rule, or raw int32 (ConvInteger / MatMulInteger).
+// (ONNX Runtime rule, vectorized epilogue) or raw int32 (ConvInteger /
+// MatMulInteger).
 type sink struct {
 	y       *tensor.Tensor
 	bytes   []byte
 	int32s  bool
-	fixed   func(acc int32, ch int) int32
 	perCol  bool // channel index is the column (GEMM) rather than the row (conv)
 	zy      int64
 	flo     float32
@@ -33,9 +32,6 @@ func newSink(y *tensor.Tensor, rq *Requant, perCol bool, ks *kernelSet) *sink {
 	default:
 		s.bytes = y.U8
 	}
-	if rq.FixedPoint {
-		s.fixed = rq.scalar()
-	}
 	lo, hi := rq.bounds()
 	s.zy = int64(rq.ZeroPoint)
 	s.flo, s.fhi = float32(lo-rq.ZeroPoint), float32(hi-rq.ZeroPoint)
@@ -52,16 +48,6 @@ func (s *sink) emit(e *epiArgs, off int, ch0 int, mult []float32) {
 		out := s.y.I32
 		stride := int(e.outStride)
 		epilogueValues(e, func(r, c int, v int32) { out[off+r*stride+c] = v })
-	case s.fixed != nil:
-		out := s.bytes
-		stride := int(e.outStride)
-		epilogueValues(e, func(r, c int, v int32) {
-			ch := ch0 + r
-			if s.perCol {
-				ch = ch0 + c
-			}
-			out[off+r*stride+c] = byte(s.fixed(v, ch))
-		})
 	default:
 		e.out = unsafe.Pointer(&s.bytes[off])
 		e.mult = &mult[0]

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 	"math/rand"
 	"testing"
 )
@@ -9,7 +10,7 @@ import (
 // first columns of tileGo on random operands, packed and strided S.
 func TestNarrowTiles(t *testing.T) {
 	r := rand.New(rand.NewSource(16))
-	withKernels(t, func(t *testing.T) {
+	cputest.TestAllImplementations(t, integerFamily, func(t *testing.T) {
 		for _, k4n := range []int{0, 1, 7, 40} {
 			for _, sld := range []int{0, 4*k4n + 12} {
 				s := make([]int8, tileMR*4*k4n+tileMR*sld+4)

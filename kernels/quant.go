@@ -148,9 +148,8 @@ func DequantizeLinearWith(a Alloc, x, scale, zeroPoint *tensor.Tensor, axis int)
 // where c is the output channel (Multiplier has one value, or one per
 // channel), Multiplier[c] = qmath.RequantizeScale(sx, sw[c], sy), the
 // product is one float32 multiplication and saturation is to [0, 255]
-// (uint8) or [−128, 127] (int8, Signed). With FixedPoint the multiplier is
-// first turned into a Q31 integer and a shift (gemmlowp/TFLite, see
-// FixedPointMultiplier and RequantizeFixedPoint).
+// (uint8) or [−128, 127] (int8, Signed). This is the only requantization
+// rule the kernels implement (see the package documentation).
 //
 // Min and Max implement a fused ReLU/Clip as an output clamp (in quantized
 // units); Min == Max == 0 means no clamp beyond the type's range.
@@ -160,9 +159,6 @@ type Requant struct {
 	Min, Max   int32
 	// Signed selects an int8 output instead of uint8.
 	Signed bool
-	// FixedPoint selects gemmlowp/TFLite fixed-point requantization instead
-	// of ONNX Runtime's float32 rule.
-	FixedPoint bool
 }
 
 // bounds returns the output range after the fused clamp.
@@ -200,38 +196,6 @@ func (r *Requant) check(channels int) error {
 		return fmt.Errorf("%d requantization multipliers for %d output channels", len(r.Multiplier), channels)
 	}
 	return nil
-}
-
-// scalar returns a function that requantizes one accumulator of channel c
-// with the chosen mode; it is the definition the fast kernels match.
-func (r *Requant) scalar() func(acc int32, c int) int32 {
-	lo, hi := r.bounds()
-	zp := r.ZeroPoint
-	if r.FixedPoint {
-		qm := make([]int32, len(r.Multiplier))
-		sh := make([]int, len(r.Multiplier))
-		for i, m := range r.Multiplier {
-			qm[i], sh[i] = FixedPointMultiplier(float64(m))
-		}
-		return func(acc int32, c int) int32 {
-			if len(qm) == 1 {
-				c = 0
-			}
-			return RequantizeFixedPoint(acc, qm[c], sh[c], zp, lo, hi)
-		}
-	}
-	return func(acc int32, c int) int32 {
-		return qmath.Requantize(acc, r.multiplier(c), zp, lo, hi)
-	}
-}
-
-// store writes v (already in range) to element i of an 8-bit tensor.
-func store8(t *tensor.Tensor, i int, v int32) {
-	if t.DType == tensor.Int8 {
-		t.I8[i] = int8(v)
-	} else {
-		t.U8[i] = uint8(v)
-	}
 }
 
 // at8 reads element i of a uint8 or int8 tensor.
@@ -295,100 +259,9 @@ func qconvSetup(x, w *tensor.Tensor, bias []int32, p *QConvParams, requant bool)
 	return g, group, nil
 }
 
-// convAccReference returns the int32 accumulators [N, M, OH, OW] of the
-// integer convolution, the readable definition:
-//
-//	acc = bias[m] + Σ (x − zx)·(w − zw[m])    (padding taps read zx)
-func convAccReference(x, w *tensor.Tensor, bias []int32, p *QConvParams, g *Geometry, group int) []int32 {
-	M := w.Shape[0]
-	cg, mg := g.C/group, M/group
-	acc := make([]int32, g.N*M*g.OH*g.OW)
-	i := 0
-	for n := 0; n < g.N; n++ {
-		for m := 0; m < M; m++ {
-			gr := m / mg
-			zw := p.wzp(m)
-			for oh := 0; oh < g.OH; oh++ {
-				for ow := 0; ow < g.OW; ow++ {
-					var a int32
-					if bias != nil {
-						a = bias[m]
-					}
-					for c := 0; c < cg; c++ {
-						ic := gr*cg + c
-						for kh := 0; kh < g.KH; kh++ {
-							for kw := 0; kw < g.KW; kw++ {
-								ih := oh*g.SH - g.PadT + kh*g.DH
-								iw := ow*g.SW - g.PadL + kw*g.DW
-								xv := p.XZeroPoint
-								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
-									xv = at8(x, ((n*g.C+ic)*g.H+ih)*g.W+iw)
-								}
-								wv := at8(w, ((m*cg+c)*g.KH+kh)*g.KW+kw)
-								a += (xv - p.XZeroPoint) * (wv - zw)
-							}
-						}
-					}
-					acc[i] = a
-					i++
-				}
-			}
-		}
-	}
-	return acc
-}
-
-// QConvReference is the readable definition of the integer convolution
-// (ONNX QLinearConv) of 8-bit x [N,C,H,W] (or [N,C,W]) with 8-bit w
-// [M,C/group,kH,kW] and int32 bias [M] (nil for none). For every output
-// element of channel m:
-//
-//	acc = bias[m] + Σ (x − zx)·(w − zw[m])     (int32; padding taps read zx)
-//	y   = p.Requant applied to acc, channel m  (round half to even, saturate)
-//
-// x and w may each be uint8 or int8; the output is uint8, or int8 when
-// p.Signed.
-func QConvReference(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
-	g, group, err := qconvSetup(x, w, bias, &p, true)
-	if err != nil {
-		return nil, err
-	}
-	M := w.Shape[0]
-	acc := convAccReference(x, w, bias, &p, g, group)
-	rq := p.scalar()
-	y := tensor.New(p.outType(), g.OutShape(M))
-	P := g.OH * g.OW
-	for i, a := range acc {
-		store8(y, i, rq(a, (i/P)%M))
-	}
-	return y, nil
-}
-
-// ConvIntegerReference is the readable definition of ONNX ConvInteger: the
-// int32 accumulators Σ (x − zx)·(w − zw[m]) of QConvReference, without bias
-// or requantization (p.Requant is ignored).
-func ConvIntegerReference(x, w *tensor.Tensor, p QConvParams) (*tensor.Tensor, error) {
-	g, group, err := qconvSetup(x, w, nil, &p, false)
-	if err != nil {
-		return nil, err
-	}
-	y := tensor.FromInt32(g.OutShape(w.Shape[0]), convAccReference(x, w, nil, &p, g, group))
-	return y, nil
-}
-
-// QConv computes the same integers as QConvReference with the fastest
-// implementation the CPU supports (see QConvPlan). Integer addition is
-// exact, so the result is bit-identical to the reference whatever the
-// implementation or the number of goroutines.
-func QConv(x, w *tensor.Tensor, bias []int32, p QConvParams) (*tensor.Tensor, error) {
-	plan, err := NewQConvPlan(w, bias, p)
-	if err != nil {
-		return nil, err
-	}
-	return plan.Run(x)
-}
-
-// ConvInteger computes ConvIntegerReference with the fast kernels.
+// ConvInteger computes ONNX ConvInteger, the int32 accumulators
+// Σ (x − zx)·(w − zw[m]) of reference.ConvAcc without bias or
+// requantization (p.Requant is ignored), with the fast kernels.
 func ConvInteger(x, w *tensor.Tensor, p QConvParams) (*tensor.Tensor, error) {
 	p.Requant = Requant{Multiplier: []float32{1}}
 	plan, err := NewQConvPlan(w, nil, p)
@@ -448,62 +321,11 @@ func qgemmSetup(a, b *tensor.Tensor, transB bool, bias []int32, p *QGemmParams, 
 	return m, k, n, out, nil
 }
 
-// matmulAccReference returns the int32 accumulators
-// bias[j] + Σ_k (A[i,k] − za)·(B[k,j] − zb[j]).
-func matmulAccReference(a, b *tensor.Tensor, transB bool, bias []int32, p *QGemmParams, m, k, n int) []int32 {
-	acc := make([]int32, m*n)
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s int32
-			if bias != nil {
-				s = bias[j]
-			}
-			for kk := 0; kk < k; kk++ {
-				bi := kk*n + j
-				if transB {
-					bi = j*k + kk
-				}
-				s += (at8(a, i*k+kk) - p.AZeroPoint) * (at8(b, bi) - p.bzp(j))
-			}
-			acc[i*n+j] = s
-		}
-	}
-	return acc
-}
-
-// QMatMulReference is the readable definition of the integer product
-// (ONNX QLinearMatMul arithmetic) of 8-bit A [..., K] and 8-bit B [K, N]
-// (B stored [N, K] when transB), with optional int32 bias [N]. For every
-// output element (i, j):
-//
-//	acc = bias[j] + Σ_k (A[i,k] − za)·(B[k,j] − zb[j])   (int32)
-//	y   = p.Requant applied to acc, channel j
-func QMatMulReference(a, b *tensor.Tensor, transB bool, bias []int32, p QGemmParams) (*tensor.Tensor, error) {
-	m, k, n, out, err := qgemmSetup(a, b, transB, bias, &p, true)
-	if err != nil {
-		return nil, err
-	}
-	acc := matmulAccReference(a, b, transB, bias, &p, m, k, n)
-	rq := p.scalar()
-	y := tensor.New(p.outType(), out)
-	for i, v := range acc {
-		store8(y, i, rq(v, i%n))
-	}
-	return y, nil
-}
-
-// MatMulIntegerReference is the readable definition of ONNX MatMulInteger
-// for a 2-D B: the int32 accumulators Σ_k (A[i,k] − za)·(B[k,j] − zb[j]).
-func MatMulIntegerReference(a, b *tensor.Tensor, p QGemmParams) (*tensor.Tensor, error) {
-	m, k, n, out, err := qgemmSetup(a, b, false, nil, &p, false)
-	if err != nil {
-		return nil, err
-	}
-	return tensor.FromInt32(out, matmulAccReference(a, b, false, nil, &p, m, k, n)), nil
-}
-
-// QMatMul computes the same integers as QMatMulReference with the fastest
-// implementation the CPU supports (see QGemmPlan).
+// QMatMul computes the integer product (ONNX QLinearMatMul arithmetic) of
+// 8-bit A [..., K] and 8-bit B [K, N] (B stored [N, K] when transB), with
+// optional int32 bias [N], with the fastest implementation the CPU supports
+// (see QGemmPlan). Its definition is reference.MatMulAcc followed by
+// reference.Requantize with channel j for output (i, j).
 func QMatMul(a, b *tensor.Tensor, transB bool, bias []int32, p QGemmParams) (*tensor.Tensor, error) {
 	plan, err := NewQGemmPlan(b, transB, bias, p)
 	if err != nil {
@@ -512,7 +334,9 @@ func QMatMul(a, b *tensor.Tensor, transB bool, bias []int32, p QGemmParams) (*te
 	return plan.Run(a)
 }
 
-// MatMulInteger computes MatMulIntegerReference with the fast kernels.
+// MatMulInteger computes ONNX MatMulInteger for a 2-D B, the int32
+// accumulators Σ_k (A[i,k] − za)·(B[k,j] − zb[j]) of reference.MatMulAcc,
+// with the fast kernels.
 func MatMulInteger(a, b *tensor.Tensor, p QGemmParams) (*tensor.Tensor, error) {
 	p.Requant = Requant{Multiplier: []float32{1}}
 	plan, err := NewQGemmPlan(b, false, nil, p)

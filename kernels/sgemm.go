@@ -1,8 +1,9 @@
 package kernels
 
 import (
-	"os"
 	"unsafe"
+
+	"github.com/eightbitml/eightbit/internal/cpu"
 )
 
 // The assembly float GEMM (AVX-512F or AVX2+FMA micro-kernels, see
@@ -57,26 +58,16 @@ const (
 	sgemmChunksPerThread = 4
 )
 
-// sgemmActive is the implementation Gemm uses (nil: gemmGo). The
-// environment variable EIGHTBIT_SGEMM ("avx512", "avx2", "go") forces one;
-// an implementation the CPU lacks falls back to the best available.
-var sgemmActive = chooseSGemm(os.Getenv("EIGHTBIT_SGEMM"))
+// sgemmFamily is the name of the float GEMM's kernel family in
+// internal/cpu.
+const sgemmFamily = "kernels.sgemm"
 
-func chooseSGemm(name string) *sgemmImpl {
-	impls := sgemmImpls()
-	if name == "go" {
-		return nil
-	}
-	for _, im := range impls {
-		if im.name == name {
-			return im
-		}
-	}
-	if len(impls) > 0 {
-		return impls[0]
-	}
-	return nil
-}
+// sgemmActive is the implementation Gemm uses (nil: gemmGo): the fastest
+// this CPU runs, chosen once by internal/cpu from those sgemm_amd64.go
+// registers. EIGHTBIT_CPU_DISABLE hides the faster ones.
+var sgemmActive *sgemmImpl
+
+var sgemmKernels = cpu.NewFamily(sgemmFamily, &sgemmActive, "go", (*sgemmImpl)(nil))
 
 // sgemm is Gemm on the assembly path; m, n > 0.
 func sgemm(impl *sgemmImpl, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {

@@ -6,8 +6,8 @@
 
 // AVX-512F: 8×48 tile, Z0..Z23 accumulators (row r, vector v in Z(3r+v)), Z24..Z26 the 48 floats of B at one k, Z27..Z31 broadcasts of A.
 
-// func sgemmAVX512R1(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX512R1(SB), NOSPLIT, $0-72
+// func sgemmF32Tile1x48AVX512(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile1x48AVX512(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -23,19 +23,19 @@ TEXT ·sgemmAVX512R1(SB), NOSPLIT, $0-72
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX512R1_zero
+	JEQ sgemmF32Tile1x48AVX512_zero
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
-	JMP sgemmAVX512R1_start
-sgemmAVX512R1_zero:
+	JMP sgemmF32Tile1x48AVX512_start
+sgemmF32Tile1x48AVX512_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-sgemmAVX512R1_start:
+sgemmF32Tile1x48AVX512_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX512R1_store
-sgemmAVX512R1_loop:
+	JEQ sgemmF32Tile1x48AVX512_store
+sgemmF32Tile1x48AVX512_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -46,16 +46,16 @@ sgemmAVX512R1_loop:
 	ADDQ R13, SI
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX512R1_loop
-sgemmAVX512R1_store:
+	JNE sgemmF32Tile1x48AVX512_loop
+sgemmF32Tile1x48AVX512_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512R2(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX512R2(SB), NOSPLIT, $0-72
+// func sgemmF32Tile2x48AVX512(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile2x48AVX512(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -71,25 +71,25 @@ TEXT ·sgemmAVX512R2(SB), NOSPLIT, $0-72
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX512R2_zero
+	JEQ sgemmF32Tile2x48AVX512_zero
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
 	VMOVUPS (DI)(R8*1), Z3
 	VMOVUPS 64(DI)(R8*1), Z4
 	VMOVUPS 128(DI)(R8*1), Z5
-	JMP sgemmAVX512R2_start
-sgemmAVX512R2_zero:
+	JMP sgemmF32Tile2x48AVX512_start
+sgemmF32Tile2x48AVX512_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-sgemmAVX512R2_start:
+sgemmF32Tile2x48AVX512_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX512R2_store
-sgemmAVX512R2_loop:
+	JEQ sgemmF32Tile2x48AVX512_store
+sgemmF32Tile2x48AVX512_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -104,8 +104,8 @@ sgemmAVX512R2_loop:
 	ADDQ R13, SI
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX512R2_loop
-sgemmAVX512R2_store:
+	JNE sgemmF32Tile2x48AVX512_loop
+sgemmF32Tile2x48AVX512_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
@@ -115,8 +115,8 @@ sgemmAVX512R2_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512R3(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX512R3(SB), NOSPLIT, $0-72
+// func sgemmF32Tile3x48AVX512(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile3x48AVX512(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -132,7 +132,7 @@ TEXT ·sgemmAVX512R3(SB), NOSPLIT, $0-72
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX512R3_zero
+	JEQ sgemmF32Tile3x48AVX512_zero
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
@@ -142,8 +142,8 @@ TEXT ·sgemmAVX512R3(SB), NOSPLIT, $0-72
 	VMOVUPS (DI)(R8*2), Z6
 	VMOVUPS 64(DI)(R8*2), Z7
 	VMOVUPS 128(DI)(R8*2), Z8
-	JMP sgemmAVX512R3_start
-sgemmAVX512R3_zero:
+	JMP sgemmF32Tile3x48AVX512_start
+sgemmF32Tile3x48AVX512_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -153,10 +153,10 @@ sgemmAVX512R3_zero:
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
-sgemmAVX512R3_start:
+sgemmF32Tile3x48AVX512_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX512R3_store
-sgemmAVX512R3_loop:
+	JEQ sgemmF32Tile3x48AVX512_store
+sgemmF32Tile3x48AVX512_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -175,8 +175,8 @@ sgemmAVX512R3_loop:
 	ADDQ R13, SI
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX512R3_loop
-sgemmAVX512R3_store:
+	JNE sgemmF32Tile3x48AVX512_loop
+sgemmF32Tile3x48AVX512_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
@@ -189,8 +189,8 @@ sgemmAVX512R3_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512R4(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX512R4(SB), NOSPLIT, $0-72
+// func sgemmF32Tile4x48AVX512(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile4x48AVX512(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -206,7 +206,7 @@ TEXT ·sgemmAVX512R4(SB), NOSPLIT, $0-72
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX512R4_zero
+	JEQ sgemmF32Tile4x48AVX512_zero
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
@@ -219,8 +219,8 @@ TEXT ·sgemmAVX512R4(SB), NOSPLIT, $0-72
 	VMOVUPS (DI)(R9*1), Z9
 	VMOVUPS 64(DI)(R9*1), Z10
 	VMOVUPS 128(DI)(R9*1), Z11
-	JMP sgemmAVX512R4_start
-sgemmAVX512R4_zero:
+	JMP sgemmF32Tile4x48AVX512_start
+sgemmF32Tile4x48AVX512_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -233,10 +233,10 @@ sgemmAVX512R4_zero:
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-sgemmAVX512R4_start:
+sgemmF32Tile4x48AVX512_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX512R4_store
-sgemmAVX512R4_loop:
+	JEQ sgemmF32Tile4x48AVX512_store
+sgemmF32Tile4x48AVX512_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -259,8 +259,8 @@ sgemmAVX512R4_loop:
 	ADDQ R13, SI
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX512R4_loop
-sgemmAVX512R4_store:
+	JNE sgemmF32Tile4x48AVX512_loop
+sgemmF32Tile4x48AVX512_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
@@ -276,8 +276,8 @@ sgemmAVX512R4_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512R5(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX512R5(SB), NOSPLIT, $0-72
+// func sgemmF32Tile5x48AVX512(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile5x48AVX512(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -295,7 +295,7 @@ TEXT ·sgemmAVX512R5(SB), NOSPLIT, $0-72
 	LEAQ (SI)(R11*4), BX
 	LEAQ (DI)(R8*4), R10
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX512R5_zero
+	JEQ sgemmF32Tile5x48AVX512_zero
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
@@ -311,8 +311,8 @@ TEXT ·sgemmAVX512R5(SB), NOSPLIT, $0-72
 	VMOVUPS (R10), Z12
 	VMOVUPS 64(R10), Z13
 	VMOVUPS 128(R10), Z14
-	JMP sgemmAVX512R5_start
-sgemmAVX512R5_zero:
+	JMP sgemmF32Tile5x48AVX512_start
+sgemmF32Tile5x48AVX512_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -328,10 +328,10 @@ sgemmAVX512R5_zero:
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
-sgemmAVX512R5_start:
+sgemmF32Tile5x48AVX512_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX512R5_store
-sgemmAVX512R5_loop:
+	JEQ sgemmF32Tile5x48AVX512_store
+sgemmF32Tile5x48AVX512_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -359,8 +359,8 @@ sgemmAVX512R5_loop:
 	ADDQ R13, BX
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX512R5_loop
-sgemmAVX512R5_store:
+	JNE sgemmF32Tile5x48AVX512_loop
+sgemmF32Tile5x48AVX512_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
@@ -379,8 +379,8 @@ sgemmAVX512R5_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512R6(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX512R6(SB), NOSPLIT, $0-72
+// func sgemmF32Tile6x48AVX512(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile6x48AVX512(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -398,7 +398,7 @@ TEXT ·sgemmAVX512R6(SB), NOSPLIT, $0-72
 	LEAQ (SI)(R11*4), BX
 	LEAQ (DI)(R8*4), R10
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX512R6_zero
+	JEQ sgemmF32Tile6x48AVX512_zero
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
@@ -417,8 +417,8 @@ TEXT ·sgemmAVX512R6(SB), NOSPLIT, $0-72
 	VMOVUPS (R10)(R8*1), Z15
 	VMOVUPS 64(R10)(R8*1), Z16
 	VMOVUPS 128(R10)(R8*1), Z17
-	JMP sgemmAVX512R6_start
-sgemmAVX512R6_zero:
+	JMP sgemmF32Tile6x48AVX512_start
+sgemmF32Tile6x48AVX512_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -437,10 +437,10 @@ sgemmAVX512R6_zero:
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
-sgemmAVX512R6_start:
+sgemmF32Tile6x48AVX512_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX512R6_store
-sgemmAVX512R6_loop:
+	JEQ sgemmF32Tile6x48AVX512_store
+sgemmF32Tile6x48AVX512_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -472,8 +472,8 @@ sgemmAVX512R6_loop:
 	ADDQ R13, BX
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX512R6_loop
-sgemmAVX512R6_store:
+	JNE sgemmF32Tile6x48AVX512_loop
+sgemmF32Tile6x48AVX512_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
@@ -495,8 +495,8 @@ sgemmAVX512R6_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512R7(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX512R7(SB), NOSPLIT, $0-72
+// func sgemmF32Tile7x48AVX512(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile7x48AVX512(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -514,7 +514,7 @@ TEXT ·sgemmAVX512R7(SB), NOSPLIT, $0-72
 	LEAQ (SI)(R11*4), BX
 	LEAQ (DI)(R8*4), R10
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX512R7_zero
+	JEQ sgemmF32Tile7x48AVX512_zero
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
@@ -536,8 +536,8 @@ TEXT ·sgemmAVX512R7(SB), NOSPLIT, $0-72
 	VMOVUPS (R10)(R8*2), Z18
 	VMOVUPS 64(R10)(R8*2), Z19
 	VMOVUPS 128(R10)(R8*2), Z20
-	JMP sgemmAVX512R7_start
-sgemmAVX512R7_zero:
+	JMP sgemmF32Tile7x48AVX512_start
+sgemmF32Tile7x48AVX512_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -559,10 +559,10 @@ sgemmAVX512R7_zero:
 	VPXORD Z18, Z18, Z18
 	VPXORD Z19, Z19, Z19
 	VPXORD Z20, Z20, Z20
-sgemmAVX512R7_start:
+sgemmF32Tile7x48AVX512_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX512R7_store
-sgemmAVX512R7_loop:
+	JEQ sgemmF32Tile7x48AVX512_store
+sgemmF32Tile7x48AVX512_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -598,8 +598,8 @@ sgemmAVX512R7_loop:
 	ADDQ R13, BX
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX512R7_loop
-sgemmAVX512R7_store:
+	JNE sgemmF32Tile7x48AVX512_loop
+sgemmF32Tile7x48AVX512_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
@@ -624,8 +624,8 @@ sgemmAVX512R7_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512R8(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX512R8(SB), NOSPLIT, $0-72
+// func sgemmF32Tile8x48AVX512(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile8x48AVX512(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -643,7 +643,7 @@ TEXT ·sgemmAVX512R8(SB), NOSPLIT, $0-72
 	LEAQ (SI)(R11*4), BX
 	LEAQ (DI)(R8*4), R10
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX512R8_zero
+	JEQ sgemmF32Tile8x48AVX512_zero
 	VMOVUPS (DI), Z0
 	VMOVUPS 64(DI), Z1
 	VMOVUPS 128(DI), Z2
@@ -668,8 +668,8 @@ TEXT ·sgemmAVX512R8(SB), NOSPLIT, $0-72
 	VMOVUPS (R10)(R9*1), Z21
 	VMOVUPS 64(R10)(R9*1), Z22
 	VMOVUPS 128(R10)(R9*1), Z23
-	JMP sgemmAVX512R8_start
-sgemmAVX512R8_zero:
+	JMP sgemmF32Tile8x48AVX512_start
+sgemmF32Tile8x48AVX512_zero:
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -694,10 +694,10 @@ sgemmAVX512R8_zero:
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
-sgemmAVX512R8_start:
+sgemmF32Tile8x48AVX512_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX512R8_store
-sgemmAVX512R8_loop:
+	JEQ sgemmF32Tile8x48AVX512_store
+sgemmF32Tile8x48AVX512_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS 64(DX), Z25
 	VMOVUPS 128(DX), Z26
@@ -737,8 +737,8 @@ sgemmAVX512R8_loop:
 	ADDQ R13, BX
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX512R8_loop
-sgemmAVX512R8_store:
+	JNE sgemmF32Tile8x48AVX512_loop
+sgemmF32Tile8x48AVX512_store:
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
@@ -768,8 +768,8 @@ sgemmAVX512R8_store:
 
 // AVX2+FMA: 6×16 tile, Y0..Y11 accumulators (row r, vector v in Y(2r+v)), Y12..Y13 the 16 floats of B at one k, Y14..Y15 broadcasts of A.
 
-// func sgemmAVX2R1(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX2R1(SB), NOSPLIT, $0-72
+// func sgemmF32Tile1x16AVX2(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile1x16AVX2(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -785,17 +785,17 @@ TEXT ·sgemmAVX2R1(SB), NOSPLIT, $0-72
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX2R1_zero
+	JEQ sgemmF32Tile1x16AVX2_zero
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
-	JMP sgemmAVX2R1_start
-sgemmAVX2R1_zero:
+	JMP sgemmF32Tile1x16AVX2_start
+sgemmF32Tile1x16AVX2_zero:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-sgemmAVX2R1_start:
+sgemmF32Tile1x16AVX2_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX2R1_store
-sgemmAVX2R1_loop:
+	JEQ sgemmF32Tile1x16AVX2_store
+sgemmF32Tile1x16AVX2_loop:
 	VMOVUPS (DX), Y12
 	VMOVUPS 32(DX), Y13
 	VBROADCASTSS (SI), Y14
@@ -804,15 +804,15 @@ sgemmAVX2R1_loop:
 	ADDQ R13, SI
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX2R1_loop
-sgemmAVX2R1_store:
+	JNE sgemmF32Tile1x16AVX2_loop
+sgemmF32Tile1x16AVX2_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2R2(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX2R2(SB), NOSPLIT, $0-72
+// func sgemmF32Tile2x16AVX2(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile2x16AVX2(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -828,21 +828,21 @@ TEXT ·sgemmAVX2R2(SB), NOSPLIT, $0-72
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX2R2_zero
+	JEQ sgemmF32Tile2x16AVX2_zero
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS (DI)(R8*1), Y2
 	VMOVUPS 32(DI)(R8*1), Y3
-	JMP sgemmAVX2R2_start
-sgemmAVX2R2_zero:
+	JMP sgemmF32Tile2x16AVX2_start
+sgemmF32Tile2x16AVX2_zero:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-sgemmAVX2R2_start:
+sgemmF32Tile2x16AVX2_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX2R2_store
-sgemmAVX2R2_loop:
+	JEQ sgemmF32Tile2x16AVX2_store
+sgemmF32Tile2x16AVX2_loop:
 	VMOVUPS (DX), Y12
 	VMOVUPS 32(DX), Y13
 	VBROADCASTSS (SI), Y14
@@ -854,8 +854,8 @@ sgemmAVX2R2_loop:
 	ADDQ R13, SI
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX2R2_loop
-sgemmAVX2R2_store:
+	JNE sgemmF32Tile2x16AVX2_loop
+sgemmF32Tile2x16AVX2_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, (DI)(R8*1)
@@ -863,8 +863,8 @@ sgemmAVX2R2_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2R3(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX2R3(SB), NOSPLIT, $0-72
+// func sgemmF32Tile3x16AVX2(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile3x16AVX2(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -880,25 +880,25 @@ TEXT ·sgemmAVX2R3(SB), NOSPLIT, $0-72
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX2R3_zero
+	JEQ sgemmF32Tile3x16AVX2_zero
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS (DI)(R8*1), Y2
 	VMOVUPS 32(DI)(R8*1), Y3
 	VMOVUPS (DI)(R8*2), Y4
 	VMOVUPS 32(DI)(R8*2), Y5
-	JMP sgemmAVX2R3_start
-sgemmAVX2R3_zero:
+	JMP sgemmF32Tile3x16AVX2_start
+sgemmF32Tile3x16AVX2_zero:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
-sgemmAVX2R3_start:
+sgemmF32Tile3x16AVX2_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX2R3_store
-sgemmAVX2R3_loop:
+	JEQ sgemmF32Tile3x16AVX2_store
+sgemmF32Tile3x16AVX2_loop:
 	VMOVUPS (DX), Y12
 	VMOVUPS 32(DX), Y13
 	VBROADCASTSS (SI), Y14
@@ -913,8 +913,8 @@ sgemmAVX2R3_loop:
 	ADDQ R13, SI
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX2R3_loop
-sgemmAVX2R3_store:
+	JNE sgemmF32Tile3x16AVX2_loop
+sgemmF32Tile3x16AVX2_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, (DI)(R8*1)
@@ -924,8 +924,8 @@ sgemmAVX2R3_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2R4(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX2R4(SB), NOSPLIT, $0-72
+// func sgemmF32Tile4x16AVX2(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile4x16AVX2(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -941,7 +941,7 @@ TEXT ·sgemmAVX2R4(SB), NOSPLIT, $0-72
 	SHLQ $2, R8
 	LEAQ (R8)(R8*2), R9
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX2R4_zero
+	JEQ sgemmF32Tile4x16AVX2_zero
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS (DI)(R8*1), Y2
@@ -950,8 +950,8 @@ TEXT ·sgemmAVX2R4(SB), NOSPLIT, $0-72
 	VMOVUPS 32(DI)(R8*2), Y5
 	VMOVUPS (DI)(R9*1), Y6
 	VMOVUPS 32(DI)(R9*1), Y7
-	JMP sgemmAVX2R4_start
-sgemmAVX2R4_zero:
+	JMP sgemmF32Tile4x16AVX2_start
+sgemmF32Tile4x16AVX2_zero:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -960,10 +960,10 @@ sgemmAVX2R4_zero:
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-sgemmAVX2R4_start:
+sgemmF32Tile4x16AVX2_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX2R4_store
-sgemmAVX2R4_loop:
+	JEQ sgemmF32Tile4x16AVX2_store
+sgemmF32Tile4x16AVX2_loop:
 	VMOVUPS (DX), Y12
 	VMOVUPS 32(DX), Y13
 	VBROADCASTSS (SI), Y14
@@ -981,8 +981,8 @@ sgemmAVX2R4_loop:
 	ADDQ R13, SI
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX2R4_loop
-sgemmAVX2R4_store:
+	JNE sgemmF32Tile4x16AVX2_loop
+sgemmF32Tile4x16AVX2_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, (DI)(R8*1)
@@ -994,8 +994,8 @@ sgemmAVX2R4_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2R5(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX2R5(SB), NOSPLIT, $0-72
+// func sgemmF32Tile5x16AVX2(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile5x16AVX2(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -1013,7 +1013,7 @@ TEXT ·sgemmAVX2R5(SB), NOSPLIT, $0-72
 	LEAQ (SI)(R11*4), BX
 	LEAQ (DI)(R8*4), R10
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX2R5_zero
+	JEQ sgemmF32Tile5x16AVX2_zero
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS (DI)(R8*1), Y2
@@ -1024,8 +1024,8 @@ TEXT ·sgemmAVX2R5(SB), NOSPLIT, $0-72
 	VMOVUPS 32(DI)(R9*1), Y7
 	VMOVUPS (R10), Y8
 	VMOVUPS 32(R10), Y9
-	JMP sgemmAVX2R5_start
-sgemmAVX2R5_zero:
+	JMP sgemmF32Tile5x16AVX2_start
+sgemmF32Tile5x16AVX2_zero:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1036,10 +1036,10 @@ sgemmAVX2R5_zero:
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
-sgemmAVX2R5_start:
+sgemmF32Tile5x16AVX2_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX2R5_store
-sgemmAVX2R5_loop:
+	JEQ sgemmF32Tile5x16AVX2_store
+sgemmF32Tile5x16AVX2_loop:
 	VMOVUPS (DX), Y12
 	VMOVUPS 32(DX), Y13
 	VBROADCASTSS (SI), Y14
@@ -1061,8 +1061,8 @@ sgemmAVX2R5_loop:
 	ADDQ R13, BX
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX2R5_loop
-sgemmAVX2R5_store:
+	JNE sgemmF32Tile5x16AVX2_loop
+sgemmF32Tile5x16AVX2_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, (DI)(R8*1)
@@ -1076,8 +1076,8 @@ sgemmAVX2R5_store:
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2R6(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
-TEXT ·sgemmAVX2R6(SB), NOSPLIT, $0-72
+// func sgemmF32Tile6x16AVX2(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)
+TEXT ·sgemmF32Tile6x16AVX2(SB), NOSPLIT, $0-72
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DX
 	MOVQ c+16(FP), DI
@@ -1095,7 +1095,7 @@ TEXT ·sgemmAVX2R6(SB), NOSPLIT, $0-72
 	LEAQ (SI)(R11*4), BX
 	LEAQ (DI)(R8*4), R10
 	CMPQ load+64(FP), $0
-	JEQ sgemmAVX2R6_zero
+	JEQ sgemmF32Tile6x16AVX2_zero
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS (DI)(R8*1), Y2
@@ -1108,8 +1108,8 @@ TEXT ·sgemmAVX2R6(SB), NOSPLIT, $0-72
 	VMOVUPS 32(R10), Y9
 	VMOVUPS (R10)(R8*1), Y10
 	VMOVUPS 32(R10)(R8*1), Y11
-	JMP sgemmAVX2R6_start
-sgemmAVX2R6_zero:
+	JMP sgemmF32Tile6x16AVX2_start
+sgemmF32Tile6x16AVX2_zero:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1122,10 +1122,10 @@ sgemmAVX2R6_zero:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-sgemmAVX2R6_start:
+sgemmF32Tile6x16AVX2_start:
 	TESTQ CX, CX
-	JEQ sgemmAVX2R6_store
-sgemmAVX2R6_loop:
+	JEQ sgemmF32Tile6x16AVX2_store
+sgemmF32Tile6x16AVX2_loop:
 	VMOVUPS (DX), Y12
 	VMOVUPS 32(DX), Y13
 	VBROADCASTSS (SI), Y14
@@ -1150,8 +1150,8 @@ sgemmAVX2R6_loop:
 	ADDQ R13, BX
 	ADDQ R14, DX
 	DECQ CX
-	JNE sgemmAVX2R6_loop
-sgemmAVX2R6_store:
+	JNE sgemmF32Tile6x16AVX2_loop
+sgemmF32Tile6x16AVX2_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, (DI)(R8*1)

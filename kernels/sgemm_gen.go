@@ -24,7 +24,7 @@ import (
 )
 
 type isa struct {
-	name   string // symbol prefix
+	name   string // symbol, with %d for the number of rows
 	reg    string // "Z" or "Y"
 	vbytes int    // bytes per vector
 	mr, nv int    // rows, vectors per row
@@ -33,8 +33,8 @@ type isa struct {
 }
 
 var isas = []isa{
-	{name: "sgemmAVX512R", reg: "Z", vbytes: 64, mr: 8, nv: 3, zero: "VPXORD", doc: "AVX-512F: 8×48 tile, Z0..Z23 accumulators (row r, vector v in Z(3r+v)), Z24..Z26 the 48 floats of B at one k, Z27..Z31 broadcasts of A."},
-	{name: "sgemmAVX2R", reg: "Y", vbytes: 32, mr: 6, nv: 2, zero: "VXORPS", doc: "AVX2+FMA: 6×16 tile, Y0..Y11 accumulators (row r, vector v in Y(2r+v)), Y12..Y13 the 16 floats of B at one k, Y14..Y15 broadcasts of A."},
+	{name: "sgemmF32Tile%dx48AVX512", reg: "Z", vbytes: 64, mr: 8, nv: 3, zero: "VPXORD", doc: "AVX-512F: 8×48 tile, Z0..Z23 accumulators (row r, vector v in Z(3r+v)), Z24..Z26 the 48 floats of B at one k, Z27..Z31 broadcasts of A."},
+	{name: "sgemmF32Tile%dx16AVX2", reg: "Y", vbytes: 32, mr: 6, nv: 2, zero: "VXORPS", doc: "AVX2+FMA: 6×16 tile, Y0..Y11 accumulators (row r, vector v in Y(2r+v)), Y12..Y13 the 16 floats of B at one k, Y14..Y15 broadcasts of A."},
 }
 
 var out strings.Builder
@@ -67,7 +67,7 @@ func kernel(k isa, rows int) {
 	}
 	aBases := []string{"SI", "BX"}
 	cBases := []string{"DI", "R10"}
-	name := fmt.Sprintf("%s%d", k.name, rows)
+	name := fmt.Sprintf(k.name, rows)
 	p("")
 	p("// func %s(a, b, c *float32, k, rsA, csA, ldb, ldc, load int)", name)
 	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)

@@ -8,27 +8,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eightbitml/eightbit/internal/cpu"
+	"github.com/eightbitml/eightbit/internal/cpu/cputest"
 )
 
-// sgemmPaths are the Gemm implementations this machine can run: the pure-Go
-// gemmGo (name "go") and each assembly family.
-func sgemmPaths() []*sgemmImpl {
-	return append([]*sgemmImpl{nil}, sgemmImpls()...)
-}
-
+// pathName names a Gemm implementation (nil: gemmGo).
 func pathName(im *sgemmImpl) string {
 	if im == nil {
 		return "go"
 	}
 	return im.name
-}
-
-// withSGemm runs f with Gemm forced to the implementation im (nil: gemmGo).
-func withSGemm(im *sgemmImpl, f func()) {
-	old := sgemmActive
-	sgemmActive = im
-	defer func() { sgemmActive = old }()
-	f()
 }
 
 // gemmCase is one product with strided storage: A, B and C rows carry
@@ -128,18 +118,18 @@ var sgemmShapes = [][3]int{
 
 func TestSGemmMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
-	for _, im := range sgemmPaths() {
+	cputest.TestAllImplementations(t, sgemmFamily, func(t *testing.T) {
 		for _, sz := range sgemmShapes {
 			for _, ta := range []bool{false, true} {
 				for _, tb := range []bool{false, true} {
 					for _, acc := range []bool{false, true} {
 						g := newGemmCase(r, ta, tb, acc, sz[0], sz[1], sz[2], r.Intn(3)*5)
-						withSGemm(im, func() { g.check(t, pathName(im), g.run()) })
+						g.check(t, pathName(sgemmActive), g.run())
 					}
 				}
 			}
 		}
-	}
+	})
 }
 
 func TestSGemmLarge(t *testing.T) {
@@ -147,25 +137,23 @@ func TestSGemmLarge(t *testing.T) {
 		t.Skip("large products")
 	}
 	r := rand.New(rand.NewSource(12))
-	for _, im := range sgemmPaths() {
+	cputest.TestAllImplementations(t, sgemmFamily, func(t *testing.T) {
 		for _, sz := range [][4]int{{64, 3136, 576, 0}, {515, 1601, 700, 0}, {300, 517, 600, 1}} {
 			g := newGemmCase(r, sz[3] == 1, sz[3] == 1, sz[3] == 1, sz[0], sz[1], sz[2], 3)
-			withSGemm(im, func() { g.check(t, pathName(im), g.run()) })
+			g.check(t, pathName(sgemmActive), g.run())
 		}
-	}
+	})
 }
 
 // TestSGemmZeroK: an empty sum sets C to 0, or leaves it when accumulating.
 func TestSGemmZeroK(t *testing.T) {
-	for _, im := range sgemmPaths() {
-		withSGemm(im, func() {
-			c := []float32{1, 2, 3, 4}
-			Gemm(false, false, 2, 2, 0, nil, 0, nil, 2, c, 2, true)
-			near(t, pathName(im)+" k=0 acc", c, []float32{1, 2, 3, 4}, 0)
-			Gemm(false, false, 2, 2, 0, nil, 0, nil, 2, c, 2, false)
-			near(t, pathName(im)+" k=0", c, []float32{0, 0, 0, 0}, 0)
-		})
-	}
+	cputest.TestAllImplementations(t, sgemmFamily, func(t *testing.T) {
+		c := []float32{1, 2, 3, 4}
+		Gemm(false, false, 2, 2, 0, nil, 0, nil, 2, c, 2, true)
+		near(t, "k=0 acc", c, []float32{1, 2, 3, 4}, 0)
+		Gemm(false, false, 2, 2, 0, nil, 0, nil, 2, c, 2, false)
+		near(t, "k=0", c, []float32{0, 0, 0, 0}, 0)
+	})
 }
 
 // TestSGemmDeterministic: results are bit-identical for 1 and 2 goroutines
@@ -181,12 +169,13 @@ func TestSGemmDeterministic(t *testing.T) {
 		for _, tr := range []bool{false, true} {
 			g := newGemmCase(r, tr, !tr, tr, sz[0], sz[1], sz[2], 1)
 			var asm []float32 // the first assembly path's result
-			for _, im := range sgemmPaths() {
+			var asmName string
+			cputest.TestAllImplementations(t, sgemmFamily, func(t *testing.T) {
+				im := sgemmActive
 				var one []float32
 				for _, nt := range []int{1, 2} {
 					MaxThreads = nt
-					var c []float32
-					withSGemm(im, func() { c = g.run() })
+					c := g.run()
 					if nt == 1 {
 						one = c
 						continue
@@ -196,11 +185,11 @@ func TestSGemmDeterministic(t *testing.T) {
 				// gemmGo rounds differently (separate multiply and add).
 				if im != nil {
 					if asm != nil {
-						sameBits(t, fmt.Sprintf("%v: %s vs %s", g, pathName(im), sgemmImpls()[0].name), one, asm)
+						sameBits(t, fmt.Sprintf("%v: %s vs %s", g, pathName(im), asmName), one, asm)
 					}
-					asm = one
+					asm, asmName = one, im.name
 				}
-			}
+			})
 		}
 	}
 }
@@ -214,25 +203,23 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 	}
 }
 
-func TestChooseSGemm(t *testing.T) {
-	if chooseSGemm("go") != nil {
-		t.Fatal(`EIGHTBIT_SGEMM=go must select gemmGo`)
+// TestSGemmFamily checks the registered Gemm implementations: the best is
+// in use, the pure-Go gemmGo ("go", a nil implementation) comes last, and
+// Select forces each.
+func TestSGemmFamily(t *testing.T) {
+	names := cpu.Implementations(sgemmFamily)
+	if len(names) == 0 || names[len(names)-1] != "go" {
+		t.Fatalf("implementations %v, want gemmGo last", names)
 	}
-	impls := sgemmImpls()
-	for _, im := range impls {
-		if got := chooseSGemm(im.name); got != im {
-			t.Fatalf("chooseSGemm(%q) = %v", im.name, got)
+	if got := pathName(sgemmActive); got != names[0] {
+		t.Fatalf("Gemm uses %s, want the fastest, %s", got, names[0])
+	}
+	cputest.TestAllImplementations(t, sgemmFamily, func(t *testing.T) {
+		if got, want := pathName(sgemmActive), t.Name()[len("TestSGemmFamily/"):]; got != want {
+			t.Fatalf("selected %s, Gemm uses %s", want, got)
 		}
-	}
-	if len(impls) > 0 && chooseSGemm("") != impls[0] {
-		t.Fatal("default must be the fastest implementation")
-	}
-	t.Logf("Gemm uses %s; available: %v", pathName(sgemmActive), func() (s []string) {
-		for _, im := range sgemmPaths() {
-			s = append(s, pathName(im))
-		}
-		return
-	}())
+	})
+	t.Logf("Gemm uses %s; available: %v", pathName(sgemmActive), names)
 }
 
 // sgemmCPUTime is the CPU time of the process, summed over threads.
@@ -251,21 +238,23 @@ func benchSGemm(b *testing.B, m, n, k int) {
 	r := rand.New(rand.NewSource(7))
 	g := newGemmCase(r, false, false, false, m, n, k, 0)
 	c := make([]float32, m*n)
-	for _, im := range sgemmPaths() {
-		b.Run(pathName(im), func(b *testing.B) {
-			withSGemm(im, func() {
-				b.ResetTimer()
-				c0 := sgemmCPUTime()
-				for i := 0; i < b.N; i++ {
-					Gemm(false, false, m, n, k, g.a, g.lda, g.b, g.ldb, c, g.ldc, false)
-				}
-				b.StopTimer()
-				flops := 2 * float64(m*n*k) * float64(b.N)
-				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				if cpu := sgemmCPUTime() - c0; cpu > 0 {
-					b.ReportMetric(flops/cpu.Seconds()/1e9, "cpu-GFLOP/s")
-				}
-			})
+	defer cpu.Reset(sgemmFamily)
+	for _, name := range cpu.Implementations(sgemmFamily) {
+		b.Run(name, func(b *testing.B) {
+			if err := cpu.Select(sgemmFamily, name); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			c0 := sgemmCPUTime()
+			for i := 0; i < b.N; i++ {
+				Gemm(false, false, m, n, k, g.a, g.lda, g.b, g.ldb, c, g.ldc, false)
+			}
+			b.StopTimer()
+			flops := 2 * float64(m*n*k) * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if cpuTime := sgemmCPUTime() - c0; cpuTime > 0 {
+				b.ReportMetric(flops/cpuTime.Seconds()/1e9, "cpu-GFLOP/s")
+			}
 		})
 	}
 }

@@ -67,17 +67,19 @@ var rules = []layer{
 	{pkg: "formats/tfgraph", owns: "the TensorFlow GraphDef importer", imports: []string{"graph", "formats/tfgraph/tfpb"}},
 	{pkg: "formats/tfgraph/tfpb", owns: "the generated TensorFlow protobuf messages", leaf: true},
 	{pkg: "graph", owns: "the model IR", imports: []string{"tensor", "qmath"}},
-	{pkg: "kernels", owns: "the kernels with assembly", imports: []string{"tensor", "qmath", "internal/cpu"}},
+	{pkg: "kernels", owns: "the kernels with assembly", imports: []string{"kernels/reference", "tensor", "qmath", "internal/cpu", "internal/cpu/cputest"}},
+	{pkg: "kernels/reference", owns: "the readable definitions the kernels match bit for bit", imports: []string{"tensor", "qmath"}},
 	{pkg: "failure", owns: "failure kinds and classified errors", leaf: true},
 	{pkg: "tensor", owns: "tensors", leaf: true},
 	{pkg: "qmath", owns: "scale, zero point and rounding math", leaf: true},
 
 	// internal/cpu reads CPU features from golang.org/x/sys/cpu; version is
 	// a constant; demozoo embeds the demo zoo's files.
-	{pkg: "internal/cpu", owns: "CPU feature flags", leaf: true},
+	{pkg: "internal/cpu", owns: "CPU features and the kernel dispatch registry", leaf: true},
 	{pkg: "internal/version", owns: "the version string", leaf: true},
 	{pkg: "internal/demozoo", owns: "the embedded demo zoo", leaf: true},
 	// Test helpers: they import package testing.
+	{pkg: "internal/cpu/cputest", owns: "runs a kernel test once per implementation", testOnly: true},
 	{pkg: "internal/zootest", owns: "the shared test zoo's location", leaf: true, testOnly: true},
 	{pkg: "internal/browsertest", owns: "headless-browser checks of report pages", leaf: true, testOnly: true},
 	{pkg: "internal/orttest", owns: "ONNX Runtime for the interop tests (build tag ort)", testOnly: true},

@@ -1,7 +1,0 @@
-//go:build !amd64 || purego
-
-package kernels
-
-func availableKernels() []*kernelSet { return []*kernelSet{goKernels} }
-
-func bestKernels() *kernelSet { return goKernels }
