@@ -10,8 +10,9 @@ import (
 )
 
 // Shape and data movement: reshaping, transposing, joining, splitting,
-// slicing, gathering, padding and tiling tensors, the shape computations,
-// and the pass-through and constant nodes (Identity, Dropout, Constant).
+// slicing, gathering, padding and tiling tensors, masking triangles of
+// matrices, the shape computations, and the pass-through and constant
+// nodes (Identity, Dropout, Constant).
 
 func init() {
 	register(opEntry{build: buildPad}, "Pad")
@@ -29,6 +30,7 @@ func init() {
 	register(opEntry{build: buildTile}, "Tile")
 	register(opEntry{build: buildConstantOfShape}, "ConstantOfShape")
 	register(opEntry{build: buildRange}, "Range")
+	register(opEntry{build: buildTrilu}, "Trilu")
 	register(opEntry{build: buildIdentity, shapeData: true}, "Identity")
 	register(opEntry{build: buildDropout}, "Dropout")
 	register(opEntry{build: buildConstant}, "Constant")
@@ -361,6 +363,50 @@ func buildRange(*graph.Node, int64) (kernelFunc, error) {
 				y.F32[i] = float32(v[0]) + float32(i)*float32(v[2])
 			} else {
 				kernels.SetFloat64(y, i, v[0]+float64(i)*v[2])
+			}
+		}
+		return []*tensor.Tensor{y}, nil
+	}, nil
+}
+
+// buildTrilu builds Trilu (opset 14): each matrix of the last two
+// dimensions keeps the elements on and above (upper=1, the default) or on
+// and below (upper=0) its k-th diagonal and the others become zero; k, the
+// optional scalar input 1, counts diagonals above the main one (default 0,
+// negative below).
+func buildTrilu(n *graph.Node, _ int64) (kernelFunc, error) {
+	upper := n.AttrInt("upper", 1) != 0
+	return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x, err := need(in, 0, "input")
+		if err != nil {
+			return nil, err
+		}
+		r := len(x.Shape)
+		if r < 2 {
+			return nil, fmt.Errorf("want input of rank >= 2, have shape %v", x.Shape)
+		}
+		var k int64
+		if kt := opt(in, 1); kt != nil {
+			v, err := intsInput(kt, "k")
+			if err != nil {
+				return nil, err
+			}
+			if len(v) != 1 {
+				return nil, fmt.Errorf("k must be a scalar, have shape %v", kt.Shape)
+			}
+			k = v[0]
+		}
+		rows, cols := x.Shape[r-2], x.Shape[r-1]
+		y := x.Clone()
+		for m := 0; m < x.Shape[:r-2].Size(); m++ {
+			for i := 0; i < rows; i++ {
+				row := (m*rows + i) * cols
+				for j := 0; j < cols; j++ {
+					d := int64(j - i)
+					if (upper && d < k) || (!upper && d > k) {
+						kernels.SetFloat64(y, row+j, 0)
+					}
+				}
 			}
 		}
 		return []*tensor.Tensor{y}, nil
