@@ -21,6 +21,7 @@ func init() {
 	registerShapeRule((*Shapes).inferPad, "Pad")
 	registerShapeRule((*Shapes).inferExpand, "Expand")
 	registerShapeRule((*Shapes).inferSplit, "Split")
+	registerShapeRule((*Shapes).inferUnary, "Trilu")
 }
 
 func (s *Shapes) inferConstant(n *Node, _ int64) {

@@ -26,11 +26,33 @@
 // use, so that it still sees every node output.
 //
 // The float operators cover ONNX opsets 7 to 21 for CNN classifiers: see
-// supportedOps in ops.go and moreOps in ops_float.go, and
-// testdata/conformance.txt for the outcome of every ONNX 1.12 node test.
+// SupportedOps, and testdata/conformance.txt for the outcome of every ONNX
+// 1.12 node test.
+//
+// # The op registry
+//
+// Everything the executor knows about an operator type is one entry of the
+// op registry (registry.go), keyed by domain and type: how to build the
+// node's kernel for an opset (from the heap, or, for the hot operators,
+// taking its output from the Run's arena), how to count its
+// multiply-accumulates, and the properties that compilation asks about —
+// whether it is a shape computation that folds to a constant, whether it
+// commutes exactly with a per-tensor quantization (and so runs on 8-bit
+// values between DequantizeLinear and QuantizeLinear), and whether it is a
+// QOperator-format op that integer mode runs as an integer or 8-bit step.
+// The entries are registered by the init functions of one file per
+// operator family: ops_conv.go, ops_pool.go, ops_norm.go,
+// ops_activation.go, ops_elementwise.go, ops_reduce.go, ops_shape.go,
+// ops_quant.go (QuantizeLinear, DequantizeLinear and the QLinear / Integer
+// operators) and ops_contrib.go (ONNX Runtime's com.microsoft QLinearAdd
+// and QLinearGlobalAveragePool); ops.go holds the helpers they share.
+// Adding an operator is one register call in its family file. The registry
+// is read once per node at Compile time; Run only calls the kernels built
+// then.
 //
 // Program.Run is safe for concurrent use; the batch size is whatever the
-// inputs carry (models run at any batch size the graph allows). RunObserved also reports every float32 value (graph inputs
+// inputs carry (models run at any batch size the graph allows).
+// RunObserved also reports every float32 value (graph inputs
 // and node outputs, in plan order) to a callback, which calibration uses to
 // collect ranges. Errors name the node, e.g. `Conv "conv1": ...`.
 //

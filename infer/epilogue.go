@@ -101,7 +101,7 @@ func fusedConvStep(conv *graph.Node, nodes int, lo, hi float32) step {
 	return step{
 		label: conv.Label(), op: "Conv", kind: kindFloat, nodes: nodes,
 		run: k.heap(), runA: k, fresh: true,
-		macs: func(in, out []*tensor.Tensor) int64 { return nodeMACs("Conv", in, out) },
+		macs: convMACs,
 	}
 }
 

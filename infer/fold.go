@@ -33,18 +33,12 @@ func BatchFree(inputs []graph.ValueInfo) []graph.ValueInfo {
 	return out
 }
 
-// shapeDataOps are the operators whose outputs become constants when shape
-// inference knows their contents (shape computations).
-var shapeDataOps = map[string]bool{
-	"Shape": true, "Size": true, "Gather": true, "Concat": true, "Unsqueeze": true, "Squeeze": true,
-	"Slice": true, "Cast": true, "Add": true, "Sub": true, "Mul": true, "Div": true, "Identity": true,
-}
-
-// foldShapeData turns a shape computation whose result shape inference
-// knows completely (e.g. Shape of a value with static dimensions, Gather of
-// its static entries) into constants. It reports whether it did.
+// foldShapeData turns a shape computation (an operator whose registry
+// entry has shapeData) whose result shape inference knows completely (e.g.
+// Shape of a value with static dimensions, Gather of its static entries)
+// into constants. It reports whether it did.
 func (c *compiler) foldShapeData(n *graph.Node) bool {
-	if !shapeDataOps[n.OpType] || len(n.Outputs) != 1 {
+	if e := lookup(n); e == nil || !e.shapeData || len(n.Outputs) != 1 {
 		return false
 	}
 	o := n.Outputs[0]

@@ -439,7 +439,8 @@ func (c *compiler) fuseConcat(q, src *graph.Node, qp qmath.Params, qdt tensor.DT
 	return &fusedStep{at: q, step: st, ins: ins, outs: []string{q.Outputs[0]}}, []*graph.Node{q, src}
 }
 
-// fuseUint8 matches DQ → MaxPool/Flatten/Reshape/Transpose/Relu → Q, and
+// fuseUint8 matches DQ → MaxPool/Flatten/Reshape/Transpose/Relu → Q (the
+// registry entries marked quantExact), and
 // DQ, ..., DQ → Concat → Q, with identical parameters on all sides; these
 // ops commute exactly with the (monotone, per-tensor) quantization, so they
 // run on the 8-bit values.
@@ -447,12 +448,8 @@ func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, qdt tensor.DTy
 	if src.OpType == "Concat" {
 		return c.fuseConcat(q, src, qp, qdt, prod)
 	}
-	switch src.OpType {
-	case "MaxPool", "Flatten", "Reshape", "Transpose", "Relu":
-	default:
-		return nil, nil
-	}
-	if !isDefaultDomain(src.Domain) {
+	e := lookup(src)
+	if e == nil || !e.quantExact {
 		return nil, nil
 	}
 	d := dqInput(src.Input(0), prod)
@@ -467,6 +464,7 @@ func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, qdt tensor.DTy
 	var runA allocKernel
 	switch {
 	case src.OpType == "Relu":
+		// Relu clamps at the zero point.
 		runA = func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
 			x := in[0]
 			if x.DType != qdt {
@@ -486,16 +484,8 @@ func (c *compiler) fuseUint8(q, src *graph.Node, qp qmath.Params, qdt tensor.DTy
 			}
 			return []*tensor.Tensor{y}, nil
 		}
-	case src.OpType == "Transpose":
-		perm := src.AttrInts("perm", nil)
-		runA = func(in []*tensor.Tensor, a kernels.Alloc) ([]*tensor.Tensor, error) {
-			if in[0].DType != qdt {
-				return nil, fmt.Errorf("want %v input, have %v", qdt, in[0].DType)
-			}
-			return one(kernels.TransposeWith(a, in[0], perm))
-		}
-	case src.OpType == "MaxPool" && len(src.Outputs) == 1:
-		k, _, err := buildAllocOp(src, c.opset)
+	case e.alloc != nil && len(src.Outputs) == 1:
+		k, err := e.alloc(src, c.opset)
 		if err != nil {
 			return nil, nil
 		}

@@ -22,7 +22,8 @@ func (s Stats) MACShare() float64 {
 }
 
 // fuseQOperators marks the quantized operators of the QOperator format
-// (QLinearConv, QLinearMatMul) as integer steps, so that Stats counts their
+// (registry entries with a qkind) as steps of that kind: QLinearConv and
+// QLinearMatMul as integer steps, so that Stats counts their
 // multiply-accumulates as integer ones, and the com.microsoft ones
 // (QLinearAdd, QLinearGlobalAveragePool) as 8-bit steps.
 func (c *compiler) fuseQOperators() error {
@@ -30,42 +31,15 @@ func (c *compiler) fuseQOperators() error {
 		if c.gone[n] {
 			continue
 		}
-		if n.Domain == msDomain && contribQuantOps[n.OpType] {
-			run, err := buildOp(n, c.opset)
-			if err != nil {
-				return err
-			}
-			st := step{label: n.Label(), op: n.OpType, kind: kindUint8, run: run}
-			c.fused = append(c.fused, fusedStep{at: n, step: st, ins: n.Inputs, outs: n.Outputs})
-			continue
-		}
-		if !isDefaultDomain(n.Domain) {
-			continue
-		}
-		var macs func(in, out []*tensor.Tensor) int64
-		switch n.OpType {
-		case "QLinearConv":
-			macs = func(in, out []*tensor.Tensor) int64 {
-				if len(in) < 4 || in[3] == nil || len(out) == 0 || out[0] == nil {
-					return 0
-				}
-				return int64(out[0].Len()) * int64(in[3].Shape[1:].Size())
-			}
-		case "QLinearMatMul":
-			macs = func(in, out []*tensor.Tensor) int64 {
-				if len(in) < 4 || in[0] == nil || len(out) == 0 || out[0] == nil || len(in[0].Shape) == 0 {
-					return 0
-				}
-				return int64(out[0].Len()) * int64(in[0].Shape[len(in[0].Shape)-1])
-			}
-		default:
+		e := lookup(n)
+		if e == nil || e.qkind == kindFloat {
 			continue
 		}
 		run, err := buildOp(n, c.opset)
 		if err != nil {
 			return err
 		}
-		st := step{label: n.Label(), op: n.OpType, kind: kindInteger, run: run, macs: macs}
+		st := step{label: n.Label(), op: n.OpType, kind: e.qkind, run: run, macs: e.macs}
 		c.fused = append(c.fused, fusedStep{at: n, step: st, ins: n.Inputs, outs: n.Outputs})
 	}
 	return nil

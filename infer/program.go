@@ -194,7 +194,7 @@ func checkSupported(g *graph.Graph, opset int64) error {
 	var order []string
 	for _, n := range g.Nodes {
 		reason := ""
-		if (isDefaultDomain(n.Domain) && (supportedOps[n.OpType] || quantOps[n.OpType])) || (n.Domain == msDomain && contribQuantOps[n.OpType]) {
+		if lookup(n) != nil {
 			// Known type: unsupported variants show when building.
 			if _, err := buildOp(n, opset); err == nil || !errors.Is(err, ErrUnsupported) {
 				continue
@@ -381,19 +381,9 @@ func (c *compiler) plan() (*Program, error) {
 		if c.gone[n] {
 			continue
 		}
-		st := step{label: n.Label(), op: n.OpType, kind: kindFloat}
-		if k, ok, err := buildAllocOp(n, c.opset); ok {
-			if err != nil {
-				return nil, fmt.Errorf("infer: %s: %w", n.Label(), err)
-			}
-			st.run, st.runA, st.fresh = k.heap(), k, true
-		} else if st.run, err = buildOp(n, c.opset); err != nil {
+		st, err := c.floatStep(n)
+		if err != nil {
 			return nil, fmt.Errorf("infer: %s: %w", n.Label(), err)
-		}
-		switch n.OpType {
-		case "Conv", "Gemm", "MatMul":
-			op := n.OpType
-			st.macs = func(in, out []*tensor.Tensor) int64 { return nodeMACs(op, in, out) }
 		}
 		steps = append(steps, pending{st, n.Inputs, n.Outputs})
 	}
@@ -516,6 +506,35 @@ func (c *compiler) plan() (*Program, error) {
 	}
 	p.aliasGroups(last, isOut)
 	return p, nil
+}
+
+// floatStep builds the step of a node that no pattern fused, from its
+// registry entry: an arena kernel when the entry has one, and the entry's
+// MAC count (QOperator ops count theirs only as integer steps, see
+// fuseQOperators).
+func (c *compiler) floatStep(n *graph.Node) (step, error) {
+	st := step{label: n.Label(), op: n.OpType, kind: kindFloat}
+	e := lookup(n)
+	if e == nil {
+		return st, unsupportedf("operator %s", opName(n.Domain, n.OpType))
+	}
+	if e.alloc != nil {
+		k, err := e.alloc(n, c.opset)
+		if err != nil {
+			return st, err
+		}
+		st.run, st.runA, st.fresh = k.heap(), k, true
+	} else {
+		run, err := e.build(n, c.opset)
+		if err != nil {
+			return st, err
+		}
+		st.run = run
+	}
+	if e.qkind == kindFloat {
+		st.macs = e.macs
+	}
+	return st, nil
 }
 
 // singleOut reports whether out[0] is the only output in use.

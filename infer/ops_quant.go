@@ -10,188 +10,111 @@ import (
 	"github.com/eightbitml/eightbit/tensor"
 )
 
-// quantOps are the quantized operator types of the default domain (the
-// QOperator format) that the executor runs. They are built by buildQuantOp
-// on the integer kernels of package kernels, which agree bit for bit with
-// ONNX Runtime's arithmetic (int32 accumulation, float32 requantization,
-// round half to even).
-var quantOps = map[string]bool{
-	"QLinearConv": true, "QLinearMatMul": true, "ConvInteger": true,
-	"MatMulInteger": true, "DynamicQuantizeLinear": true,
+// Quantization and the quantized operators of the default domain (the
+// QOperator format), built on the integer kernels of package kernels, which
+// agree bit for bit with ONNX Runtime's arithmetic (int32 accumulation,
+// float32 requantization, round half to even).
+
+func init() {
+	register(opEntry{alloc: buildQuantizeLinear}, "QuantizeLinear", "DequantizeLinear")
+	register(opEntry{build: buildDynamicQuantizeLinear}, "DynamicQuantizeLinear")
+	register(opEntry{alloc: buildQLinearConv, macs: qlinearConvMACs, qkind: kindInteger}, "QLinearConv")
+	register(opEntry{alloc: buildQLinearMatMul, macs: qlinearMatMulMACs, qkind: kindInteger}, "QLinearMatMul")
+	register(opEntry{build: buildConvInteger}, "ConvInteger")
+	register(opEntry{build: buildMatMulInteger}, "MatMulInteger")
 }
 
-// contribQuantOps are the quantized operators of ONNX Runtime's
-// com.microsoft domain that the executor runs (the QOperator format with
-// contrib ops), with ONNX Runtime's x86-64 arithmetic (see kernels.QAdd and
-// qgap).
-var contribQuantOps = map[string]bool{
-	"QLinearAdd": true, "QLinearGlobalAveragePool": true,
-}
-
-// msDomain is ONNX Runtime's contrib-op domain.
-const msDomain = "com.microsoft"
-
-// buildQuantOp prepares the kernel of a quantized-operator node.
-func buildQuantOp(n *graph.Node, opset int64) (kernelFunc, error) {
-	if n.Domain == msDomain {
-		return buildContribQuantOp(n)
+// buildQuantizeLinear builds QuantizeLinear and DequantizeLinear (per
+// tensor or per axis; blocked quantization is not supported).
+func buildQuantizeLinear(n *graph.Node, _ int64) (allocKernel, error) {
+	axis := int(n.AttrInt("axis", 1))
+	if n.AttrInt("block_size", 0) != 0 {
+		return nil, unsupportedf("blocked quantization")
 	}
-	switch n.OpType {
-	case "QLinearConv":
-		return buildQLinearConv(n).heap(), nil
-	case "ConvInteger":
-		p := convParams(n)
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, w, err := need2(in, "x", "w")
-			if err != nil {
-				return nil, err
-			}
-			qp := kernels.QConvParams{ConvParams: p}
-			if qp.XZeroPoint, err = zeroPointScalar(opt(in, 2), x.DType); err != nil {
-				return nil, err
-			}
-			if qp.WZeroPoint, err = zeroPointVector(opt(in, 3), w.DType); err != nil {
-				return nil, err
-			}
-			return one(kernels.ConvInteger(x, w, qp))
-		}, nil
-	case "QLinearMatMul":
-		return buildQLinearMatMul().heap(), nil
-	case "MatMulInteger":
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			a, b, err := need2(in, "A", "B")
-			if err != nil {
-				return nil, err
-			}
-			var p kernels.QGemmParams
-			if p.BZeroPoint, err = zeroPointVector(opt(in, 3), b.DType); err != nil {
-				return nil, err
-			}
-			za := opt(in, 2)
-			if za != nil && za.Len() > 1 {
-				return nil, fmt.Errorf("per-row A zero points are not supported")
-			}
-			if p.AZeroPoint, err = zeroPointScalar(za, a.DType); err != nil {
-				return nil, err
-			}
-			return one(batchedMatMul(a, b, tensor.Int32, func(a2, b2 *tensor.Tensor) (*tensor.Tensor, error) {
-				return kernels.MatMulInteger(a2, b2, p)
-			}))
-		}, nil
-	case "DynamicQuantizeLinear":
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "x")
-			if err != nil {
-				return nil, err
-			}
-			y, s, z, err := kernels.DynamicQuantizeLinear(x)
-			if err != nil {
-				return nil, err
-			}
-			return []*tensor.Tensor{y, s, z}, nil
-		}, nil
-	}
-	return nil, fmt.Errorf("unsupported op")
-}
-
-// buildContribQuantOp prepares the kernel of a com.microsoft quantized
-// operator: QLinearAdd (A, A_scale, A_zero_point, B, B_scale, B_zero_point,
-// C_scale, C_zero_point; numpy broadcasting) and QLinearGlobalAveragePool
-// (X, x_scale, x_zero_point, y_scale, y_zero_point; NCHW only).
-func buildContribQuantOp(n *graph.Node) (kernelFunc, error) {
-	// params reads the scalar scale and optional zero point at inputs i and
-	// i+1 of a tensor of type dt.
-	params := func(in []*tensor.Tensor, i int, dt tensor.DType, what string) (qmath.Params, error) {
-		s, err := need(in, i, what+" scale")
+	q := n.OpType == "QuantizeLinear"
+	return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
+		x, s, err := need2(in, "x", "scale")
 		if err != nil {
-			return qmath.Params{}, err
+			return nil, err
 		}
-		if s.DType != tensor.Float32 || s.Len() != 1 || !(s.F32[0] > 0) {
-			return qmath.Params{}, fmt.Errorf("%s scale must be one positive float32", what)
+		if q {
+			return one(kernels.QuantizeLinearWith(al, x, s, opt(in, 2), axis))
 		}
-		zp, err := zeroPointScalar(opt(in, i+1), dt)
-		return qmath.Params{Scale: s.F32[0], ZeroPoint: zp}, err
+		return one(kernels.DequantizeLinearWith(al, x, s, opt(in, 2), axis))
+	}, nil
+}
+
+func buildDynamicQuantizeLinear(*graph.Node, int64) (kernelFunc, error) {
+	return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x, err := need(in, 0, "x")
+		if err != nil {
+			return nil, err
+		}
+		y, s, z, err := kernels.DynamicQuantizeLinear(x)
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{y, s, z}, nil
+	}, nil
+}
+
+func buildConvInteger(n *graph.Node, _ int64) (kernelFunc, error) {
+	p := convParams(n)
+	return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x, w, err := need2(in, "x", "w")
+		if err != nil {
+			return nil, err
+		}
+		qp := kernels.QConvParams{ConvParams: p}
+		if qp.XZeroPoint, err = zeroPointScalar(opt(in, 2), x.DType); err != nil {
+			return nil, err
+		}
+		if qp.WZeroPoint, err = zeroPointVector(opt(in, 3), w.DType); err != nil {
+			return nil, err
+		}
+		return one(kernels.ConvInteger(x, w, qp))
+	}, nil
+}
+
+func buildMatMulInteger(*graph.Node, int64) (kernelFunc, error) {
+	return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		a, b, err := need2(in, "A", "B")
+		if err != nil {
+			return nil, err
+		}
+		var p kernels.QGemmParams
+		if p.BZeroPoint, err = zeroPointVector(opt(in, 3), b.DType); err != nil {
+			return nil, err
+		}
+		za := opt(in, 2)
+		if za != nil && za.Len() > 1 {
+			return nil, fmt.Errorf("per-row A zero points are not supported")
+		}
+		if p.AZeroPoint, err = zeroPointScalar(za, a.DType); err != nil {
+			return nil, err
+		}
+		return one(batchedMatMul(a, b, tensor.Int32, func(a2, b2 *tensor.Tensor) (*tensor.Tensor, error) {
+			return kernels.MatMulInteger(a2, b2, p)
+		}))
+	}, nil
+}
+
+// qlinearConvMACs counts a QLinearConv's multiply-accumulates: one per
+// output element and weight (input 3) of its group.
+func qlinearConvMACs(in, out []*tensor.Tensor) int64 {
+	if len(in) < 4 || in[3] == nil || len(out) == 0 || out[0] == nil {
+		return 0
 	}
-	eightBit := func(t *tensor.Tensor) error {
-		if t.DType != tensor.Uint8 && t.DType != tensor.Int8 {
-			return fmt.Errorf("want uint8 or int8, have %v", t.DType)
-		}
-		return nil
+	return int64(out[0].Len()) * int64(in[3].Shape[1:].Size())
+}
+
+// qlinearMatMulMACs counts a QLinearMatMul's multiply-accumulates: one per
+// output element and inner index.
+func qlinearMatMulMACs(in, out []*tensor.Tensor) int64 {
+	if len(in) < 4 || in[0] == nil || len(out) == 0 || out[0] == nil || len(in[0].Shape) == 0 {
+		return 0
 	}
-	switch n.OpType {
-	case "QLinearAdd":
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			a, err := need(in, 0, "A")
-			if err != nil {
-				return nil, err
-			}
-			b, err := need(in, 3, "B")
-			if err != nil {
-				return nil, err
-			}
-			if err := eightBit(a); err != nil {
-				return nil, err
-			}
-			if b.DType != a.DType {
-				return nil, fmt.Errorf("A is %v, B %v", a.DType, b.DType)
-			}
-			pa, err := params(in, 1, a.DType, "A")
-			if err != nil {
-				return nil, err
-			}
-			pb, err := params(in, 4, a.DType, "B")
-			if err != nil {
-				return nil, err
-			}
-			pc, err := params(in, 6, a.DType, "C")
-			if err != nil {
-				return nil, err
-			}
-			shape, err := kernels.BroadcastShape(a.Shape, b.Shape)
-			if err != nil {
-				return nil, err
-			}
-			var ia, ib []int
-			if !a.Shape.Equal(shape) {
-				if ia, err = kernels.BroadcastIndex(a.Shape, shape); err != nil {
-					return nil, err
-				}
-			}
-			if !b.Shape.Equal(shape) {
-				if ib, err = kernels.BroadcastIndex(b.Shape, shape); err != nil {
-					return nil, err
-				}
-			}
-			lo, hi := qbounds(a.DType)
-			return one(qadd(a, b, shape, ia, ib, kernels.NewQAdd(pa, pb, pc, lo, hi, a.DType == tensor.Int8)), nil)
-		}, nil
-	case "QLinearGlobalAveragePool":
-		if n.AttrInt("channels_last", 0) != 0 {
-			return nil, unsupportedf("channels_last")
-		}
-		return func(in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-			x, err := need(in, 0, "X")
-			if err != nil {
-				return nil, err
-			}
-			if err := eightBit(x); err != nil {
-				return nil, err
-			}
-			if len(x.Shape) < 3 {
-				return nil, fmt.Errorf("want X of rank >= 3, have %v", x.Shape)
-			}
-			px, err := params(in, 1, x.DType, "x")
-			if err != nil {
-				return nil, err
-			}
-			py, err := params(in, 3, x.DType, "y")
-			if err != nil {
-				return nil, err
-			}
-			return one(qgap(x, px, py, false), nil)
-		}, nil
-	}
-	return nil, unsupportedf("%s.%s", n.Domain, n.OpType)
+	return int64(out[0].Len()) * int64(in[0].Shape[len(in[0].Shape)-1])
 }
 
 // zeroPointScalar reads an optional one-element 8-bit zero point whose type
@@ -279,8 +202,8 @@ func (c *planCache[P]) get(key [8]*tensor.Tensor, vals [4]float32, build func() 
 }
 
 // buildQLinearConv returns the QLinearConv kernel, its output taken from
-// the Run's arena (see buildAllocOp).
-func buildQLinearConv(n *graph.Node) allocKernel {
+// the Run's arena.
+func buildQLinearConv(n *graph.Node, _ int64) (allocKernel, error) {
 	cp := convParams(n)
 	var cache planCache[*kernels.QConvPlan]
 	return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
@@ -333,12 +256,12 @@ func buildQLinearConv(n *graph.Node) allocKernel {
 			return nil, err
 		}
 		return one(plan.RunWith(al, x))
-	}
+	}, nil
 }
 
 // buildQLinearMatMul returns the QLinearMatMul kernel; with a 2-D B (a
 // weight) its output is taken from the arena.
-func buildQLinearMatMul() allocKernel {
+func buildQLinearMatMul(*graph.Node, int64) (allocKernel, error) {
 	var cache planCache[*kernels.QGemmPlan]
 	return func(in []*tensor.Tensor, al kernels.Alloc) ([]*tensor.Tensor, error) {
 		a, err := need(in, 0, "a")
@@ -392,7 +315,7 @@ func buildQLinearMatMul() allocKernel {
 		return one(batchedMatMul(a, b, out, func(a2, b2 *tensor.Tensor) (*tensor.Tensor, error) {
 			return kernels.QMatMul(a2, b2, false, nil, p)
 		}))
-	}
+	}, nil
 }
 
 // view returns a tensor sharing the elements [off, off+shape.Size()) of t.
