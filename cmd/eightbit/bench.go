@@ -138,12 +138,10 @@ func loadModel(ctx context.Context, loc string) (*graph.Model, int, error) {
 		return nil, 0, err
 	}
 	folder := modelFolder(loc)
+	// External data must stay inside the model's folder, symbolic links
+	// included.
 	m, err := formats.Decode(data, formats.ForFile(loc), formats.Options{External: func(rel string) ([]byte, error) {
-		full, err := storage.Join(folder, rel)
-		if err != nil {
-			return nil, err
-		}
-		return storage.ReadLocation(ctx, full)
+		return storage.ReadInside(ctx, folder, rel)
 	}})
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", loc, err)

@@ -78,6 +78,8 @@ var rules = []layer{
 	{pkg: "internal/version", owns: "the version string", leaf: true},
 	{pkg: "internal/demozoo", owns: "the embedded demo zoo", leaf: true},
 	// Test helpers: they import package testing.
+	{pkg: "internal/badinput", owns: "the hostile-input corpus and its loader", testOnly: true,
+		imports: []string{"formats", "infer", "storage", "dataset", "zoo"}},
 	{pkg: "internal/zootest", owns: "the shared test zoo's location", leaf: true, testOnly: true},
 	{pkg: "internal/browsertest", owns: "headless-browser checks of report pages", leaf: true, testOnly: true},
 	{pkg: "internal/orttest", owns: "ONNX Runtime for the interop tests (build tag ort)", testOnly: true},
