@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/internal/badinput"
+	"github.com/eightbitml/eightbit/jobs"
 )
 
 // TestInspectBadInputs runs every model case of the hostile-input corpus
@@ -100,5 +103,13 @@ func TestOutProbe(t *testing.T) {
 	}
 	if es, _ := os.ReadDir(ok); len(es) != 0 {
 		t.Errorf("probe left %v", es)
+	}
+}
+
+// TestJobErrorKind: a job that cannot start is a config failure.
+func TestJobErrorKind(t *testing.T) {
+	err := fmt.Errorf("quantize-zoo: %w: no --zoo", jobs.ErrConfig)
+	if failure.KindOf(err) != failure.Config || !errors.Is(err, jobs.ErrConfig) {
+		t.Errorf("%v has kind %s", err, failure.KindOf(err))
 	}
 }

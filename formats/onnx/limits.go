@@ -24,9 +24,11 @@ type Limits struct {
 	// MaxExternalBytes is the largest total of external data one model
 	// may read.
 	MaxExternalBytes int64
-	// MaxSubgraphDepth is the deepest nesting of graphs in attributes
-	// (control flow bodies) the decoder walks; eightbit runs none, but a
-	// file nesting thousands of them must fail cleanly.
+	// MaxSubgraphDepth bounds the nesting of graphs in attributes
+	// (control flow bodies): the protobuf parser stops at the message
+	// depth such nesting needs, so a file nesting thousands of graphs
+	// fails cleanly (naming the depth) instead of recursing. eightbit runs
+	// no subgraph at all: shallower ones are ErrUnsupported.
 	MaxSubgraphDepth int
 }
 

@@ -47,6 +47,8 @@ var rules = []layer{
 		beam: true, gocloud: blobDrivers},
 	{pkg: "bench/ortcompare", owns: "the speed comparison against ONNX Runtime, a command run by bench/ort-compare.sh",
 		imports: []string{"zoo"}},
+	{pkg: "internal/badinput", owns: "the hostile-input corpus and its loader", testOnly: true,
+		imports: []string{"formats", "infer", "storage", "dataset", "zoo"}},
 	{pkg: "jobs", owns: "named jobs and the job-spec file", imports: []string{"pipeline", "transforms"}, beam: true},
 	{pkg: "pipeline", owns: "runner choice, options and metrics read-back", imports: []string{"transforms"}, beam: true},
 	{pkg: "transforms", owns: "the Beam glue", imports: belowTransforms, beam: true},
@@ -78,8 +80,6 @@ var rules = []layer{
 	{pkg: "internal/version", owns: "the version string", leaf: true},
 	{pkg: "internal/demozoo", owns: "the embedded demo zoo", leaf: true},
 	// Test helpers: they import package testing.
-	{pkg: "internal/badinput", owns: "the hostile-input corpus and its loader", testOnly: true,
-		imports: []string{"formats", "infer", "storage", "dataset", "zoo"}},
 	{pkg: "internal/zootest", owns: "the shared test zoo's location", leaf: true, testOnly: true},
 	{pkg: "internal/browsertest", owns: "headless-browser checks of report pages", leaf: true, testOnly: true},
 	{pkg: "internal/orttest", owns: "ONNX Runtime for the interop tests (build tag ort)", testOnly: true},
