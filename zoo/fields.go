@@ -3,7 +3,9 @@ package zoo
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -176,4 +178,84 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(ra)][len(rb)]
+}
+
+var (
+	pathStepRE = regexp.MustCompile(`^([A-Za-z0-9_]+)?((?:\[\d+\])*)(?: \([^)]*\))?$`)
+	digitsRE   = regexp.MustCompile(`\d+`)
+)
+
+// lineOf returns the line of the deepest node of doc that the manifest
+// path p (datasets.mnist.split.calibration, models[2] (resnet).file)
+// reaches, or 0.
+func lineOf(doc *yaml.Node, p string) int {
+	if doc == nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return 0
+	}
+	n, line := doc.Content[0], 0
+	// Split at dots outside parentheses (model names may hold dots).
+	var steps []string
+	depth, start := 0, 0
+	for i, r := range p {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')':
+			depth--
+		case r == '.' && depth == 0:
+			steps = append(steps, p[start:i])
+			start = i + 1
+		}
+	}
+	steps = append(steps, p[start:])
+	for _, s := range steps {
+		m := pathStepRE.FindStringSubmatch(s)
+		if m == nil {
+			return line
+		}
+		if key := m[1]; key != "" {
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					line, next = n.Content[i].Line, n.Content[i+1]
+					break
+				}
+			}
+			if next == nil {
+				return line
+			}
+			n = next
+		}
+		for _, idx := range digitsRE.FindAllString(m[2], -1) {
+			i, _ := strconv.Atoi(idx)
+			if n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// withLine prefixes a manifest validation error with the line of the path
+// it names (the text before the first ": " after ErrManifest's).
+func withLine(doc *yaml.Node, err error) error {
+	prefix := ErrManifest.Error() + ": "
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) {
+		return err
+	}
+	rest := msg[len(prefix):]
+	p, _, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return err
+	}
+	if line := lineOf(doc, p); line > 0 {
+		return fmt.Errorf("%w: line %d: %s", ErrManifest, line, rest)
+	}
+	return err
 }

@@ -22,6 +22,10 @@ func TestUnknownFields(t *testing.T) {
 		{"inline split files", "datasets:\n  mnist:\n    format: idx\n    imgaes: x\nmodels: []\n", "datasets.mnist.imgaes: unknown field, did you mean images?"},
 		{"top level, far from anything", "name: z\nzebra: 1\n", "line 2: zebra: unknown field (known: datasets, models, name)"},
 		{"swapped letters", "naem: z\n", "naem: unknown field, did you mean name?"},
+		{"validation error gets its line", "datasets:\n  mnist:\n    format: idx\n    classes: -3\nmodels:\n  - name: a\n    file: a.onnx\n    dataset: mnist\n",
+			"line 4: datasets.mnist.classes: must be positive"},
+		{"model validation line", head + "  - name: a\n    file: a.onnx\n    dataset: mnist\n  - name: b.v2\n    file: b.onnx\n    dataset: nope\n",
+			"line 14: models[1] (b.v2).dataset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))

@@ -138,7 +138,8 @@ func Parse(data []byte) (*Manifest, error) {
 // unknown field, did you mean mean?`.
 func ParseWith(data []byte, opt Options) (*Manifest, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err == nil {
+	parsed := yaml.Unmarshal(data, &doc) == nil
+	if parsed {
 		if err := checkFields(&doc, reflect.TypeFor[Manifest]()); err != nil {
 			return nil, err
 		}
@@ -153,6 +154,10 @@ func ParseWith(data []byte, opt Options) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
 	}
 	if err := m.ValidateWith(opt); err != nil {
+		if parsed {
+			// Validation names the field by its path; add its line.
+			return nil, withLine(&doc, err)
+		}
 		return nil, err
 	}
 	return &m, nil
