@@ -114,3 +114,54 @@ func Probe(ctx context.Context, location string) (err error) {
 	}
 	return err
 }
+
+// TooLargeError is the error of ReadLocationLimit for an object larger
+// than the limit: it is refused before it is read.
+type TooLargeError struct {
+	Location    string
+	Size, Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("storage: %s has %d bytes, more than the limit of %d", e.Location, e.Size, e.Limit)
+}
+
+// ReadLocationLimit is ReadLocation for an object of at most limit bytes
+// (limit ≤ 0: no limit): a larger one is a *TooLargeError before any byte
+// is read, so a huge file cannot exhaust memory.
+func ReadLocationLimit(ctx context.Context, location string, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		return ReadLocation(ctx, location)
+	}
+	dir, key, err := Split(location)
+	if err != nil {
+		return nil, &Error{Op: "read", Location: location, Err: err}
+	}
+	b, err := Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	if err := checkKey(key); err != nil {
+		return nil, b.fail("read", key, err)
+	}
+	var size int64
+	err = b.do(ctx, "read", key, func() error {
+		a, err := b.b.Attributes(ctx, b.keyPrefix+key)
+		if err == nil {
+			size = a.Size
+		}
+		return err
+	})
+	if err != nil {
+		return nil, b.fail("read", key, err)
+	}
+	if size > limit {
+		return nil, &TooLargeError{Location: b.loc(key), Size: size, Limit: limit}
+	}
+	data, err := b.ReadAll(ctx, key)
+	if err == nil && int64(len(data)) > limit {
+		return nil, &TooLargeError{Location: b.loc(key), Size: int64(len(data)), Limit: limit}
+	}
+	return data, err
+}

@@ -146,3 +146,21 @@ func TestProbe(t *testing.T) {
 		t.Errorf("probe below a file: %v", err)
 	}
 }
+
+func TestReadLocationLimit(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "m.onnx")
+	if err := os.WriteFile(p, make([]byte, 100), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadLocationLimit(ctx, p, 100); err != nil || len(b) != 100 {
+		t.Fatalf("at the limit: %d bytes, %v", len(b), err)
+	}
+	var tl *TooLargeError
+	if _, err := ReadLocationLimit(ctx, p, 99); !errors.As(err, &tl) || tl.Size != 100 || !strings.Contains(err.Error(), "more than the limit of 99") {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if _, err := ReadLocationLimit(ctx, p+".gone", 99); failure.KindOf(err) != failure.NotFound {
+		t.Fatalf("missing: %v", err)
+	}
+}

@@ -14,7 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/formats"
+	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/storage"
@@ -133,7 +135,12 @@ func parseShape(s string) ([]int, error) {
 // loadModel reads and decodes a model, in the format its name implies
 // (formats.ForFile), with external tensor data from files next to it.
 func loadModel(ctx context.Context, loc string) (*graph.Model, int, error) {
-	data, err := storage.ReadLocation(ctx, loc)
+	// A file over the decoder's size limit is refused before it is read.
+	data, err := storage.ReadLocationLimit(ctx, loc, onnx.DefaultLimits.MaxModelBytes)
+	var tl *storage.TooLargeError
+	if errors.As(err, &tl) {
+		return nil, 0, failure.Mark(err, failure.InvalidModel)
+	}
 	if err != nil {
 		return nil, 0, err
 	}

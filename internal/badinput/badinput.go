@@ -25,6 +25,7 @@ import (
 	"github.com/eightbitml/eightbit/dataset"
 	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/formats"
+	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/formats/onnx/onnxpb"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/storage"
@@ -138,7 +139,7 @@ func (c Case) Load(ctx context.Context, loc string) error {
 // first error: reading, decoding (external data through
 // storage.ReadInside), graph.Validate, infer.Compile.
 func LoadModel(ctx context.Context, loc string) error {
-	data, err := storage.ReadLocation(ctx, loc)
+	data, err := storage.ReadLocationLimit(ctx, loc, onnx.DefaultLimits.MaxModelBytes)
 	if err != nil {
 		return err
 	}
