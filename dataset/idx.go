@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
+
+	"github.com/eightbitml/eightbit/failure"
 )
 
 // ErrFormat is wrapped by every decoding error caused by malformed input.
-var ErrFormat = errors.New("dataset: malformed data")
+var ErrFormat = failure.Errorf(failure.BadData, "dataset: malformed data")
 
 // Images is a set of equally sized 8-bit images stored contiguously, image
 // by image, each row-major with interleaved channels (H×W×C).
@@ -36,9 +37,13 @@ func maybeGunzip(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: gzip: %v", ErrFormat, err)
 	}
 	defer zr.Close()
-	out, err := io.ReadAll(zr)
+	max := DefaultLimits.MaxDecompressedBytes
+	out, err := io.ReadAll(io.LimitReader(zr, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: gzip: %v", ErrFormat, err)
+	}
+	if int64(len(out)) > max {
+		return nil, fmt.Errorf("%w: gzip data expands to more than the limit of %d bytes", ErrFormat, max)
 	}
 	return out, nil
 }

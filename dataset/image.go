@@ -16,9 +16,25 @@ type Image struct {
 	Pix     []uint8
 }
 
-// maxImagePixels bounds the size of a decoded image (header check before
-// decoding), so a corrupt header cannot make a worker allocate gigabytes.
-const maxImagePixels = 1 << 26
+// Limits bounds what the decoders accept, so that a corrupt or hostile
+// file is an error wrapping ErrFormat (kind failure.BadData) instead of an
+// out-of-memory.
+type Limits struct {
+	// MaxImagePixels is the most pixels (width × height) of one image,
+	// checked on the header before the image is decoded.
+	MaxImagePixels int64
+	// MaxDecompressedBytes is the most bytes a gzip-compressed file may
+	// expand to.
+	MaxDecompressedBytes int64
+}
+
+// DefaultLimits are the limits of DecodeImage, DecodeIDXImages and
+// DecodeIDXLabels: 64 Mpixel images (an 8192×8192 photo), 4 GiB of
+// decompressed IDX data (MNIST's training images are 47 MB).
+var DefaultLimits = Limits{
+	MaxImagePixels:       1 << 26,
+	MaxDecompressedBytes: 4 << 30,
+}
 
 // DecodeImage decodes a JPEG or PNG file. Gray images (8 or 16 bits)
 // become C=1, everything else C=3 in RGB order:
@@ -35,8 +51,11 @@ func DecodeImage(data []byte) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: image: %v", ErrFormat, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
+	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("%w: image of %dx%d pixels", ErrFormat, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > DefaultLimits.MaxImagePixels {
+		return nil, fmt.Errorf("%w: image header says %dx%d pixels, more than the limit of %d", ErrFormat, cfg.Width, cfg.Height, DefaultLimits.MaxImagePixels)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -360,10 +361,10 @@ func (g *Graph) TopoSort() error {
 				continue
 			}
 			if j, dup := producer[o]; dup {
-				return fmt.Errorf("value %q is written by both %s and %s", o, g.Nodes[j].Label(), n.Label())
+				return failure.Errorf(failure.InvalidModel, "value %q is written by both %s and %s", o, g.Nodes[j].Label(), n.Label())
 			}
 			if defined[o] {
-				return fmt.Errorf("%s writes %q, which is already a graph input or initializer", n.Label(), o)
+				return failure.Errorf(failure.InvalidModel, "%s writes %q, which is already a graph input or initializer", n.Label(), o)
 			}
 			producer[o] = i
 		}
@@ -371,7 +372,7 @@ func (g *Graph) TopoSort() error {
 	for _, n := range g.Nodes {
 		for _, in := range n.Inputs {
 			if _, ok := producer[in]; !ok && !defined[in] {
-				return fmt.Errorf("%s reads %q, which no node, input or initializer defines", n.Label(), in)
+				return failure.Errorf(failure.InvalidModel, "%s reads %q, which no node, input or initializer defines", n.Label(), in)
 			}
 		}
 	}
@@ -403,7 +404,7 @@ func (g *Graph) TopoSort() error {
 		if !progress {
 			for i, n := range g.Nodes {
 				if !done[i] {
-					return fmt.Errorf("graph has a cycle through %s", n.Label())
+					return failure.Errorf(failure.InvalidModel, "graph has a cycle through %s", n.Label())
 				}
 			}
 		}
@@ -413,14 +414,40 @@ func (g *Graph) TopoSort() error {
 }
 
 // Validate checks structural soundness: unique producers, every input
-// defined, no cycles, every graph output produced, initializers well formed.
-// It sorts the nodes topologically.
+// defined, no cycles, every graph output produced, initializers well formed,
+// within Limits (DefaultLimits) and finite (CheckFinite). It sorts the
+// nodes topologically. Its errors have kind failure.InvalidModel, or
+// failure.Unsupported for an element type eightbit does not handle, or
+// failure.NonFinite (a *NonFiniteError).
 func (g *Graph) Validate() error {
+	return g.ValidateLimits(DefaultLimits)
+}
+
+// ValidateLimits is Validate with the given limits.
+func (g *Graph) ValidateLimits(l Limits) error {
+	if err := g.CheckLimits(l); err != nil {
+		return err
+	}
 	for _, name := range g.InitializerNames() {
-		if err := g.Initializers[name].Validate(); err != nil {
-			return fmt.Errorf("initializer %q: %w", name, err)
+		t := g.Initializers[name]
+		if t == nil {
+			return failure.Errorf(failure.InvalidModel, "initializer %q is nil", name)
+		}
+		if err := t.Validate(); err != nil {
+			kind := failure.InvalidModel
+			if !t.DType.Supported() {
+				kind = failure.Unsupported
+			}
+			return failure.Errorf(kind, "initializer %q: %w", name, err)
 		}
 	}
+	if err := g.validateStructure(); err != nil {
+		return err
+	}
+	return g.CheckFinite()
+}
+
+func (g *Graph) validateStructure() error {
 	if err := g.TopoSort(); err != nil {
 		return err
 	}
@@ -439,7 +466,7 @@ func (g *Graph) Validate() error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("graph output %q is not produced by any node", o.Name)
+			return failure.Errorf(failure.InvalidModel, "graph output %q is not produced by any node", o.Name)
 		}
 	}
 	return nil

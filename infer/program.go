@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -54,6 +55,9 @@ func (e *UnsupportedError) Error() string {
 	}
 	return fmt.Sprintf("unsupported ops (opset %d): %s", e.Opset, strings.Join(parts, ", "))
 }
+
+// Is reports whether target is failure.Unsupported, the error's kind.
+func (e *UnsupportedError) Is(target error) bool { return target == failure.Unsupported }
 
 // Stats describes how a compiled program executes.
 type Stats struct {
@@ -155,6 +159,9 @@ func compile(m *graph.Model, opts Options, fuse bool) (*Program, error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("infer: nil model or graph")
 	}
+	if err := checkOpset(m); err != nil {
+		return nil, err
+	}
 	mc := m.Clone()
 	g := mc.Graph
 	opset := mc.Opset()
@@ -170,6 +177,9 @@ func compile(m *graph.Model, opts Options, fuse bool) (*Program, error) {
 	}
 	c.bypassIdentities()
 	c.shapes = graph.InferShapes(g, opset, BatchFree(g.Inputs))
+	if err := c.shapes.CheckShapeLimits(graph.DefaultLimits); err != nil {
+		return nil, fmt.Errorf("infer: %w", err)
+	}
 	if err := c.fold(); err != nil {
 		return nil, err
 	}

@@ -1,10 +1,10 @@
 package infer
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -146,12 +146,15 @@ func buildOp(n *graph.Node, opset int64) (kernelFunc, error) {
 // values, input types, training modes) that the executor does not
 // implement, as opposed to malformed models. Compile lists such nodes in its
 // *UnsupportedError.
-var ErrUnsupported = errors.New("unsupported")
+var ErrUnsupported = failure.Errorf(failure.Unsupported, "unsupported")
 
 type unsupportedErr struct{ msg string }
 
 func (e *unsupportedErr) Error() string        { return e.msg }
 func (e *unsupportedErr) Is(target error) bool { return target == ErrUnsupported }
+
+// Unwrap returns ErrUnsupported, so that the error has kind unsupported.
+func (e *unsupportedErr) Unwrap() error { return ErrUnsupported }
 
 func unsupportedf(format string, args ...any) error {
 	return &unsupportedErr{fmt.Sprintf(format, args...)}

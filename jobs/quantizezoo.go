@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/eightbitml/eightbit/calibrate"
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/pipeline"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
@@ -22,7 +22,7 @@ import (
 
 // ErrConfig is wrapped by errors in a job's configuration (bad flags, a
 // manifest that does not parse, an unknown runner): the job did not start.
-var ErrConfig = errors.New("invalid job configuration")
+var ErrConfig = failure.Errorf(failure.Config, "invalid job configuration")
 
 // QuantizeZoo configures the quantize-zoo job.
 type QuantizeZoo struct {

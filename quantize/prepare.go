@@ -27,7 +27,7 @@ func Prepare(m *graph.Model) (*graph.Model, error) {
 	c := m.Clone()
 	g := c.Graph
 	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("quantize: invalid input graph: %w", err)
+		return nil, fmt.Errorf("quantize: input graph: %w", err)
 	}
 	if err := g.InlineConstants(); err != nil {
 		return nil, fmt.Errorf("quantize: %w", err)

@@ -14,13 +14,14 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/eightbitml/eightbit/failure"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
 
 // ErrNotFound is matched (with errors.Is) by every error this package returns
 // for a key that does not exist.
-var ErrNotFound = errors.New("storage: not found")
+var ErrNotFound = failure.Errorf(failure.NotFound, "storage: not found")
 
 // Error is the error type returned by Bucket methods and Open. It records the
 // operation and the location (URL without query, plus key) it concerns.
@@ -39,10 +40,18 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether the error is ErrNotFound; it is when the underlying
 // driver reports gcerrors.NotFound.
-// It also matches fs.ErrNotExist then, so that packages that only know the
-// standard library (dataset) can tell a missing file from other failures.
+// It also matches fs.ErrNotExist and failure.NotFound then, so that
+// packages that only know the standard library (dataset) can tell a missing
+// file from other failures. Any other storage error has kind failure.IO.
 func (e *Error) Is(target error) bool {
-	return (target == ErrNotFound || target == fs.ErrNotExist) && gcerrors.Code(e.Err) == gcerrors.NotFound
+	notFound := gcerrors.Code(e.Err) == gcerrors.NotFound
+	switch target {
+	case ErrNotFound, fs.ErrNotExist, failure.NotFound:
+		return notFound
+	case failure.IO:
+		return !notFound
+	}
+	return false
 }
 
 // Bucket is a folder in some blob store: every key is relative to the folder

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -14,13 +15,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eightbitml/eightbit/dataset"
+	"github.com/eightbitml/eightbit/failure"
 )
 
 // FileName is the manifest's name at the root of a zoo.
 const FileName = "zoo.yaml"
 
 // ErrManifest is wrapped by every manifest validation error.
-var ErrManifest = errors.New("zoo manifest")
+var ErrManifest = failure.Errorf(failure.Config, "zoo manifest")
 
 // Manifest is a parsed zoo manifest.
 type Manifest struct {
@@ -130,7 +132,18 @@ func Parse(data []byte) (*Manifest, error) {
 }
 
 // ParseWith decodes and validates a manifest.
+//
+// An unknown field is named by its manifest path, with the closest known
+// field and the line: `line 14: models[2] (resnet).preprocess.mena:
+// unknown field, did you mean mean?`.
 func ParseWith(data []byte, opt Options) (*Manifest, error) {
+	var doc yaml.Node
+	parsed := yaml.Unmarshal(data, &doc) == nil
+	if parsed {
+		if err := checkFields(&doc, reflect.TypeFor[Manifest]()); err != nil {
+			return nil, err
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var m Manifest
@@ -141,6 +154,10 @@ func ParseWith(data []byte, opt Options) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
 	}
 	if err := m.ValidateWith(opt); err != nil {
+		if parsed {
+			// Validation names the field by its path; add its line.
+			return nil, withLine(&doc, err)
+		}
 		return nil, err
 	}
 	return &m, nil

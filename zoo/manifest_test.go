@@ -78,6 +78,9 @@ func TestParseErrors(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("models: []"))
+	// Typos and validation errors, which look fields and lines up.
+	f.Add([]byte("datasets:\n  mnist:\n    fromat: idx\nmodels: []\n"))
+	f.Add([]byte("datasets:\n  m.x:\n    format: idx\n    classes: -3\nmodels:\n  - name: a (b).c\n    file: a.onnx\n    dataset: m.x\n    preprocess: {mena: [1]}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		Parse(b)
 	})

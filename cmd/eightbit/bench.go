@@ -14,7 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/formats"
+	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/storage"
@@ -133,17 +135,20 @@ func parseShape(s string) ([]int, error) {
 // loadModel reads and decodes a model, in the format its name implies
 // (formats.ForFile), with external tensor data from files next to it.
 func loadModel(ctx context.Context, loc string) (*graph.Model, int, error) {
-	data, err := storage.ReadLocation(ctx, loc)
+	// A file over the decoder's size limit is refused before it is read.
+	data, err := storage.ReadLocationLimit(ctx, loc, onnx.DefaultLimits.MaxModelBytes)
+	var tl *storage.TooLargeError
+	if errors.As(err, &tl) {
+		return nil, 0, failure.Mark(err, failure.InvalidModel)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
 	folder := modelFolder(loc)
+	// External data must stay inside the model's folder, symbolic links
+	// included.
 	m, err := formats.Decode(data, formats.ForFile(loc), formats.Options{External: func(rel string) ([]byte, error) {
-		full, err := storage.Join(folder, rel)
-		if err != nil {
-			return nil, err
-		}
-		return storage.ReadLocation(ctx, full)
+		return storage.ReadInside(ctx, folder, rel)
 	}})
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", loc, err)

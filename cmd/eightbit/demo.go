@@ -33,6 +33,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "eightbit demo: %v\n", err)
 		return exitUsage
 	}
+	if !probeOut(ctx, "demo", abs, stderr) {
+		return exitUsage
+	}
 	zooDir := filepath.Join(abs, "demo-zoo")
 	if err := demozoo.Unpack(zooDir); err != nil {
 		fmt.Fprintf(stderr, "eightbit demo: unpacking the demo zoo: %v\n", err)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/tensor"
@@ -43,6 +44,9 @@ type inspectReport struct {
 	MACsPartial bool             `json:"macs_partial,omitempty"`
 	Unsupported []string         `json:"unsupported_ops,omitempty"`
 	CompileErr  string           `json:"compile_error,omitempty"`
+	// CompileKind is the failure kind of CompileErr (failure.Kind:
+	// "invalid-model", "non-finite", "unsupported", ...).
+	CompileKind string `json:"compile_error_kind,omitempty"`
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -73,7 +77,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	rep, err := inspectModel(ctx, model)
 	if err != nil {
-		fmt.Fprintf(stderr, "eightbit inspect: %v\n", err)
+		fmt.Fprintf(stderr, "eightbit inspect: %s: %v\n", failure.KindOf(err), err)
 		return exitFailed
 	}
 	if *asJSON {
@@ -111,7 +115,7 @@ func inspectModel(ctx context.Context, loc string) (*inspectReport, error) {
 	}
 	g := m.Graph.Clone()
 	if err := g.Validate(); err != nil {
-		rep.CompileErr = err.Error()
+		rep.CompileErr, rep.CompileKind = err.Error(), string(failure.KindOf(err))
 	}
 	// Shape inference at batch 1: a symbolic or unknown leading dimension
 	// of every input is 1.
@@ -147,7 +151,7 @@ func inspectModel(ctx context.Context, loc string) (*inspectReport, error) {
 				}
 			}
 		} else if rep.CompileErr == "" {
-			rep.CompileErr = err.Error()
+			rep.CompileErr, rep.CompileKind = err.Error(), string(failure.KindOf(err))
 		}
 	}
 	return rep, nil
@@ -306,6 +310,10 @@ func writeInspectText(w io.Writer, r *inspectReport) {
 		}
 	}
 	if r.CompileErr != "" {
-		fmt.Fprintf(w, "compile error: %s\n", r.CompileErr)
+		if r.CompileKind != "" {
+			fmt.Fprintf(w, "compile error (%s): %s\n", r.CompileKind, r.CompileErr)
+		} else {
+			fmt.Fprintf(w, "compile error: %s\n", r.CompileErr)
+		}
 	}
 }

@@ -138,8 +138,14 @@ func runCalibrate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // on stderr (with a progress line while a quantize-zoo job runs), and
 // returns the exit code: 1 when a model failed or missed a gate, 130 or 143
 // when SIGINT or SIGTERM stopped it (see watchSignals).
+//
+// The output folder is probed first (probeOut): if the job cannot write
+// there it exits with exitUsage before reading any model.
 func runNamed(ctx context.Context, name, zoo, out string, j jobs.Job, stdout, stderr io.Writer) int {
 	start := time.Now()
+	if !probeOut(ctx, name, out, stderr) {
+		return exitUsage
+	}
 	fmt.Fprintf(stderr, "eightbit: %s %s -> %s on %s\n", name, zoo, out, pipeline.RunnerName(""))
 	if p := beamLogPath(); p != "" {
 		fmt.Fprintf(stderr, "eightbit: Beam's own log lines go to %s (--verbose shows them here)\n", p)

@@ -1,9 +1,9 @@
 package onnx
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/formats/onnx/onnxpb"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/tensor"
@@ -14,11 +14,11 @@ var (
 	// ErrInvalid is wrapped by every error about input that is not a
 	// well-formed ONNX model or tensor (bad protobuf, sizes that do not
 	// match, missing names, duplicates).
-	ErrInvalid = errors.New("invalid ONNX data")
+	ErrInvalid = failure.Errorf(failure.InvalidModel, "invalid ONNX data")
 	// ErrUnsupported is wrapped by every error about well-formed ONNX that
 	// eightbit cannot represent (element types such as STRING or BFLOAT16,
 	// external or sparse data, graph-valued attributes, model functions).
-	ErrUnsupported = errors.New("unsupported ONNX feature")
+	ErrUnsupported = failure.Errorf(failure.Unsupported, "unsupported ONNX feature")
 )
 
 func unmarshal(data []byte, m proto.Message) error {
@@ -33,9 +33,15 @@ func unmarshal(data []byte, m proto.Message) error {
 // FLOAT16 tensors are converted to float32. Every error wraps ErrInvalid or
 // ErrUnsupported and names the tensor, node or value it is about.
 func Decode(data []byte) (*graph.Model, error) {
+	return DecodeLimits(data, DefaultLimits)
+}
+
+// DecodeLimits is Decode within the given limits (zero fields:
+// DefaultLimits).
+func DecodeLimits(data []byte, l Limits) (*graph.Model, error) {
 	var mp onnxpb.ModelProto
-	if err := unmarshal(data, &mp); err != nil {
-		return nil, fmt.Errorf("onnx: %w: %v", ErrInvalid, err)
+	if err := unmarshalModel(data, &mp, l); err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
 	}
 	m, err := modelFromProto(&mp)
 	if err != nil {

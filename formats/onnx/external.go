@@ -23,11 +23,19 @@ import (
 // tensor's data. Errors wrap ErrInvalid or ErrUnsupported as Decode's do,
 // and name the tensor.
 func DecodeWithExternal(data []byte, open func(location string) ([]byte, error)) (*graph.Model, error) {
+	return DecodeWithExternalLimits(data, open, DefaultLimits)
+}
+
+// DecodeWithExternalLimits is DecodeWithExternal within the given limits
+// (zero fields: DefaultLimits); the external files read count against
+// MaxExternalBytes.
+func DecodeWithExternalLimits(data []byte, open func(location string) ([]byte, error), l Limits) (*graph.Model, error) {
+	l = l.withDefaults()
 	var mp onnxpb.ModelProto
-	if err := unmarshal(data, &mp); err != nil {
-		return nil, fmt.Errorf("onnx: %w: %v", ErrInvalid, err)
+	if err := unmarshalModel(data, &mp, l); err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	r := &externalResolver{open: open, files: map[string][]byte{}}
+	r := &externalResolver{open: open, files: map[string][]byte{}, max: l.MaxExternalBytes}
 	if g := mp.GetGraph(); g != nil {
 		for _, tp := range g.GetInitializer() {
 			if err := r.resolve(tp); err != nil {
@@ -54,6 +62,8 @@ func DecodeWithExternal(data []byte, open func(location string) ([]byte, error))
 type externalResolver struct {
 	open  func(string) ([]byte, error)
 	files map[string][]byte
+	max   int64 // the most bytes all files may hold together
+	total int64
 }
 
 // CleanLocation checks an external-data location and returns it in clean
@@ -104,6 +114,9 @@ func (r *externalResolver) resolve(tp *onnxpb.TensorProto) error {
 	if !ok {
 		if b, err = r.open(clean); err != nil {
 			return fmt.Errorf("external data %q: %w", clean, err)
+		}
+		if r.total += int64(len(b)); r.max > 0 && r.total > r.max {
+			return fmt.Errorf("%w: external data files hold %d bytes (with %q), more than the limit of %d", ErrInvalid, r.total, clean, r.max)
 		}
 		r.files[clean] = b
 	}

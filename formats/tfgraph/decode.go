@@ -1,12 +1,12 @@
 package tfgraph
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/formats/tfgraph/tfpb"
 	"github.com/eightbitml/eightbit/graph"
 	"google.golang.org/protobuf/proto"
@@ -17,11 +17,11 @@ var (
 	// well-formed TensorFlow GraphDef (bad protobuf, duplicate or missing
 	// names, inputs that name no node, tensors whose data does not match
 	// their shape, attributes of the wrong kind).
-	ErrInvalid = errors.New("invalid TensorFlow graph")
+	ErrInvalid = failure.Errorf(failure.InvalidModel, "invalid TensorFlow graph")
 	// ErrUnsupported is wrapped by every error about a well-formed graph
 	// that eightbit cannot import (op types it has no equivalent for, element
 	// types such as DT_STRING, attribute values such as training mode).
-	ErrUnsupported = errors.New("unsupported TensorFlow feature")
+	ErrUnsupported = failure.Errorf(failure.Unsupported, "unsupported TensorFlow feature")
 )
 
 // Options selects the part of the graph to import.

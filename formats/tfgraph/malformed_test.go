@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/formats/tfgraph/tfpb"
 	"github.com/eightbitml/eightbit/tensor"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -173,6 +174,10 @@ func TestMalformed(t *testing.T) {
 			m, err := Decode(data, tc.opt)
 			if !errors.Is(err, tc.target) || !contains(err, tc.want...) {
 				t.Fatalf("got model %v, error %v; want %v naming %q", m != nil, err, tc.target, tc.want)
+			}
+			// The sentinels carry their failure kind.
+			if want := map[error]failure.Kind{ErrInvalid: failure.InvalidModel, ErrUnsupported: failure.Unsupported}[tc.target]; failure.KindOf(err) != want {
+				t.Errorf("error %v has kind %s, want %s", err, failure.KindOf(err), want)
 			}
 		})
 	}

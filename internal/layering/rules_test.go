@@ -47,6 +47,8 @@ var rules = []layer{
 		beam: true, gocloud: blobDrivers},
 	{pkg: "bench/ortcompare", owns: "the speed comparison against ONNX Runtime, a command run by bench/ort-compare.sh",
 		imports: []string{"zoo"}},
+	{pkg: "internal/badinput", owns: "the hostile-input corpus and its loader", testOnly: true,
+		imports: []string{"formats", "infer", "storage", "dataset", "zoo"}},
 	{pkg: "jobs", owns: "named jobs and the job-spec file", imports: []string{"pipeline", "transforms"}, beam: true},
 	{pkg: "pipeline", owns: "runner choice, options and metrics read-back", imports: []string{"transforms"}, beam: true},
 	{pkg: "transforms", owns: "the Beam glue", imports: belowTransforms, beam: true},
