@@ -314,7 +314,11 @@ func convWide(a Alloc, g *Geometry, pp *paddedPlanes, group, M int, x, w, bias, 
 				bb := getBuf(pp.size)
 				defer putBuf(bb)
 				for c := c0; c < c1; c++ {
-					pp.fill(xin[c*HW:(c+1)*HW], *bb, 0)
+					if c == c0 {
+						pp.fill(xin[c*HW:(c+1)*HW], *bb, 0)
+					} else {
+						pp.refill(xin[c*HW:(c+1)*HW], *bb)
+					}
 					for t, o := range pp.offs {
 						copy(col[(c*ksz+t)*wide:(c*ksz+t+1)*wide], (*bb)[o:])
 					}
@@ -324,8 +328,7 @@ func convWide(a Alloc, g *Geometry, pp *paddedPlanes, group, M int, x, w, bias, 
 			for m := 0; m < mg; m++ {
 				o := (n*M + gr*mg + m) * P
 				plane := y[o : o+P]
-				pp.compact(plane, out[m*wide:])
-				ep.apply(plane, plane, o, bias, gr*mg+m)
+				pp.finish(plane, out[m*wide:], ep, o, bias, gr*mg+m)
 			}
 		}
 	}
@@ -459,11 +462,14 @@ func depthwiseRows(g *Geometry, x, w, bias, y []float32, ep convEpilogue) {
 		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
 		for i := lo; i < hi; i++ {
 			c := i % g.C
-			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
+			if i == lo {
+				pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
+			} else {
+				pp.refill(x[i*g.H*g.W:(i+1)*g.H*g.W], src)
+			}
 			f32TapSum(wide, src, pp.offs, w[c*ksz:(c+1)*ksz])
 			plane := y[i*P : (i+1)*P]
-			pp.compact(plane, wide)
-			ep.apply(plane, plane, i*P, bias, c)
+			pp.finish(plane, wide, ep, i*P, bias, c)
 		}
 	})
 }
@@ -520,6 +526,22 @@ func (pp *paddedPlanes) compact(dst, wide []float32) {
 	}
 }
 
+// finish is compact followed by ep.apply on the plane of channel ch that
+// starts at element off of the output. Rows of more than 32 outputs go
+// through the epilogue straight from the wide layout (one pass instead of
+// a copy and a pass); the values are the same.
+func (pp *paddedPlanes) finish(dst, wide []float32, ep convEpilogue, off int, bias []float32, ch int) {
+	ow := pp.g.OW
+	if ow <= 32 {
+		pp.compact(dst, wide)
+		ep.apply(dst, dst, off, bias, ch)
+		return
+	}
+	for oh := 0; oh < pp.g.OH; oh++ {
+		ep.apply(dst[oh*ow:(oh+1)*ow], wide[oh*pp.wq:oh*pp.wq+ow], off+oh*ow, bias, ch)
+	}
+}
+
 // copyShort is copy for the short rows of small planes, where calling
 // memmove costs more than the loop.
 func copyShort(dst, src []float32) {
@@ -535,7 +557,6 @@ func copyShort(dst, src []float32) {
 
 // fill copies an H×W plane into dst (pp.size floats), pad elsewhere.
 func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
-	g := pp.g
 	dst = dst[:pp.size]
 	if pad == 0 {
 		clear(dst)
@@ -544,6 +565,17 @@ func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
 			dst[i] = pad
 		}
 	}
+	pp.refill(plane, dst)
+}
+
+// refill is fill into a dst that fill has filled before with the same pad:
+// it writes the plane's elements only, since the padding elements are the
+// same for every plane of one layout. Loops over planes fill the first one
+// and refill the others (at small planes clearing the copy cost as much as
+// the copy itself).
+func (pp *paddedPlanes) refill(plane, dst []float32) {
+	g := pp.g
+	dst = dst[:pp.size]
 	phase := pp.hq * pp.wq
 	for ih := 0; ih < g.H; ih++ {
 		src := plane[ih*g.W : (ih+1)*g.W]
@@ -559,9 +591,7 @@ func (pp *paddedPlanes) fill(plane, dst []float32, pad float32) {
 			ne, no := (g.W+1)/2, g.W/2
 			ev := dst[base+g.PadL%2*phase+g.PadL/2:][:ne]
 			od := dst[base+(g.PadL+1)%2*phase+(g.PadL+1)/2:][:no]
-			for k := range od {
-				ev[k], od[k] = src[2*k], src[2*k+1]
-			}
+			f32Deinterleave2(ev, od, src)
 			if ne > no {
 				ev[no] = src[2*no]
 			}

@@ -29,6 +29,19 @@ func f32TapSumGo(dst, src []float32, offs []int, ker []float32) {
 	}
 }
 
+// f32Deinterleave2Go is the reference of f32Deinterleave2: for every
+// k < len(od), ev[k] = src[2k] and od[k] = src[2k+1] (the even and odd
+// columns of a row, as the stride-2 padded planes of paddedPlanes want
+// them). ev may be longer than od; its extra elements are not written.
+func f32Deinterleave2Go(ev, od, src []float32) {
+	src = src[:2*len(od)]
+	ev = ev[:len(od)]
+	for k := range od {
+		p := src[2*k : 2*k+2 : 2*k+2]
+		ev[k], od[k] = p[0], p[1]
+	}
+}
+
 // f32TapMaxGo is the reference of f32TapMax: for every i < len(dst),
 //
 //	m = src[offs[0]+i]; for t ≥ 1 { v = src[offs[t]+i]; if v > m || v != v { m = v } }; dst[i] = m

@@ -75,6 +75,26 @@ func f32BiasClampAVX512(dst, x, r *float32, n int, bias, lo, hi float32)
 //go:noescape
 func f32BiasClampAVX2(dst, x, r *float32, n int, bias, lo, hi float32)
 
+// f32Deinterleave2AVX512 is, for k < n rounded down to a multiple of 16,
+// ev[k] = src[2k] and od[k] = src[2k+1] (two VPERMI2PS per 32 source
+// elements); the caller does the rest.
+//
+//go:noescape
+func f32Deinterleave2AVX512(ev, od, src *float32, n int)
+
+// f32Deinterleave2 is f32Deinterleave2Go, 16 pairs at a time with
+// AVX-512.
+func f32Deinterleave2(ev, od, src []float32) {
+	n := len(od)
+	v := 0
+	if frowActive == frowAVX512 && n >= 16 {
+		v = n &^ 15
+		_, _ = ev[v-1], src[2*v-1]
+		f32Deinterleave2AVX512(&ev[0], &od[0], &src[0], v)
+	}
+	f32Deinterleave2Go(ev[v:], od[v:], src[2*v:])
+}
+
 // f32TapSum computes dst with the fastest available twin of f32TapSumGo.
 // Every offs[t]+len(dst)-1 must index src.
 func f32TapSum(dst, src []float32, offs []int, ker []float32) {

@@ -510,3 +510,53 @@ f32LRN075AVX2_tail:
 f32LRN075AVX2_done:
 	VZEROUPPER
 	RET
+
+// Stride-2 deinterleave: even and odd lanes of two source vectors.
+
+DATA deintEven<>+0(SB)/8, $0x0000000200000000
+DATA deintEven<>+8(SB)/8, $0x0000000600000004
+DATA deintEven<>+16(SB)/8, $0x0000000a00000008
+DATA deintEven<>+24(SB)/8, $0x0000000e0000000c
+DATA deintEven<>+32(SB)/8, $0x0000001200000010
+DATA deintEven<>+40(SB)/8, $0x0000001600000014
+DATA deintEven<>+48(SB)/8, $0x0000001a00000018
+DATA deintEven<>+56(SB)/8, $0x0000001e0000001c
+GLOBL deintEven<>(SB), RODATA|NOPTR, $64
+
+DATA deintOdd<>+0(SB)/8, $0x0000000300000001
+DATA deintOdd<>+8(SB)/8, $0x0000000700000005
+DATA deintOdd<>+16(SB)/8, $0x0000000b00000009
+DATA deintOdd<>+24(SB)/8, $0x0000000f0000000d
+DATA deintOdd<>+32(SB)/8, $0x0000001300000011
+DATA deintOdd<>+40(SB)/8, $0x0000001700000015
+DATA deintOdd<>+48(SB)/8, $0x0000001b00000019
+DATA deintOdd<>+56(SB)/8, $0x0000001f0000001d
+GLOBL deintOdd<>(SB), RODATA|NOPTR, $64
+
+// func f32Deinterleave2AVX512(ev, od, src *float32, n int)
+TEXT ·f32Deinterleave2AVX512(SB), NOSPLIT, $0-32
+	MOVQ ev+0(FP), DI
+	MOVQ od+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	VMOVDQU32 deintEven<>(SB), Z8
+	VMOVDQU32 deintOdd<>(SB), Z9
+deint16:
+	CMPQ CX, $16
+	JLT deintDone
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVDQA32 Z8, Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVDQA32 Z9, Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, (DX)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP deint16
+deintDone:
+	VZEROUPPER
+	RET

@@ -15,3 +15,6 @@ func f32TapMax(dst, src []float32, offs []int) { f32TapMaxGo(dst, src, offs) }
 
 // f32LRN075 is f32LRN075Go without assembly.
 func f32LRN075(dst, x, sq []float32, bias, a float32) { f32LRN075Go(dst, x, sq, bias, a) }
+
+// f32Deinterleave2 is f32Deinterleave2Go without assembly.
+func f32Deinterleave2(ev, od, src []float32) { f32Deinterleave2Go(ev, od, src) }

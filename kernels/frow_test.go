@@ -129,7 +129,14 @@ func TestDepthwiseRowsMatchesReference(t *testing.T) {
 // of Conv, Add and Clip run one after another, bit for bit.
 func TestConvFusedMatchesSeparate(t *testing.T) {
 	r := rand.New(rand.NewSource(4))
-	for i, tc := range convCases(r) {
+	cases := convCases(r)
+	// Rows longer than 32 outputs, which the epilogue reads straight from
+	// the wide layout.
+	for j := 0; j < 6; j++ {
+		p := ConvParams{Strides: []int{1, 1 + j%2}, Pads: []int{1, 1, 1, 1}}
+		cases = append(cases, convCase{1, 2 + j%3, 5 + j, 33 + 7*j, 3, 3, 3, 1, p, j%2 == 0})
+	}
+	for i, tc := range cases {
 		if i%3 == 0 {
 			// Depthwise.
 			tc.m, tc.group = tc.c, tc.c
@@ -399,4 +406,21 @@ func TestConvWideMatchesIm2col(t *testing.T) {
 	if tried < 10 {
 		t.Fatalf("only %d geometries took the wide layout", tried)
 	}
+}
+
+func TestF32Deinterleave2MatchesGo(t *testing.T) {
+	cputest.TestAllImplementations(t, frowFamily, func(t *testing.T) {
+		r := rand.New(rand.NewSource(3))
+		for _, n := range []int{0, 1, 2, 15, 16, 17, 31, 32, 33, 48, 111, 112, 113, 300} {
+			src := randF32(r, tensor.Shape{2*n + 3}).F32
+			gotE, gotO := make([]float32, n+3), make([]float32, n+3)
+			wantE, wantO := make([]float32, n+3), make([]float32, n+3)
+			f32Deinterleave2(gotE, gotO[:n], src)
+			for k := 0; k < n; k++ {
+				wantE[k], wantO[k] = src[2*k], src[2*k+1]
+			}
+			sameFloats(t, "even", gotE, wantE) // including the untouched tail
+			sameFloats(t, "odd", gotO, wantO)
+		}
+	})
 }

@@ -167,7 +167,11 @@ func averagePoolRows(g *Geometry, countPad bool, x, y []float32) {
 		defer putBuf(bb)
 		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
 		for i := lo; i < hi; i++ {
-			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
+			if i == lo {
+				pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, 0)
+			} else {
+				pp.refill(x[i*g.H*g.W:(i+1)*g.H*g.W], src)
+			}
 			f32TapSum(wide, src, pp.offs, ones)
 			for oh := 0; oh < g.OH; oh++ {
 				row := y[i*P+oh*g.OW : i*P+(oh+1)*g.OW]
@@ -196,7 +200,11 @@ func maxPoolRows(g *Geometry, x, y []float32) {
 		defer putBuf(bb)
 		src, wide := (*bb)[:pp.size], (*bb)[pp.size:]
 		for i := lo; i < hi; i++ {
-			pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, float32(math.Inf(-1)))
+			if i == lo {
+				pp.fill(x[i*g.H*g.W:(i+1)*g.H*g.W], src, float32(math.Inf(-1)))
+			} else {
+				pp.refill(x[i*g.H*g.W:(i+1)*g.H*g.W], src)
+			}
 			f32TapMax(wide, src, pp.offs)
 			pp.compact(y[i*P:(i+1)*P], wide)
 		}
