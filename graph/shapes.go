@@ -228,6 +228,10 @@ func registerShapeRule(rule shapeRule, ops ...string) {
 }
 
 func (s *Shapes) inferNode(n *Node, opset int64) {
+	if len(n.Outputs) == 0 {
+		// Nothing to infer; the rules may assume a first output.
+		return
+	}
 	if rule := shapeRules[n.OpType]; rule != nil {
 		rule(s, n, opset)
 		return

@@ -64,3 +64,19 @@ func TestInferIntegerOps(t *testing.T) {
 		}
 	}
 }
+
+// TestInferShapesNodeWithoutOutputs: a node with no outputs (which a model
+// may declare) is skipped, whatever its op's rule expects.
+func TestInferShapesNodeWithoutOutputs(t *testing.T) {
+	g := &Graph{
+		Inputs: []ValueInfo{{Name: "x", DType: tensor.Float32, Shape: []Dim{{Value: 2}, {Value: 3}}}},
+		Nodes:  []*Node{},
+	}
+	for op := range shapeRules {
+		g.Nodes = append(g.Nodes, &Node{OpType: op, Inputs: []string{"x", "x"}})
+	}
+	sh := InferShapes(g, 13, nil)
+	if len(sh.Values) != 1 {
+		t.Errorf("values %v, want only the input", sh.Values)
+	}
+}
