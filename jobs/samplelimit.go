@@ -83,3 +83,15 @@ func (l *SampleLimit) UnmarshalYAML(n *yaml.Node) error {
 	*l = SampleLimit{N: v, Given: true}
 	return nil
 }
+
+// MarshalYAML writes what UnmarshalYAML reads: null when unset, all for the
+// whole split, else the count.
+func (l SampleLimit) MarshalYAML() (any, error) {
+	switch {
+	case !l.Given:
+		return nil, nil
+	case l.N == 0:
+		return "all", nil
+	}
+	return l.N, nil
+}
