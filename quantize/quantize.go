@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/eightbitml/eightbit/calibrate"
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/internal/version"
 	"github.com/eightbitml/eightbit/qmath"
@@ -149,7 +150,7 @@ func Quantize(m *graph.Model, ranges map[string]qmath.Range, opts Options) (*gra
 		OpsetBefore:      p.Opset(),
 	}
 	if err := upgradeOpset(p); err != nil {
-		return nil, nil, err
+		return nil, nil, failure.Mark(err, failure.Unsupported)
 	}
 	sum.OpsetAfter = p.Opset()
 	g := p.Graph

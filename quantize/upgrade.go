@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/tensor"
 )
@@ -27,16 +28,42 @@ var sameSince = map[string]int64{
 	"ReduceProd": 1, "Relu": 1, "Reshape": 5, "Selu": 1, "Shape": 1, "Sigmoid": 1,
 	"Sin": 7, "Size": 1, "Slice": 10, "Softplus": 1, "Softsign": 1, "SpaceToDepth": 1,
 	"Sqrt": 1, "Sub": 7, "Sum": 1, "Tanh": 1, "Tile": 6, "Transpose": 1, "Where": 9,
+	// Ops introduced after opset 1, from the opset that introduced them (or
+	// that made their current form: Resize's roi and coordinate modes at 11).
+	"Acosh": 9, "Asinh": 9, "Atanh": 9, "Celu": 12, "ConvInteger": 10, "Cosh": 9,
+	"CumSum": 11, "DynamicQuantizeLinear": 11, "Einsum": 12, "EyeLike": 9,
+	"GatherElements": 11, "GatherND": 11, "GreaterOrEqual": 12, "IsInf": 10, "IsNaN": 9,
+	"LessOrEqual": 12, "MatMulInteger": 10, "Mod": 10, "NonZero": 9, "QLinearConv": 10,
+	"QLinearMatMul": 10, "Range": 11, "Resize": 11, "ReverseSequence": 10, "Round": 11,
+	"Shrink": 9, "Sign": 9, "Sinh": 9, "Tan": 7, "ThresholdedRelu": 10, "Xor": 7,
+}
+
+// CheckQuantizable reports what Quantize would say of m's graph before any
+// calibration: an error from the preparation passes, or an op of an old
+// opset without an opset-13 form (kind failure.Unsupported). It returns
+// the opset Quantize writes. m is not changed.
+func CheckQuantizable(m *graph.Model) (int64, error) {
+	p, err := Prepare(m)
+	if err != nil {
+		return 0, err
+	}
+	if err := upgradeOpset(p); err != nil {
+		return 0, failure.Mark(err, failure.Unsupported)
+	}
+	return p.Opset(), nil
 }
 
 var legacyAttrs = []string{"consumed_inputs", "is_test"}
 
 // upgradeOpset raises the default-domain opset of m to MinOpset. Below it,
-// every op must mean the same at opset 13 (sameSince) or be converted: Clip
-// bounds and Squeeze/Unsqueeze/ReduceSum axes and Pad pads become inputs,
-// Dropout becomes a pass-through, Softmax/LogSoftmax/Hardmax keep their
-// coerce-to-2-D meaning through Flatten and Reshape. Anything else is an
-// error naming the op.
+// every op must mean the same at opset 13 (sameSince) or be converted, as
+// ONNX's version converter does: Clip bounds, Squeeze/Unsqueeze/ReduceSum
+// axes, Pad pads, Slice starts/ends/axes (opset < 10) and Split sizes become
+// inputs; Upsample and Resize-10 become Resize-13 with
+// asymmetric coordinates and nearest rounding down (their meaning), scales
+// as an input and "bilinear" spelled linear; Dropout becomes a
+// pass-through; Softmax/LogSoftmax/Hardmax keep their coerce-to-2-D meaning
+// through Flatten and Reshape. Anything else is an error naming the op.
 func upgradeOpset(m *graph.Model) error {
 	v := m.Opset()
 	if v >= MinOpset {
@@ -109,6 +136,62 @@ func upgradeOpset(m *graph.Model) error {
 				newInit(n.Outputs[0]+"_pads", tensor.FromInt64(tensor.Shape{len(pads)}, append([]int64(nil), pads...))),
 				newInit(n.Outputs[0]+"_value", tensor.ScalarFloat32(value)))
 			out = append(out, n)
+		case n.OpType == "Pad" && len(n.Inputs) > 1:
+			out = append(out, n) // opset 11 and 12: pads already an input
+		case n.OpType == "Slice":
+			// Before opset 10: starts, ends and axes attributes, step 1.
+			starts, ends := n.AttrInts("starts", nil), n.AttrInts("ends", nil)
+			if len(starts) != len(ends) {
+				return fmt.Errorf("quantize: %s: Slice with %d starts and %d ends", n.Label(), len(starts), len(ends))
+			}
+			n.Inputs = []string{n.Input(0),
+				newInit(n.Outputs[0]+"_starts", int64s(starts)),
+				newInit(n.Outputs[0]+"_ends", int64s(ends))}
+			if axes, ok := n.Attrs["axes"]; ok {
+				n.Inputs = append(n.Inputs, newInit(n.Outputs[0]+"_axes", int64s(axes.Ints)))
+			}
+			for _, a := range []string{"starts", "ends", "axes"} {
+				delete(n.Attrs, a)
+			}
+			out = append(out, n)
+		case n.OpType == "Split":
+			if sizes, ok := n.Attrs["split"]; ok {
+				if len(n.Inputs) > 1 {
+					return fmt.Errorf("quantize: %s: Split with both a split input and attribute", n.Label())
+				}
+				n.Inputs = append(n.Inputs, newInit(n.Name+"_split", int64s(sizes.Ints)))
+				delete(n.Attrs, "split")
+			}
+			out = append(out, n)
+		case n.OpType == "Resize" || n.OpType == "Upsample":
+			// Resize-10 and Upsample-7/9 (scales an input) or Upsample-1/7
+			// (scales an attribute): asymmetric coordinates, nearest rounds
+			// down.
+			mode := n.AttrString("mode", "nearest")
+			switch mode {
+			case "bilinear", "linear":
+				mode = "linear"
+			case "nearest":
+			default:
+				return fmt.Errorf("quantize: %s: %s mode %q is not supported", n.Label(), n.OpType, mode)
+			}
+			scales := n.Input(1)
+			if sc, ok := n.Attrs["scales"]; ok {
+				scales = newInit(n.Outputs[0]+"_scales", tensor.FromFloat32(tensor.Shape{len(sc.Floats)}, append([]float32(nil), sc.Floats...)))
+			}
+			if scales == "" {
+				return fmt.Errorf("quantize: %s: %s without scales", n.Label(), n.OpType)
+			}
+			for a := range n.Attrs {
+				if a != "mode" && a != "scales" {
+					return fmt.Errorf("quantize: %s: %s attribute %q is not supported", n.Label(), n.OpType, a)
+				}
+			}
+			out = append(out, &graph.Node{Name: n.Name, OpType: "Resize", Inputs: []string{n.Input(0), "", scales},
+				Outputs: n.Outputs, Attrs: map[string]*graph.Attr{
+					"mode":                           graph.StringAttr(mode),
+					"coordinate_transformation_mode": graph.StringAttr("asymmetric"),
+					"nearest_mode":                   graph.StringAttr("floor")}})
 		case n.OpType == "Dropout":
 			if len(n.Outputs) > 1 && n.Outputs[1] != "" {
 				return fmt.Errorf("quantize: %s: Dropout mask output %q is used", n.Label(), n.Outputs[1])
@@ -139,4 +222,9 @@ func upgradeOpset(m *graph.Model) error {
 	m.Opsets[""] = MinOpset
 	delete(m.Opsets, "ai.onnx")
 	return nil
+}
+
+// int64s is a 1-D int64 tensor holding a copy of v.
+func int64s(v []int64) *tensor.Tensor {
+	return tensor.FromInt64(tensor.Shape{len(v)}, append([]int64(nil), v...))
 }

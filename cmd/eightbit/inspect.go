@@ -15,6 +15,7 @@ import (
 	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/graph"
 	"github.com/eightbitml/eightbit/infer"
+	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -47,6 +48,13 @@ type inspectReport struct {
 	// CompileKind is the failure kind of CompileErr (failure.Kind:
 	// "invalid-model", "non-finite", "unsupported", ...).
 	CompileKind string `json:"compile_error_kind,omitempty"`
+	// QuantizeOpset is the opset quantize-zoo writes for this model (after
+	// upgrading an older one), 0 when it cannot quantize it.
+	QuantizeOpset int64 `json:"quantize_opset,omitempty"`
+	// QuantizeErr is why quantize-zoo cannot quantize a model that runs,
+	// QuantizeKind its failure kind.
+	QuantizeErr  string `json:"quantize_error,omitempty"`
+	QuantizeKind string `json:"quantize_error_kind,omitempty"`
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -152,6 +160,13 @@ func inspectModel(ctx context.Context, loc string) (*inspectReport, error) {
 			}
 		} else if rep.CompileErr == "" {
 			rep.CompileErr, rep.CompileKind = err.Error(), string(failure.KindOf(err))
+		}
+	} else if rep.CompileErr == "" {
+		// The checks quantize-zoo makes before calibrating.
+		if v, err := quantize.CheckQuantizable(m); err != nil {
+			rep.QuantizeErr, rep.QuantizeKind = err.Error(), string(failure.KindOf(err))
+		} else {
+			rep.QuantizeOpset = v
 		}
 	}
 	return rep, nil
@@ -308,6 +323,14 @@ func writeInspectText(w io.Writer, r *inspectReport) {
 		for _, u := range r.Unsupported {
 			fmt.Fprintf(w, "  %s\n", u)
 		}
+	}
+	switch {
+	case r.QuantizeErr != "":
+		fmt.Fprintf(w, "quantize:   cannot quantize (%s): %s\n", r.QuantizeKind, r.QuantizeErr)
+	case r.QuantizeOpset > 0 && r.QuantizeOpset != r.Opsets[""]:
+		fmt.Fprintf(w, "quantize:   yes, written at opset %d (upgraded from %d)\n", r.QuantizeOpset, r.Opsets[""])
+	case r.QuantizeOpset > 0:
+		fmt.Fprintf(w, "quantize:   yes, written at opset %d\n", r.QuantizeOpset)
 	}
 	if r.CompileErr != "" {
 		if r.CompileKind != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/eightbitml/eightbit/internal/zootest"
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/quantize"
+	"github.com/eightbitml/eightbit/tensor"
 )
 
 // TestInspect inspects a demo model and its 8-bit versions: the quantized
@@ -142,5 +143,55 @@ func TestInspectGraphDef(t *testing.T) {
 	}
 	if code, stdout, stderr := runCLI("bench", pb, "--runs", "1", "--iters", "1", "--warmup", "0"); code != exitOK || !strings.Contains(stdout, "[1,784]") {
 		t.Errorf("bench: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestInspectQuantizable: inspect says what quantize-zoo will do with a
+// model that runs: an opset-9 graph is written at opset 13, one whose
+// Dropout mask is used (no opset-13 equivalent) cannot be quantized, with
+// the node named.
+func TestInspectQuantizable(t *testing.T) {
+	dir, float, _ := demoModel(t, "mnist-dws-folded")
+	if r := inspectJSON(t, float); r.QuantizeOpset != quantize.MinOpset || r.QuantizeErr != "" {
+		t.Errorf("demo model: quantize opset %d, error %q", r.QuantizeOpset, r.QuantizeErr)
+	}
+	write := func(name string, mask bool) string {
+		g := &graph.Graph{Name: name, Initializers: map[string]*tensor.Tensor{},
+			Inputs: []graph.ValueInfo{{Name: "x", DType: tensor.Float32, Shape: []graph.Dim{{Value: 1}, {Value: 2}, {Value: 3}, {Value: 3}}}},
+			Nodes: []*graph.Node{
+				{Name: "up", OpType: "Upsample", Inputs: []string{"x", "scales"}, Outputs: []string{"u"}},
+				{Name: "drop", OpType: "Dropout", Inputs: []string{"u"}, Outputs: []string{"y", "mask"}},
+			},
+			Outputs: []graph.ValueInfo{{Name: "y", DType: tensor.Float32}}}
+		g.Initializers["scales"] = tensor.FromFloat32(tensor.Shape{4}, []float32{1, 1, 2, 2})
+		if mask {
+			g.Outputs = append(g.Outputs, graph.ValueInfo{Name: "mask", DType: tensor.Float32})
+		} else {
+			g.Nodes[1].Outputs = g.Nodes[1].Outputs[:1]
+		}
+		b, err := onnx.Encode(&graph.Model{IRVersion: 4, Opsets: map[string]int64{"": 9}, Graph: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name+".onnx")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	up := write("upsample9", false)
+	if r := inspectJSON(t, up); r.CompileErr != "" || len(r.Unsupported) > 0 || r.QuantizeOpset != 13 || r.QuantizeErr != "" {
+		t.Errorf("opset-9 Upsample: %+v", r)
+	}
+	if _, stdout, _ := runCLI("inspect", up); !strings.Contains(stdout, "written at opset 13 (upgraded from 9)") {
+		t.Errorf("text output:\n%s", stdout)
+	}
+	masked := write("mask", true)
+	r := inspectJSON(t, masked)
+	if r.CompileErr != "" || len(r.Unsupported) > 0 || r.QuantizeKind != "unsupported" || !strings.Contains(r.QuantizeErr, `"drop"`) {
+		t.Errorf("used Dropout mask: %+v", r)
+	}
+	if _, stdout, _ := runCLI("inspect", masked); !strings.Contains(stdout, "cannot quantize (unsupported)") {
+		t.Errorf("text output:\n%s", stdout)
 	}
 }
