@@ -302,7 +302,14 @@ func (d *labeledImages) subset(idx []int) *labeledImages {
 // range) for caches keyed by split.
 func splitKey(t *ModelTask, which string) string {
 	spec, url, from, to, _ := splitSource(t, which)
-	return t.RunID + "\x00" + url + "\x00" + string(spec) + "\x00" + strconv.Itoa(from) + ":" + strconv.Itoa(to)
+	key := t.RunID + "\x00" + url + "\x00" + string(spec) + "\x00" + strconv.Itoa(from) + ":" + strconv.Itoa(to)
+	if t.SplitRule {
+		key += "\x00rule"
+	}
+	if which == SplitEvaluation && t.EvalSamples > 0 {
+		key += "\x00cap " + strconv.Itoa(t.EvalSamples)
+	}
+	return key
 }
 
 // fixedOrCount returns the samples as one raw image block when they are
@@ -365,9 +372,33 @@ func split(ctx context.Context, t *ModelTask, which string) (*labeledImages, err
 		if err != nil {
 			return nil, err
 		}
-		s := set.Samples(from, to)
+		s := samplesOf(set, t, which, from, to)
 		return &labeledImages{samples: s, images: fixedOrCount(s), labels: s.Labels, ids: s.IDs, bad: s.Bad}, nil
 	})
+}
+
+// samplesOf cuts one split out of its source: a range of the canonical
+// order, or a rule split's per-class choice (dataset.Set.RuleSplit). An
+// evaluation split capped by ModelTask.EvalSamples keeps that many samples,
+// chosen per class by the hash of their ids (dataset.Stratify), with every
+// bad sample of the split still listed.
+func samplesOf(set *dataset.Set, t *ModelTask, which string, from, to int) *dataset.Samples {
+	var s *dataset.Samples
+	if t.SplitRule {
+		m := 0
+		if t.EvalTo > 0 {
+			m = t.EvalTo - t.EvalFrom
+		}
+		s = set.RuleSplit(which, t.CalibTo, m)
+	} else {
+		s = set.Samples(from, to)
+	}
+	if which == SplitEvaluation && t.EvalSamples > 0 && t.EvalSamples < s.N {
+		bad := s.Bad
+		s = s.Subset(dataset.Stratify(s.IDs, s.Labels, t.EvalSamples))
+		s.Bad = bad
+	}
+	return s
 }
 
 // preprocess decodes the task's preprocessing settings.

@@ -28,7 +28,7 @@ const CalibFileVersion = 1
 
 // sampleSelection names how a capped calibration split picks its samples
 // (see selectSamples); it is part of the cache key.
-const sampleSelection = "sha256(id)-smallest"
+const sampleSelection = "per-label-share,sha256(id)-smallest"
 
 // CalibFile is a model's range file, calibration/<model>.json under the
 // output folder: the chosen range of every float tensor and what it was

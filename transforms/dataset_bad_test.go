@@ -3,10 +3,12 @@ package transforms
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,32 +63,116 @@ models:
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Canonical order: a#0 (1), a#1 (corrupt), | a#2 (7: out of range), a#3 (0), a#4 (truncated), b#0 (4).
-	if calib.len() != 1 || calib.id(0) != "a.tfrecord#0" || len(calib.bad) != 1 || !strings.Contains(calib.bad[0].Err, "image") {
-		t.Fatalf("calibration: %v %+v", calib.ids, calib.bad)
+	// The source: a#0 (1), a#1 (corrupt), a#2 (7: out of range), a#3 (0),
+	// a#4 (truncated), b#0 (4). The rule split puts two of the six, good or
+	// bad, in calibration and the other four in evaluation.
+	if calib.len()+len(calib.bad) != 2 || eval.len()+len(eval.bad) != 4 || calib.len()+eval.len() != 3 {
+		t.Fatalf("calibration %v %+v, evaluation %v %+v", calib.ids, calib.bad, eval.ids, eval.bad)
 	}
-	if eval.len() != 2 || eval.id(0) != "a.tfrecord#3" || eval.id(1) != "b.tfrecord#0" || eval.labels[1] != 4 {
-		t.Fatalf("evaluation: %v %v", eval.ids, eval.labels)
-	}
-	want := []string{"a.tfrecord#2:outside [0,5)", "a.tfrecord#4:truncated"}
-	if len(eval.bad) != len(want) {
-		t.Fatalf("evaluation bad: %+v", eval.bad)
-	}
-	for i, w := range want {
-		id, msg, _ := strings.Cut(w, ":")
-		if eval.bad[i].ID != id || !strings.Contains(eval.bad[i].Err, msg) {
-			t.Errorf("bad[%d] = %+v, want %s", i, eval.bad[i], w)
+	seen := map[string]string{}
+	for _, d := range []*labeledImages{calib, eval} {
+		for i := 0; i < d.len(); i++ {
+			if seen[d.id(i)] != "" {
+				t.Fatalf("%s in both splits", d.id(i))
+			}
+			seen[d.id(i)] = "ok"
+		}
+		for _, b := range d.bad {
+			if seen[b.ID] != "" {
+				t.Fatalf("%s in both splits", b.ID)
+			}
+			seen[b.ID] = b.Err
 		}
 	}
-	im, err := eval.image(1)
+	for id, msg := range map[string]string{"a.tfrecord#0": "ok", "a.tfrecord#1": "image", "a.tfrecord#2": "outside [0,5)",
+		"a.tfrecord#3": "ok", "a.tfrecord#4": "truncated", "b.tfrecord#0": "ok"} {
+		if !strings.Contains(seen[id], msg) {
+			t.Errorf("%s: %q, want %q", id, seen[id], msg)
+		}
+	}
+	// Read back b#0 (label 4) from whichever split holds it.
+	if !slices.Contains(eval.ids, "b.tfrecord#0") {
+		eval = calib
+	}
+	k := slices.Index(eval.ids, "b.tfrecord#0")
+	if k < 0 || eval.labels[k] != 4 {
+		t.Fatalf("b.tfrecord#0 in neither split's samples: %v %v", eval.ids, eval.labels)
+	}
+	im, err := eval.image(k)
 	if err != nil || im.W != 4 || im.C != 1 {
 		t.Fatalf("image: %+v %v", im, err)
 	}
-	sub := eval.subset([]int{1})
+	sub := eval.subset([]int{k})
 	if sub.len() != 1 || sub.id(0) != "b.tfrecord#0" || sub.labels[0] != 4 {
 		t.Fatalf("subset: %v %v", sub.ids, sub.labels)
 	}
 	if _, err := sub.image(0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClassSortedFolderBalanced: on an image folder whose canonical order
+// is sorted by class, a rule split and the --calib-samples and
+// --eval-samples caps give every class its share, not the first classes.
+func TestClassSortedFolderBalanced(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 2, 2))); err != nil {
+		t.Fatal(err)
+	}
+	for c := 0; c < 5; c++ {
+		cls := filepath.Join(dir, "photos", string(rune('a'+c))+"-class")
+		if err := os.MkdirAll(cls, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 40; i++ {
+			if err := os.WriteFile(filepath.Join(cls, fmt.Sprintf("%03d.png", i)), buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "m.onnx"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `
+datasets:
+  photos:
+    format: image-folder
+    classes: 5
+    location: ` + dir + `/photos
+    split: {calibration: 50}
+models:
+  - {name: m, file: ` + dir + `/m.onnx, dataset: photos}
+`
+	perClass := func(d *labeledImages, idx []int) []int {
+		n := make([]int, 5)
+		if idx == nil {
+			for i := 0; i < d.len(); i++ {
+				idx = append(idx, i)
+			}
+		}
+		for _, i := range idx {
+			n[d.labels[i]]++
+		}
+		return n
+	}
+	ctx := context.Background()
+	task := zooTasks(t, manifest, ZooOptions{RunID: t.Name(), CalibSamples: 20, EvalSamples: 30})[0]
+	calib, err := split(ctx, &task, SplitCalibration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval, err := split(ctx, &task, SplitEvaluation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := perClass(calib, nil); !slices.Equal(got, []int{10, 10, 10, 10, 10}) {
+		t.Errorf("rule split calibration per class %v", got)
+	}
+	if got := perClass(calib, selectSamples(&task, SplitCalibration, calib, 20)); !slices.Equal(got, []int{4, 4, 4, 4, 4}) {
+		t.Errorf("--calib-samples 20 per class %v", got)
+	}
+	if got := perClass(eval, nil); !slices.Equal(got, []int{6, 6, 6, 6, 6}) {
+		t.Errorf("--eval-samples 30 per class %v", got)
 	}
 }

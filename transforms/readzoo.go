@@ -219,6 +219,7 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 			CalibTo:      cTo,
 			EvalFrom:     eFrom,
 			EvalTo:       eTo,
+			SplitRule:    ds.Split != nil,
 			LabelOffset:  md.LabelOffset,
 			FileLocation: loc,
 		}

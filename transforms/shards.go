@@ -2,15 +2,14 @@ package transforms
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"runtime"
-	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/eightbitml/eightbit/dataset"
 )
 
 func init() {
@@ -119,43 +118,19 @@ func parDoSpread(s beam.Scope, dofn any, shards beam.PCollection) beam.PCollecti
 // uses.
 var selections flight[[]int]
 
-// selectSamples returns the indices of the limit samples of a split whose
-// ids have the smallest SHA-256 (first 8 bytes, ties broken by id and
-// index), in increasing index order. The choice depends only on the ids and
-// limit: it is the same on every run, worker and sharding, and adding
-// samples to a split only ever displaces chosen samples by better-ranked
-// new ones.
+// selectSamples returns the indices of the limit samples of a split that
+// dataset.Stratify chooses: each class its share, within a class the ids
+// with the smallest SHA-256, in increasing index order. The choice depends
+// only on the ids, labels and limit: it is the same on every run, worker
+// and sharding.
 func selectSamples(t *ModelTask, which string, data *labeledImages, limit int) []int {
 	key := fmt.Sprintf("%s\x00%d", splitKey(t, which), limit)
 	sel, _ := selections.get(key, func() ([]int, error) {
-		n := data.len()
-		type ranked struct {
-			h  uint64
-			id string
-			i  int
+		ids := make([]string, data.len())
+		for i := range ids {
+			ids[i] = data.id(i)
 		}
-		rs := make([]ranked, n)
-		for i := range rs {
-			id := data.id(i)
-			sum := sha256.Sum256([]byte(id))
-			rs[i] = ranked{binary.BigEndian.Uint64(sum[:8]), id, i}
-		}
-		sort.Slice(rs, func(a, b int) bool {
-			x, y := &rs[a], &rs[b]
-			if x.h != y.h {
-				return x.h < y.h
-			}
-			if x.id != y.id {
-				return x.id < y.id
-			}
-			return x.i < y.i
-		})
-		out := make([]int, min(limit, n))
-		for k := range out {
-			out[k] = rs[k].i
-		}
-		sort.Ints(out)
-		return out, nil
+		return dataset.Stratify(ids, data.labels, limit), nil
 	})
 	return sel
 }

@@ -106,10 +106,15 @@ type ModelTask struct {
 	// LabelOffset is added to dataset labels to get model classes.
 	// FileLocation is the model's location as resolved from the manifest
 	// (differs from ZooURL/File for models outside the zoo).
+	// SplitRule marks a manifest's rule split (`split: {calibration: N,
+	// evaluation: M}`): CalibTo is N and EvalTo−EvalFrom is M (EvalTo 0:
+	// the rest), and the samples are chosen per class by
+	// dataset.Set.RuleSplit instead of taken as ranges.
 	DatasetURL          string
 	CalibSpec, EvalSpec []byte
 	CalibFrom, CalibTo  int
 	EvalFrom, EvalTo    int
+	SplitRule           bool
 	LabelOffset         int
 	FileLocation        string
 }
