@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/eightbitml/eightbit/failure"
+	"github.com/eightbitml/eightbit/tensor"
 )
 
 // NonFiniteCount is how many NaN or infinite values the observer of one
@@ -22,10 +23,17 @@ type NonFiniteError struct {
 	NonFiniteCount
 	// More counts the other tensors with non-finite values.
 	More int
+	// Sample, when known, is the id of the first sample whose run gave
+	// the tensor non-finite values (the counts are then that sample's).
+	Sample string
 }
 
 func (e *NonFiniteError) Error() string {
-	s := fmt.Sprintf("calibrate: activation %q: %d of %d values are NaN or infinite", e.Tensor, e.NonFinite, e.NonFinite+e.Finite)
+	of := ""
+	if e.Sample != "" {
+		of = " of sample " + e.Sample
+	}
+	s := fmt.Sprintf("calibrate: activation %q%s: %d of %d values are NaN or infinite", e.Tensor, of, e.NonFinite, e.NonFinite+e.Finite)
 	if e.More > 0 {
 		s += fmt.Sprintf(" (and %d more tensors with non-finite values)", e.More)
 	}
@@ -34,6 +42,21 @@ func (e *NonFiniteError) Error() string {
 
 // Is reports whether target is failure.NonFinite, the error's kind.
 func (e *NonFiniteError) Is(target error) bool { return target == failure.NonFinite }
+
+// CountNonFinite returns how many of a float32 tensor's values are NaN or
+// infinite (0 for other element types).
+func CountNonFinite(t *tensor.Tensor) int64 {
+	if t == nil || t.DType != tensor.Float32 {
+		return 0
+	}
+	var n int64
+	for _, v := range t.F32 {
+		if v-v != 0 { // NaN − NaN and ±Inf − ±Inf are NaN
+			n++
+		}
+	}
+	return n
+}
 
 // NonFinite lists the tensors whose observer skipped NaN or infinite
 // values, sorted by name.

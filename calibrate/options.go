@@ -61,6 +61,11 @@ type Options struct {
 	// −128..127, scale t/127). Otherwise ranges are asymmetric (uint8 with a
 	// zero point, 256 levels), as eightbit's activation scheme uses.
 	Symmetric bool `json:"symmetric,omitempty"`
+	// AllowNonFinite calibrates on the finite values of activations that
+	// hold NaN or ±Inf (the observers skip and count them). Without it a
+	// non-finite activation fails the model's calibration, naming the first
+	// tensor in graph order and the sample.
+	AllowNonFinite bool `json:"allow_nonfinite,omitempty"`
 }
 
 // Normalize returns o with defaults filled in, or an error when a setting is

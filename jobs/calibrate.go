@@ -27,9 +27,10 @@ type Calibrate struct {
 	// ShardSize is the number of samples per work item (0: 250).
 	ShardSize int
 	// Calibration, Percentile and Recalibrate are as in QuantizeZoo.
-	Calibration string
-	Percentile  float64
-	Recalibrate bool
+	Calibration    string
+	Percentile     float64
+	Recalibrate    bool
+	AllowNonFinite bool
 	// BatchSize is the number of samples per inference call for models
 	// whose batch dimension is free (0: 50).
 	BatchSize int
@@ -42,7 +43,7 @@ func (j *Calibrate) asQuantizeZoo() *QuantizeZoo {
 		Zoo: j.Zoo, Out: j.Out, Runner: j.Runner,
 		CalibSamples: j.CalibSamples, ShardSize: j.ShardSize, BatchSize: j.BatchSize,
 		Calibration: j.Calibration, Percentile: j.Percentile, Recalibrate: j.Recalibrate,
-		AllowOutside: j.AllowOutside,
+		AllowNonFinite: j.AllowNonFinite, AllowOutside: j.AllowOutside,
 	}
 }
 

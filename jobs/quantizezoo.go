@@ -46,6 +46,10 @@ type QuantizeZoo struct {
 	Percentile float64
 	// Recalibrate ignores the range files of earlier runs under Out.
 	Recalibrate bool
+	// AllowNonFinite calibrates on the finite values of activations that
+	// hold NaN or ±Inf instead of failing the model
+	// (calibrate.Options.AllowNonFinite).
+	AllowNonFinite bool
 	// MaxTop1Drop and MinAgreement are quality gates (fractions; nil: no
 	// gate). A model failing one is marked in the report's gates field;
 	// Result.GateFailures lists them.
@@ -89,7 +93,7 @@ func (j *QuantizeZoo) calibOptions() (calibrate.Options, error) {
 	if j.Percentile != 0 && m != calibrate.MethodPercentile {
 		return calibrate.Options{}, fmt.Errorf("--percentile needs --calibration=percentile")
 	}
-	return calibrate.Options{Method: m, Percentile: j.Percentile}.Normalize()
+	return calibrate.Options{Method: m, Percentile: j.Percentile, AllowNonFinite: j.AllowNonFinite}.Normalize()
 }
 
 // Result is what a finished job produced.

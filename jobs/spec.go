@@ -101,6 +101,9 @@ type CalibrationSpec struct {
 	// DefaultCalibSamples.
 	Samples     SampleLimit `yaml:"samples"`
 	Recalibrate bool        `yaml:"recalibrate"`
+	// AllowNonFinite calibrates on the finite values of activations that
+	// hold NaN or ±Inf instead of failing the model.
+	AllowNonFinite bool `yaml:"allow_nonfinite"`
 }
 
 // QuantizeSpec is the quantize block of a spec file (quantize-zoo only);
@@ -367,7 +370,7 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 			AllowOutside: s.AllowOutside}, nil
 	case JobCalibrate:
 		return &Calibrate{Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples.Or(DefaultCalibSamples), ShardSize: s.ShardSize, BatchSize: s.BatchSize,
-			Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, AllowOutside: s.AllowOutside}, nil
+			Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, AllowNonFinite: c.AllowNonFinite, AllowOutside: s.AllowOutside}, nil
 	default:
 		q := s.Quantize
 		var sweep []transforms.QuantizeOptions
@@ -392,7 +395,7 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 			sweep = append(sweep, o)
 		}
 		return &QuantizeZoo{Sweep: sweep, BatchSize: s.BatchSize, Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples.Or(DefaultCalibSamples), EvalSamples: s.Evaluation.Samples,
-			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, Force: s.Force,
+			ShardSize: s.ShardSize, Calibration: c.Method, Percentile: c.Percentile, Recalibrate: c.Recalibrate, AllowNonFinite: c.AllowNonFinite, Force: s.Force,
 			MeasureSpeed: s.Evaluation.Speed, AllowOutside: s.AllowOutside,
 			MaxTop1Drop: s.Gates.MaxTop1Drop, MinAgreement: s.Gates.MinAgreement,
 			Quantize: transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,

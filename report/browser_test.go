@@ -119,7 +119,7 @@ func hostile() *report.Report {
 	}
 	long := "quantize: node /features/features.3/block/block.2/fc1/Conv_output_0_QuantizeLinear: " +
 		strings.Repeat("x", 300) + "\n" + strings.Repeat("the scale of input 1 is not finite (NaN) after folding BatchNormalization into Conv; ", 6)
-	r.Models = append(r.Models, report.Model{Name: "efficientnet-lite0-int8-calibrated-on-imagenet-val-subset-1000", Status: report.StatusFailed, Error: long})
+	r.Models = append(r.Models, report.Model{Name: "efficientnet-lite0-int8-calibrated-on-imagenet-val-subset-1000", Status: report.StatusFailed, Error: long, Stage: "quantize", ErrorKind: "non-finite"})
 	for i, name := range []string{"dwsep", "dwsep-bn", "dwsep-bn-wide", "dwsep-wide"} {
 		d := float64(i) * 0.0004
 		m := report.Model{Name: name, Status: report.StatusOK, Dataset: "mnist",

@@ -18,6 +18,13 @@ type ClassAccuracy struct {
 	Int8Top1  *float64 `json:"int8_top1,omitempty"`
 }
 
+// ClassCount is the number of samples of one class in a split (element of
+// Calibration.PerClass).
+type ClassCount struct {
+	Class   int `json:"class"`
+	Samples int `json:"samples"`
+}
+
 // Layer holds the error statistics of one quantized tensor (element of
 // Model.Layers); LayerStats.Result builds it.
 type Layer struct {

@@ -56,9 +56,10 @@ func (r *Report) Markdown() []byte {
 		if m.Int8 != nil {
 			q = *m.Int8
 		}
-		status := string(m.Status)
+		status := m.ShortStatus()
 		if m.Error != "" {
-			status += ": " + m.Error
+			_, cause := m.FailureStage()
+			status += ": " + cause
 		}
 		ratio := m.SizeRatio
 		if ratio == nil {

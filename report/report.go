@@ -36,13 +36,19 @@ type Report struct {
 
 // Model is one row of the report: one model of the zoo.
 type Model struct {
-	Name    string `json:"name"`
-	Status  Status `json:"status"`
-	Error   string `json:"error,omitempty"`
-	File    string `json:"file,omitempty"`
-	Format  string `json:"format,omitempty"`
-	Dataset string `json:"dataset,omitempty"`
-	Scheme  string `json:"scheme,omitempty"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Stage and ErrorKind classify a failed model's Error: the stage that
+	// failed ("load", "calibrate", "quantize", "evaluate") and the failure
+	// kind (package failure: "invalid-model", "non-finite", "unsupported",
+	// "not-found", "bad-data", "config", "io", "internal").
+	Stage     string `json:"stage,omitempty"`
+	ErrorKind string `json:"error_kind,omitempty"`
+	File      string `json:"file,omitempty"`
+	Format    string `json:"format,omitempty"`
+	Dataset   string `json:"dataset,omitempty"`
+	Scheme    string `json:"scheme,omitempty"`
 	// WeightRanges names the weight range method when it is not min/max
 	// ("mse").
 	WeightRanges string         `json:"weight_ranges,omitempty"`
@@ -86,6 +92,9 @@ type Calibration struct {
 	// Ranges is the path of the range file (per-tensor ranges), relative to
 	// the folder of report.json.
 	Ranges string `json:"ranges,omitempty"`
+	// PerClass counts the calibration samples by class (classes without
+	// samples left out), as Model.PerClass does for evaluation.
+	PerClass []ClassCount `json:"per_class,omitempty"`
 }
 
 // Float holds the size and accuracy of the original model.

@@ -17,6 +17,11 @@ const badShown = 5
 // "open lenet.onnx: no such file"). The stage is "" when the message does
 // not start with one (a lower-case word and a colon).
 func (m *Model) FailureStage() (stage, cause string) {
+	if m.Stage != "" {
+		if rest, ok := strings.CutPrefix(m.Error, m.Stage+": "); ok {
+			return m.Stage, rest
+		}
+	}
 	head, rest, ok := strings.Cut(m.Error, ": ")
 	if !ok || head == "" || strings.Trim(head, "abcdefghijklmnopqrstuvwxyz-_") != "" {
 		return "", m.Error
@@ -24,8 +29,9 @@ func (m *Model) FailureStage() (stage, cause string) {
 	return head, rest
 }
 
-// ShortStatus is the status as a table cell shows it: "ok", or "failed"
-// and the stage ("failed in load"), without the error message.
+// ShortStatus is the status as a table cell shows it: "ok", or "failed",
+// the stage and the failure kind ("failed in load (non-finite)"), without
+// the error message.
 func (m *Model) ShortStatus() string {
 	if m.Status != StatusFailed {
 		return string(m.Status)
@@ -33,6 +39,9 @@ func (m *Model) ShortStatus() string {
 	s := string(m.Status)
 	if stage, _ := m.FailureStage(); stage != "" {
 		s += " in " + stage
+	}
+	if m.ErrorKind != "" {
+		s += " (" + m.ErrorKind + ")"
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
 	"strconv"
 	"sync"
 
@@ -104,9 +105,18 @@ func modelKey(t *ModelTask) string {
 }
 
 // decodeModel decodes a task's model file in its format; a TensorFlow graph
-// is cut at the manifest's input and output tensors.
-func decodeModel(t *ModelTask, data []byte) (*graph.Model, error) {
-	var opt formats.Options
+// is cut at the manifest's input and output tensors. ONNX external data is
+// read from the model's folder and may not leave it (storage.ReadInside:
+// no absolute paths, no "..", no symbolic links out of a local folder).
+func decodeModel(ctx context.Context, t *ModelTask, data []byte) (*graph.Model, error) {
+	folder := t.ZooURL
+	if dir := path.Dir(t.File); dir != "." {
+		var err error
+		if folder, err = storage.Join(t.ZooURL, dir); err != nil {
+			return nil, err
+		}
+	}
+	opt := formats.Options{External: func(rel string) ([]byte, error) { return storage.ReadInside(ctx, folder, rel) }}
 	if t.CutInput != "" {
 		opt.Inputs = []string{t.CutInput}
 	}
@@ -129,7 +139,7 @@ func loadModel(ctx context.Context, t *ModelTask) (*loadedModel, error) {
 		if t.Digest != "" && d != t.Digest {
 			return nil, fmt.Errorf("model file %s changed during the job", t.File)
 		}
-		m, err := decodeModel(t, data)
+		m, err := decodeModel(ctx, t, data)
 		if err != nil {
 			return nil, fmt.Errorf("model file %s: %w", t.File, err)
 		}

@@ -24,7 +24,7 @@ func init() {
 }
 
 // CalibFileVersion is the version of the range file format.
-const CalibFileVersion = 1
+const CalibFileVersion = 2
 
 // sampleSelection names how a capped calibration split picks its samples
 // (see selectSamples); it is part of the cache key.
@@ -41,6 +41,8 @@ type CalibFile struct {
 	Model   string   `json:"model"`
 	Inputs  CalibKey `json:"inputs"`
 	Samples int64    `json:"samples"`
+	// PerClass counts the samples by dataset label (element k: label k).
+	PerClass []int64 `json:"per_class,omitempty"`
 	// Table holds the settings and the per-tensor ranges.
 	Table calibrate.Table `json:"table"`
 }
@@ -225,11 +227,12 @@ func (f *writeCalibFn) ProcessElement(ctx context.Context, name string, taskIter
 	}
 	dd := t.CalibDatasetDigest
 	cf := &CalibFile{
-		Version: CalibFileVersion,
-		Model:   t.Name,
-		Inputs:  calibKey(&t, dd, f.Opt.Calibrate),
-		Samples: p.Samples,
-		Table:   calibrate.Table{Version: calibrate.TableVersion, Options: f.Opt.Calibrate, Tensors: []calibrate.TensorResult{}},
+		Version:  CalibFileVersion,
+		Model:    t.Name,
+		Inputs:   calibKey(&t, dd, f.Opt.Calibrate),
+		Samples:  p.Samples,
+		PerClass: p.PerClass,
+		Table:    calibrate.Table{Version: calibrate.TableVersion, Options: f.Opt.Calibrate, Tensors: []calibrate.TensorResult{}},
 	}
 	cf.Key = cf.Inputs.hash()
 	if len(p.Tensors) > 0 {
@@ -238,7 +241,7 @@ func (f *writeCalibFn) ProcessElement(ctx context.Context, name string, taskIter
 		}
 	}
 	if err := cf.Table.Check(); err != nil {
-		emit(name, RangeSet{Samples: p.Samples, Err: fmt.Sprintf("calibration: %v", err)})
+		emit(name, RangeSet{Samples: p.Samples, Err: failText(fmt.Errorf("calibration: %w", err))})
 		return nil
 	}
 	data, err := EncodeCalibFile(cf)
@@ -265,7 +268,7 @@ func calibRanges(t *ModelTask, rs *RangeSet) (map[string]qmath.Range, error) {
 		return nil, err
 	}
 	o := cf.Table.Options
-	t.CalibUsed = cf.Samples
+	t.CalibUsed, t.CalibPerClass = cf.Samples, cf.PerClass
 	t.CalibMethod = string(o.Method)
 	t.CalibPercentile, t.CalibBins, t.CalibSymmetric = o.Percentile, o.Bins, o.Symmetric
 	t.CalibFile = rs.File
@@ -286,5 +289,18 @@ func calibrationInfo(t *ModelTask) *report.Calibration {
 		Bins:       t.CalibBins,
 		Symmetric:  t.CalibSymmetric,
 		Ranges:     t.CalibFile,
+		PerClass:   classCountsOf(t.CalibPerClass, t.LabelOffset),
 	}
+}
+
+// classCountsOf lists the non-zero counts of a per-label vector, labels
+// shifted to model classes.
+func classCountsOf(counts []int64, offset int) []report.ClassCount {
+	var out []report.ClassCount
+	for k, n := range counts {
+		if n > 0 {
+			out = append(out, report.ClassCount{Class: k + offset, Samples: int(n)})
+		}
+	}
+	return out
 }

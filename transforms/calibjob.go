@@ -1,11 +1,10 @@
 package transforms
 
 import (
-	"fmt"
-
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/report"
 )
 
@@ -25,11 +24,11 @@ func (f *calibRowFn) ProcessElement(name string, taskIter func(*ModelTask) bool,
 	}
 	var rs RangeSet
 	if !rangeIter(&rs) {
-		emit(failureRow(&t, "calibrate", fmt.Errorf("the calibration split produced no samples")))
+		emit(failureRow(&t, "calibrate", failure.Errorf(failure.BadData, "the calibration split produced no samples")))
 		return
 	}
 	if rs.Err != "" {
-		emit(failureRow(&t, "calibrate", fmt.Errorf("%s", rs.Err)))
+		emit(failureRow(&t, "calibrate", failErr(rs.Err)))
 		return
 	}
 	if _, err := calibRanges(&t, &rs); err != nil {

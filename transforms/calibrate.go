@@ -10,6 +10,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/eightbitml/eightbit/calibrate"
+	"github.com/eightbitml/eightbit/failure"
+	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/tensor"
 )
 
@@ -74,39 +76,107 @@ func statsKey(model, tensor string) string { return model + "\x00" + tensor }
 
 // observeShard runs a calibration shard through its model's float program,
 // showing obs every float tensor, and returns the number of samples run.
-func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tensor)) (int64, error) {
+func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tensor), allowNonFinite bool) (int64, []int64, error) {
 	if sh.Err != "" {
-		return 0, fmt.Errorf("%s", sh.Err)
+		return 0, nil, failErr(sh.Err)
 	}
 	p, err := floatProgram(ctx, &sh.Task)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	data, start, end, err := calibrationSamples(ctx, sh)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	metricCalibImages.Inc(ctx, int64(end-start))
 	defer progressOf(sh.Task.RunID).done(SplitCalibration, int64(sh.End-sh.Start))
-	if _, err := predict(p, &sh.Task, data, start, end, obs); err != nil {
-		return 0, err
+	nonFinite := false
+	watch := func(name string, t *tensor.Tensor) {
+		if !nonFinite && !allowNonFinite && countNonFinite(t) > 0 {
+			nonFinite = true
+		}
+		obs(name, t)
 	}
-	return int64(end - start), nil
+	if _, err := predict(p, &sh.Task, data, start, end, watch); err != nil {
+		return 0, nil, err
+	}
+	if nonFinite {
+		return 0, nil, firstNonFinite(p, &sh.Task, data, start, end)
+	}
+	return int64(end - start), classCounts(data.labels[start:end]), nil
+}
+
+// classCounts counts labels: element k is how many are k.
+func classCounts(labels []int) []int64 {
+	var out []int64
+	for _, l := range labels {
+		if l < 0 {
+			continue
+		}
+		for len(out) <= l {
+			out = append(out, 0)
+		}
+		out[l]++
+	}
+	return out
+}
+
+// addCounts adds two per-class count vectors (a new slice; nil for none).
+func addCounts(a, b []int64) []int64 {
+	if len(a) == 0 && len(b) == 0 {
+		return nil
+	}
+	out := make([]int64, max(len(a), len(b)))
+	for i, v := range a {
+		out[i] += v
+	}
+	for i, v := range b {
+		out[i] += v
+	}
+	return out
+}
+
+// countNonFinite is calibrate.CountNonFinite.
+var countNonFinite = calibrate.CountNonFinite
+
+// firstNonFinite runs the samples [start, end) one at a time and returns
+// the calibrate.NonFiniteError of the first sample whose run gives a tensor
+// NaN or infinite values, naming the first such tensor in execution (graph)
+// order.
+func firstNonFinite(p *infer.Program, t *ModelTask, data *labeledImages, start, end int) error {
+	for i := start; i < end; i++ {
+		var first calibrate.NonFiniteCount
+		if _, err := predict(p, t, data, i, i+1, func(name string, x *tensor.Tensor) {
+			if first.Tensor == "" {
+				if n := countNonFinite(x); n > 0 {
+					first = calibrate.NonFiniteCount{Tensor: name, NonFinite: n, Finite: int64(x.Len()) - n}
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		if first.Tensor != "" {
+			return fmt.Errorf("%w (--allow-nonfinite calibrates on the finite values)", &calibrate.NonFiniteError{NonFiniteCount: first, Sample: data.id(i)})
+		}
+	}
+	return failure.Errorf(failure.NonFinite, "calibrate: NaN or infinite activations that no single sample reproduces (--allow-nonfinite calibrates on the finite values)")
 }
 
 func shardFailure(ctx context.Context, sh *Shard, err error) TensorStats {
 	metricFailedItems.Inc(ctx, 1)
 	progressOf(sh.Task.RunID).failed.Add(1)
-	return TensorStats{Model: sh.Task.Name, Err: fmt.Sprintf("calibration, %s: %v", shardLabel(sh), err), ErrShard: int64(sh.Start)}
+	return TensorStats{Model: sh.Task.Name, Err: failText(fmt.Errorf("calibration, %s: %w", shardLabel(sh), err)), ErrShard: int64(sh.Start)}
 }
 
 // minMaxPassFn is the first pass: min/max of every float tensor of a shard,
 // one state per (model, tensor), plus the shard's sample count.
-type minMaxPassFn struct{}
+type minMaxPassFn struct {
+	AllowNonFinite bool
+}
 
 func (f *minMaxPassFn) ProcessElement(ctx context.Context, sh Shard, emit func(string, TensorStats)) {
 	r := calibrate.NewRanges()
-	n, err := observeShard(ctx, &sh, r.Observe)
+	n, perClass, err := observeShard(ctx, &sh, r.Observe, f.AllowNonFinite)
 	if err != nil {
 		emit(statsKey(sh.Task.Name, ""), shardFailure(ctx, &sh, err))
 		return
@@ -119,7 +189,7 @@ func (f *minMaxPassFn) ProcessElement(ctx context.Context, sh Shard, emit func(s
 		}
 		emit(statsKey(sh.Task.Name, name), TensorStats{Model: sh.Task.Name, Tensor: name, State: b})
 	}
-	emit(statsKey(sh.Task.Name, ""), TensorStats{Model: sh.Task.Name, Samples: n})
+	emit(statsKey(sh.Task.Name, ""), TensorStats{Model: sh.Task.Name, Samples: n, PerClass: perClass})
 }
 
 // histogramPassFn is the second pass: a histogram of every float tensor of
@@ -140,7 +210,7 @@ func (f *histogramPassFn) ProcessElement(ctx context.Context, sh Shard, emit fun
 		fail(err)
 		return
 	}
-	n, err := observeShard(ctx, &sh, hs.Observe)
+	n, perClass, err := observeShard(ctx, &sh, hs.Observe, f.Opt.AllowNonFinite)
 	if err != nil {
 		fail(err)
 		return
@@ -153,7 +223,7 @@ func (f *histogramPassFn) ProcessElement(ctx context.Context, sh Shard, emit fun
 		}
 		emit(statsKey(sh.Task.Name, name), TensorStats{Model: sh.Task.Name, Tensor: name, State: b})
 	}
-	emit(statsKey(sh.Task.Name, ""), TensorStats{Model: sh.Task.Name, Samples: n})
+	emit(statsKey(sh.Task.Name, ""), TensorStats{Model: sh.Task.Name, Samples: n, PerClass: perClass})
 }
 
 // mergeStatsFn combines the observer states of one (model, tensor): exact
@@ -164,7 +234,7 @@ type mergeStatsFn struct {
 }
 
 func (f *mergeStatsFn) MergeAccumulators(a, b TensorStats) (TensorStats, error) {
-	out := TensorStats{Model: a.Model, Tensor: a.Tensor, Samples: a.Samples + b.Samples}
+	out := TensorStats{Model: a.Model, Tensor: a.Tensor, Samples: a.Samples + b.Samples, PerClass: addCounts(a.PerClass, b.PerClass)}
 	out.Err, out.ErrShard = firstError(a.Err, a.ErrShard, b.Err, b.ErrShard)
 	switch {
 	case len(a.State) == 0:
@@ -242,7 +312,7 @@ func (f *secondPassFn) ProcessElement(ctx context.Context, name string, taskIter
 		}
 		var m calibrate.MinMax
 		if err := json.Unmarshal(st.State, &m); err != nil {
-			errMsg, errShard = firstError(errMsg, errShard, fmt.Sprintf("calibration: %v", err), -1)
+			errMsg, errShard = firstError(errMsg, errShard, failText(fmt.Errorf("calibration: %w", err)), -1)
 			continue
 		}
 		ranges.MergeTensor(st.Tensor, &m)
@@ -256,7 +326,7 @@ func (f *secondPassFn) ProcessElement(ctx context.Context, name string, taskIter
 	}
 	js, err := ranges.MarshalJSON()
 	if err != nil {
-		failed(name, CalibPart{Err: fmt.Sprintf("calibration: %v", err)})
+		failed(name, CalibPart{Err: failText(fmt.Errorf("calibration: %w", err))})
 		return
 	}
 	planShards(ctx, &t, SplitCalibration, js, emit)
@@ -270,10 +340,10 @@ type chooseFn struct {
 
 func (f *chooseFn) ProcessElement(_ string, st TensorStats) (string, CalibPart) {
 	if st.Tensor == "" {
-		return st.Model, CalibPart{Samples: st.Samples, Err: st.Err, ErrShard: st.ErrShard}
+		return st.Model, CalibPart{Samples: st.Samples, PerClass: st.PerClass, Err: st.Err, ErrShard: st.ErrShard}
 	}
 	fail := func(err error) (string, CalibPart) {
-		return st.Model, CalibPart{Err: fmt.Sprintf("calibration, tensor %q: %v", st.Tensor, err), ErrShard: -1}
+		return st.Model, CalibPart{Err: failText(fmt.Errorf("calibration, tensor %q: %w", st.Tensor, err)), ErrShard: -1}
 	}
 	var r calibrate.TensorResult
 	if f.Histogram {
@@ -300,7 +370,7 @@ func (f *chooseFn) ProcessElement(_ string, st TensorStats) (string, CalibPart) 
 type mergePartsFn struct{}
 
 func (f *mergePartsFn) MergeAccumulators(a, b CalibPart) (CalibPart, error) {
-	out := CalibPart{Samples: a.Samples + b.Samples}
+	out := CalibPart{Samples: a.Samples + b.Samples, PerClass: addCounts(a.PerClass, b.PerClass)}
 	out.Err, out.ErrShard = firstError(a.Err, a.ErrShard, b.Err, b.ErrShard)
 	var ta, tb []calibrate.TensorResult
 	if len(a.Tensors) > 0 {
@@ -384,7 +454,7 @@ func calibrateEach(s beam.Scope, tasks beam.PCollection, opt CalibOptions) beam.
 	hits, misses := beam.ParDo2(s, &calibCacheFn{Opt: opt}, tasks)
 
 	shards := PlanShards(s, misses, SplitCalibration)
-	pass1 := beam.CombinePerKey(s, &mergeStatsFn{}, parDoSpread(s, &minMaxPassFn{}, shards))
+	pass1 := beam.CombinePerKey(s, &mergeStatsFn{}, parDoSpread(s, &minMaxPassFn{AllowNonFinite: co.AllowNonFinite}, shards))
 	var parts beam.PCollection
 	if !co.NeedsHistogram() {
 		parts = beam.ParDo(s, &chooseFn{Opt: co}, pass1)

@@ -59,7 +59,7 @@ models:
     preprocess: {divide: 255, mean: [0.4914, 0.4822, 0.4465], std: [0.2471, 0.2435, 0.2616]}
 `, root, root)
 	task := zooTasks(t, manifest, ZooOptions{RunID: t.Name()})[0]
-	task.EvalFrom, task.EvalTo = 0, 0 // the whole test folder
+	task.EvalFrom, task.EvalTo, task.SplitRule = 0, 0, false // the whole test folder
 	ctx := context.Background()
 	start := time.Now()
 	data, err := split(ctx, &task, SplitEvaluation)

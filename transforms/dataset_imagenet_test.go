@@ -133,7 +133,7 @@ models:
       std: [0.229, 0.224, 0.225]
 `, root, root)
 	task := zooTasks(t, manifest, ZooOptions{RunID: t.Name()})[0]
-	task.EvalFrom, task.EvalTo = 0, 0
+	task.EvalFrom, task.EvalTo, task.SplitRule = 0, 0, false
 	data, err := split(context.Background(), &task, SplitEvaluation)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/eightbitml/eightbit/evaluate"
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/report"
 )
@@ -54,7 +55,7 @@ func (f *evaluateFn) ProcessElement(ctx context.Context, sh Shard, emit func(str
 		if r.err != nil {
 			metricFailedItems.Inc(ctx, 1)
 			progressOf(t.RunID).failed.Add(1)
-			emit(t.Name, EvalCounts{Err: fmt.Sprintf("evaluation, %s: %v", shardLabel(&sh), r.err), ErrShard: int64(sh.Start)})
+			emit(t.Name, EvalCounts{Err: failText(fmt.Errorf("evaluation, %s: %w", shardLabel(&sh), r.err)), ErrShard: int64(sh.Start)})
 			continue
 		}
 		metricEvalImages.Inc(ctx, r.counts.Samples)
@@ -67,11 +68,11 @@ func (f *evaluateFn) ProcessElement(ctx context.Context, sh Shard, emit func(str
 			p := LayerPart{Model: t.Name, Index: i, RangeOf: l.RangeOf}
 			var err error
 			if l.Err != nil {
-				p.Err = l.Err.Error()
+				p.Err = failText(l.Err)
 			} else if p.Stats, err = json.Marshal(l.Stats); err != nil {
-				p.Err = err.Error()
+				p.Err = failText(err)
 			} else if p.Local, err = json.Marshal(l.Local); err != nil {
-				p.Err = err.Error()
+				p.Err = failText(err)
 			}
 			emitLayer(t.Name+"\x00"+l.Stats.Tensor, p)
 		}
@@ -197,7 +198,7 @@ func evaluateShard(ctx context.Context, cache *evaluatorCache, sh *Shard) []shar
 		return out
 	}
 	if sh.Err != "" {
-		return fail(fmt.Errorf("%s", sh.Err))
+		return fail(failErr(sh.Err))
 	}
 	t := &tasks[0]
 	data, err := split(ctx, t, sh.Split)
@@ -337,7 +338,7 @@ func (f *mergeLayersFn) MergeAccumulators(a, b LayerPart) LayerPart {
 		out.Local, err = mergeStatsJSON(a.Local, b.Local)
 	}
 	if err != nil {
-		out.Err = err.Error()
+		out.Err = failText(err)
 	}
 	return out
 }
@@ -368,11 +369,11 @@ func (f *finishFn) ProcessElement(name string, taskIter func(*ModelTask) bool, c
 	}
 	var c EvalCounts
 	if !countIter(&c) {
-		emit(failureRow(&t, "evaluate", fmt.Errorf("the evaluation split produced no samples")))
+		emit(failureRow(&t, "evaluate", failure.Errorf(failure.BadData, "the evaluation split produced no samples")))
 		return
 	}
 	if c.Err != "" {
-		emit(failureRow(&t, "evaluate", fmt.Errorf("%s", c.Err)))
+		emit(failureRow(&t, "evaluate", failErr(c.Err)))
 		return
 	}
 	var parts []LayerPart

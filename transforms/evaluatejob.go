@@ -8,6 +8,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
@@ -80,7 +81,7 @@ func loadEvalModel(ctx context.Context, t *ModelTask) (*evalModel, error) {
 		if t.Digest != "" && d != t.Digest {
 			return nil, fmt.Errorf("model file %s changed during the job", t.File)
 		}
-		m, err := decodeModel(t, data)
+		m, err := decodeModel(ctx, t, data)
 		if err != nil {
 			return nil, fmt.Errorf("model file %s: %w", t.File, err)
 		}
@@ -123,10 +124,10 @@ type evaluateAsGivenFn struct{}
 
 func (f *evaluateAsGivenFn) ProcessElement(ctx context.Context, sh Shard) (string, EvalCounts) {
 	fail := func(err error) (string, EvalCounts) {
-		return sh.Task.Name, EvalCounts{Err: fmt.Sprintf("evaluation, %s: %v", shardLabel(&sh), err), ErrShard: int64(sh.Start)}
+		return sh.Task.Name, EvalCounts{Err: failText(fmt.Errorf("evaluation, %s: %w", shardLabel(&sh), err)), ErrShard: int64(sh.Start)}
 	}
 	if sh.Err != "" {
-		return fail(fmt.Errorf("%s", sh.Err))
+		return fail(failErr(sh.Err))
 	}
 	data, err := split(ctx, &sh.Task, sh.Split)
 	if err != nil {
@@ -163,11 +164,11 @@ func (f *evaluatedRowFn) ProcessElement(name string, taskIter func(*ModelTask) b
 	}
 	var c EvalCounts
 	if !countIter(&c) {
-		emit(failureRow(&t, "evaluate", fmt.Errorf("the evaluation split produced no samples")))
+		emit(failureRow(&t, "evaluate", failure.Errorf(failure.BadData, "the evaluation split produced no samples")))
 		return
 	}
 	if c.Err != "" {
-		emit(failureRow(&t, "evaluate", fmt.Errorf("%s", c.Err)))
+		emit(failureRow(&t, "evaluate", failErr(c.Err)))
 		return
 	}
 	m := baseModel(&t)

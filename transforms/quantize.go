@@ -7,6 +7,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/formats/onnx"
 	"github.com/eightbitml/eightbit/quantize"
 )
@@ -32,11 +33,11 @@ func (f *quantizeFn) ProcessElement(ctx context.Context, name string, taskIter f
 	var rs RangeSet
 	found := rangeIter(&rs)
 	if !found {
-		failed(failureRow(&t, "calibrate", fmt.Errorf("the calibration split produced no samples")))
+		failed(failureRow(&t, "calibrate", failure.Errorf(failure.BadData, "the calibration split produced no samples")))
 		return nil
 	}
 	if rs.Err != "" {
-		failed(failureRow(&t, "calibrate", fmt.Errorf("%s", rs.Err)))
+		failed(failureRow(&t, "calibrate", failErr(rs.Err)))
 		return nil
 	}
 	ranges, err := calibRanges(&t, &rs)

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/eightbitml/eightbit/dataset"
+	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/internal/version"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
@@ -46,6 +47,9 @@ type DeadLetter struct {
 	Model string `json:"model"`
 	ID    string `json:"id,omitempty"`
 	Error string `json:"error"`
+	// Stage and ErrorKind classify a model's failure (report.Model).
+	Stage     string `json:"stage,omitempty"`
+	ErrorKind string `json:"error_kind,omitempty"`
 }
 
 // deadLetters renders the dead-letter file of a report.
@@ -57,7 +61,7 @@ func deadLetters(rep *report.Report) []byte {
 	}
 	for _, m := range rep.Models {
 		if m.Status != report.StatusOK {
-			add(DeadLetter{Kind: "model", Model: m.Name, Error: m.Error})
+			add(DeadLetter{Kind: "model", Model: m.Name, Error: m.Error, Stage: m.Stage, ErrorKind: m.ErrorKind})
 		}
 		for _, b := range m.BadSamples {
 			add(DeadLetter{Kind: "sample", Model: m.Name, ID: b.ID, Error: b.Error})
@@ -138,8 +142,9 @@ func encodeRow(m report.Model) Row {
 // failureRow is the report row of a model that failed at a stage.
 func failureRow(t *ModelTask, stage string, err error) Row {
 	m := baseModel(t)
+	c := failure.Classify(stage, err)
 	m.Status = report.StatusFailed
-	m.Error = fmt.Sprintf("%s: %v", stage, err)
+	m.Error, m.Stage, m.ErrorKind = c.Error(), c.Stage, string(c.Kind)
 	return encodeRow(m)
 }
 

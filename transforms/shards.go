@@ -32,7 +32,7 @@ func (f *planShardsFn) ProcessElement(ctx context.Context, t ModelTask, emit fun
 func planShards(ctx context.Context, t *ModelTask, which string, pass1 []byte, emit func(Shard)) {
 	data, err := split(ctx, t, which)
 	if err != nil {
-		emit(Shard{Task: *t, Split: which, Err: err.Error()})
+		emit(Shard{Task: *t, Split: which, Err: failText(err)})
 		return
 	}
 	n := data.len()

@@ -86,6 +86,8 @@ type ModelTask struct {
 
 	// Set by QuantizeModels.
 	CalibUsed int64 // calibration samples observed
+	// CalibPerClass counts them by dataset label.
+	CalibPerClass []int64
 	// CalibMethod, CalibPercentile, CalibBins and CalibSymmetric are the
 	// calibration settings behind the ranges; CalibFile is the range file's
 	// key under OutURL.
@@ -172,8 +174,10 @@ type TensorStats struct {
 	Model, Tensor string
 	State         []byte
 	Samples       int64
-	Err           string
-	ErrShard      int64
+	// PerClass counts the samples by label (model entry only).
+	PerClass []int64
+	Err      string
+	ErrShard int64
 }
 
 // CalibPart is part of a model's calibration table: chosen ranges of some
@@ -182,6 +186,7 @@ type TensorStats struct {
 type CalibPart struct {
 	Tensors  []byte
 	Samples  int64
+	PerClass []int64
 	Err      string
 	ErrShard int64
 }

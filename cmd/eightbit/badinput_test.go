@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"encoding/json"
 	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/internal/badinput"
+	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/jobs"
+	"github.com/eightbitml/eightbit/report"
 )
 
 // TestInspectBadInputs runs every model case of the hostile-input corpus
@@ -111,5 +114,129 @@ func TestJobErrorKind(t *testing.T) {
 	err := fmt.Errorf("quantize-zoo: %w: no --zoo", jobs.ErrConfig)
 	if failure.KindOf(err) != failure.Config || !errors.Is(err, jobs.ErrConfig) {
 		t.Errorf("%v has kind %s", err, failure.KindOf(err))
+	}
+}
+
+// TestZooBadInputs runs quantize-zoo, calibrate and evaluate on one zoo
+// mixing every model case of the hostile-input corpus with good models
+// (two demo models, the corpus's valid classifier, the classifier with its
+// weights in an external-data file) and a model whose
+// activations turn NaN: each job finishes, every good model is ok and
+// every bad one is a failure row with the case's kind and message, the
+// NaN-weight case naming its tensor.
+func TestZooBadInputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three zoo jobs")
+	}
+	zoo := filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(zoo); err != nil {
+		t.Fatal(err)
+	}
+	man, err := os.ReadFile(filepath.Join(zoo, "zoo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(man), "  - name: mnist-lenet")
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString("  - {name: mnist-mlp, file: mnist/mnist-mlp.onnx, dataset: mnist-demo, preprocess: {divide: 255}}\n")
+	b.WriteString("  - {name: mnist-dws-folded, file: mnist/mnist-dws-folded.onnx, dataset: mnist-demo, preprocess: {divide: 255}}\n")
+	crop := "preprocess: {crop: {width: 10, height: 10}, divide: 255, shape: [100]}"
+	add := func(name, file string) {
+		fmt.Fprintf(&b, "  - {name: %s, file: %s, dataset: mnist-demo, %s}\n", name, file, crop)
+	}
+	good := map[string]bool{"mnist-mlp": true, "mnist-dws-folded": true, "valid-classifier": true, "valid-external": true}
+	want := map[string]badinput.Case{}
+	os.MkdirAll(filepath.Join(zoo, "cases"), 0o755)
+	for name, data := range map[string][]byte{"valid-classifier": badinput.ValidModel(), "nan-activations": badinput.NaNActivations()} {
+		if err := os.WriteFile(filepath.Join(zoo, "cases", name+".onnx"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		add(name, "cases/"+name+".onnx")
+	}
+	// External data beside the model, in its own folder.
+	extModel, extWeights := badinput.ValidExternal()
+	os.MkdirAll(filepath.Join(zoo, "cases", "external"), 0o755)
+	os.WriteFile(filepath.Join(zoo, "cases", "external", "weights.bin"), extWeights, 0o644)
+	if err := os.WriteFile(filepath.Join(zoo, "cases", "external", "m.onnx"), extModel, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	add("valid-external", "cases/external/m.onnx")
+	for _, c := range badinput.Cases() {
+		if c.Type != badinput.Model {
+			continue
+		}
+		loc, err := c.Write(filepath.Join(zoo, "cases"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(zoo, loc)
+		add(c.Name, filepath.ToSlash(rel))
+		want[c.Name] = c
+	}
+	if err := os.WriteFile(filepath.Join(zoo, "zoo.yaml"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, job := range [][]string{
+		{"quantize-zoo", "--calib-samples", "40", "--eval-samples", "40"},
+		{"calibrate", "--calib-samples", "40"},
+		{"evaluate", "--eval-samples", "40"},
+	} {
+		t.Run(job[0], func(t *testing.T) {
+			out := t.TempDir()
+			code, _, errs := runCLI(append(job, "--zoo", zoo, "--out", out)...)
+			if code != exitFailed {
+				t.Errorf("exit %d, want %d (some models failed)\n%s", code, exitFailed, errs)
+			}
+			raw, err := os.ReadFile(filepath.Join(out, "report.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep report.Report
+			if err := json.Unmarshal(raw, &rep); err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			for _, m := range rep.Models {
+				seen++
+				c, bad := want[m.Name]
+				switch {
+				case good[m.Name]:
+					if m.Status != report.StatusOK {
+						t.Errorf("%s: %s %s", m.Name, m.Status, m.Error)
+					}
+					if m.Name == "mnist-mlp" && job[0] == "quantize-zoo" {
+						// Both splits' class counts: 40 of each, every digit.
+						sum := 0
+						for _, c := range m.Calibration.PerClass {
+							sum += c.Samples
+						}
+						if len(m.Calibration.PerClass) != 10 || sum != m.Calibration.Samples || sum != 40 || len(m.PerClass) != 10 {
+							t.Errorf("%s: calibration per class %+v (%d samples), evaluation per class %d classes", m.Name, m.Calibration.PerClass, m.Calibration.Samples, len(m.PerClass))
+						}
+					}
+				case m.Name == "nan-activations":
+					if job[0] == "evaluate" {
+						continue // evaluation does not calibrate
+					}
+					if m.Status != report.StatusFailed || m.ErrorKind != string(failure.NonFinite) || m.Stage != "calibrate" ||
+						!strings.Contains(m.Error, `activation "/sqrt" of sample`) {
+						t.Errorf("%s: %s in %s (%s): %s", m.Name, m.Status, m.Stage, m.ErrorKind, m.Error)
+					}
+				case bad:
+					if m.Status != report.StatusFailed || m.ErrorKind != string(c.Kind) || !strings.Contains(m.Error, c.Want) {
+						t.Errorf("%s: %s (%s) %q, want %s containing %q", m.Name, m.Status, m.ErrorKind, m.Error, c.Kind, c.Want)
+					}
+				default:
+					t.Errorf("unexpected row %s", m.Name)
+				}
+			}
+			if seen != len(want)+len(good)+1 {
+				t.Errorf("%d rows, want %d", seen, len(want)+len(good)+1)
+			}
+			if !strings.Contains(string(raw), `fc.weight`) {
+				t.Error("no row names the NaN tensor fc.weight")
+			}
+		})
 	}
 }

@@ -428,3 +428,33 @@ func Cases() []Case {
 	}
 	return cs
 }
+
+// ValidModel is the corpus's valid model, the one every model case edits:
+// y = Gemm(x[1,100], fc.weight[100,10], fc.bias[10]) at opset 13. A zoo
+// feeds it 10×10 crops of MNIST digits flattened to [100].
+func ValidModel() []byte { return marshal(classifier()) }
+
+// NaNActivations is ValidModel with y = Gemm(Sqrt(x − 0.5), ...): its
+// weights are finite and it loads, but any input value below 0.5 gives a
+// NaN activation ("/sqrt") during calibration.
+func NaNActivations() []byte {
+	return edited(func(m *onnxpb.ModelProto) {
+		g := m.Graph
+		g.Initializer = append(g.Initializer, floatTensor("half", nil, []float32{0.5}))
+		g.Node = append([]*onnxpb.NodeProto{
+			node("Sub", "sub", []string{"x", "half"}, []string{"/sub"}),
+			node("Sqrt", "sqrt", []string{"/sub"}, []string{"/sqrt"}),
+		}, g.Node...)
+		g.Node[2].Input[0] = "/sqrt"
+	})
+}
+
+// ValidExternal is ValidModel with fc.weight's data in an external file:
+// the model's bytes and those of "weights.bin", its external data.
+func ValidExternal() (model, weights []byte) {
+	m := classifier()
+	w := m.Graph.Initializer[0]
+	weights = rawFloats(w.FloatData)
+	external(w, "weights.bin")
+	return marshal(m), weights
+}
