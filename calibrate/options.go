@@ -25,7 +25,7 @@ const (
 
 // DefaultSamples is the calibration sample cap per model that eightbit's
 // command line and spec files use when none is given (see
-// docs/calibration.md): the samples are chosen by a hash of their ids.
+// docs/calibration.md): the samples are chosen class by class by a hash of their ids.
 const DefaultSamples = 1000
 
 // Methods lists every method, in the order the CLI documents them.

@@ -11,7 +11,7 @@ import (
 
 // DefaultCalibSamples is the calibration sample cap per model of the
 // command line and of spec files when none is given: that many samples of
-// the calibration split, chosen by a hash of their ids (deterministic,
+// the calibration split, chosen class by class by a hash of their ids (deterministic,
 // whatever the runner or sharding). ONNX Runtime's and TFLite's users
 // calibrate on a few hundred to a few thousand samples; min/max and
 // histogram ranges settle well before a 60,000-image split is exhausted,

@@ -40,7 +40,7 @@ func (r *Report) Markdown() []byte {
 	}
 	fmt.Fprintf(&b, "- models: %d (%d ok, %d failed)\n", len(c.Models), ok, failed)
 	if lim := calibLimits(c.Models); lim != "" {
-		fmt.Fprintf(&b, "- calibration: at most %s samples per model, chosen by a hash of their ids (`--calib-samples all` for the whole split)\n", lim)
+		fmt.Fprintf(&b, "- calibration: at most %s samples per model, chosen class by class by a hash of their ids (`--calib-samples all` for the whole split)\n", lim)
 	}
 	b.WriteString("\n")
 

@@ -42,7 +42,7 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) *sweepFlags {
 	fs.Var(listFlag{&sw.schemes}, "sweep-scheme", "comma-separated `schemes`: run every model once per scheme (times --sweep-format), as <model>@<scheme>, side by side in the report")
 	fs.Var(listFlag{&sw.formats}, "sweep-format", "comma-separated `formats`: run every model once per format (times --sweep-scheme)")
 	calibSamplesVar(fs, &j.CalibSamples)
-	fs.IntVar(&j.EvalSamples, "eval-samples", 0, "use at most `N` evaluation samples per model (0: the whole split)")
+	fs.IntVar(&j.EvalSamples, "eval-samples", 0, "use at most `N` evaluation samples per model, chosen class by class by a hash of their ids (0: the whole split)")
 	fs.IntVar(&j.ShardSize, "shard-size", 250, "samples per work item")
 	fs.IntVar(&j.BatchSize, "batch-size", 0, "samples per inference call for models without a fixed batch (default 50)")
 	fs.StringVar(&j.Calibration, "calibration", "minmax", "activation range `method`: minmax, percentile, entropy or mse")
@@ -84,7 +84,7 @@ func (l listFlag) Set(v string) error {
 
 // gateFlag is an optional fraction: unset leaves the pointer nil.
 // calibSamplesUsage is the help of --calib-samples.
-const calibSamplesUsage = "use at most `N` calibration samples per model, chosen by a hash of their ids; all (or 0): the whole split"
+const calibSamplesUsage = "use at most `N` calibration samples per model, chosen class by class by a hash of their ids; all (or 0): the whole split"
 
 // calibSamplesVar binds --calib-samples to p (a job's CalibSamples: 0 is
 // the whole split), which starts at jobs.DefaultCalibSamples.
