@@ -18,6 +18,7 @@ import (
 	"github.com/eightbitml/eightbit/internal/version"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/report"
+	"github.com/eightbitml/eightbit/storage"
 )
 
 func init() {
@@ -255,7 +256,7 @@ type writeReportFn struct {
 }
 
 func (f *writeReportFn) ProcessElement(ctx context.Context, rows RowList) error {
-	rep := report.New(f.Info.Job, f.Info.Zoo, Version)
+	rep := report.New(f.Info.Job, storage.Redact(f.Info.Zoo), Version)
 	for _, r := range rows.Rows {
 		var m report.Model
 		if err := json.Unmarshal(r.JSON, &m); err != nil {

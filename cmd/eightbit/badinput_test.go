@@ -240,3 +240,74 @@ func TestZooBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretsNotShown runs quantize-zoo on a zoo URL whose query carries
+// signing settings (a key path and a signing base URL, as gocloud's
+// fileblob takes them) and on a zoo with a failing model: neither the
+// terminal, nor the report files, nor the dead-letter file, nor Beam's log
+// show them.
+func TestSecretsNotShown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a zoo job")
+	}
+	zoo := filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(zoo); err != nil {
+		t.Fatal(err)
+	}
+	man, err := os.ReadFile(filepath.Join(zoo, "zoo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(man), "  - name: mnist-lenet")
+	os.WriteFile(filepath.Join(zoo, "mnist", "garbage.onnx"), []byte("not a model"), 0o644)
+	m := head + "  - {name: mnist-mlp, file: mnist/mnist-mlp.onnx, dataset: mnist-demo, preprocess: {divide: 255}}\n" +
+		"  - {name: broken, file: mnist/garbage.onnx, dataset: mnist-demo}\n"
+	if err := os.WriteFile(filepath.Join(zoo, "zoo.yaml"), []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(t.TempDir(), "signing-key-f00d")
+	os.WriteFile(key, []byte("hunter2-signing-secret"), 0o600)
+	secrets := []string{key, "signing-key-f00d", "hunter2", "sig.example.com"}
+	url := "file://" + zoo + "?secret_key_path=" + key + "&base_url=https://sig.example.com/x"
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("quantize-zoo", "--zoo", url, "--out", out, "--calib-samples", "20", "--eval-samples", "20")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d (one model fails)\n%s", code, exitFailed, stderr)
+	}
+	texts := map[string]string{"stdout": stdout, "stderr": stderr}
+	for name, b := range readTree(t, out) {
+		texts[name] = string(b)
+	}
+	if _, ok := texts[filepath.Join("dead-letter.jsonl")]; !ok {
+		t.Fatal("no dead-letter file")
+	}
+	for name, text := range texts {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s shows %q", name, s)
+			}
+		}
+	}
+	if !strings.Contains(texts["report.json"], "secret_key_path=REDACTED") {
+		t.Errorf("report.json does not show the redacted zoo URL")
+	}
+}
+
+// readTree reads every file under dir, keyed by its relative path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

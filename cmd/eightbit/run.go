@@ -11,6 +11,7 @@ import (
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/pipeline"
 	"github.com/eightbitml/eightbit/report"
+	"github.com/eightbitml/eightbit/storage"
 )
 
 // specFlags binds the command-line flags that override a spec file; their
@@ -148,6 +149,8 @@ func runNamed(ctx context.Context, name, zoo, out string, j jobs.Job, stdout, st
 	if !probeOut(ctx, name, out, stderr) {
 		return exitUsage
 	}
+	// Query secrets (signatures, tokens, key paths) never reach the terminal.
+	zoo, out = storage.Redact(zoo), storage.Redact(out)
 	fmt.Fprintf(stderr, "eightbit: %s %s -> %s on %s\n", name, zoo, out, pipeline.RunnerName(""))
 	if p := beamLogPath(); p != "" {
 		fmt.Fprintf(stderr, "eightbit: Beam's own log lines go to %s (--verbose shows them here)\n", p)
