@@ -55,6 +55,8 @@ type inspectReport struct {
 	// QuantizeKind its failure kind.
 	QuantizeErr  string `json:"quantize_error,omitempty"`
 	QuantizeKind string `json:"quantize_error_kind,omitempty"`
+	// ManifestEntry is a draft of the model's zoo.yaml entry (YAML).
+	ManifestEntry string `json:"manifest_entry,omitempty"`
 }
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -73,7 +75,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	help, err := parseFlags(fset, rest, stderr)
 	if help {
 		printHelp(stdout, "inspect", "MODEL_URL [--json]",
-			"Describes an ONNX model: inputs and outputs with their shapes, the operator\nhistogram, parameter count, multiply-accumulates per image (from shape\ninference at batch 1), file size, opsets and the operators eightbit cannot run.\nMODEL_URL is a local path or a storage URL (file://, s3://, gs://, mem://, ...);\nexternal tensor data is read from files next to the model.", fset)
+			"Describes an ONNX model: inputs and outputs with their shapes, the operator\nhistogram, parameter count, multiply-accumulates per image (from shape\ninference at batch 1), file size, opsets, the operators eightbit cannot run,\nwhether quantize-zoo can quantize it and a draft of its zoo.yaml entry.\nMODEL_URL is a local path or a storage URL (file://, s3://, gs://, mem://, ...);\nexternal tensor data is read from files next to the model.", fset)
 		return exitOK
 	}
 	if err == nil && model == "" {
@@ -142,6 +144,7 @@ func inspectModel(ctx context.Context, loc string) (*inspectReport, error) {
 		rep.Outputs = append(rep.Outputs, describeValue(v, sh))
 	}
 	rep.Parameters, rep.MACs, rep.MACsPartial = countModel(g, sh)
+	rep.ManifestEntry = manifestEntry(loc, m.Graph)
 	if _, err := infer.Compile(m, infer.Options{}); err != nil {
 		var ue *infer.UnsupportedError
 		if errors.As(err, &ue) {
@@ -322,6 +325,12 @@ func writeInspectText(w io.Writer, r *inspectReport) {
 		fmt.Fprintln(w, "unsupported:")
 		for _, u := range r.Unsupported {
 			fmt.Fprintf(w, "  %s\n", u)
+		}
+	}
+	if r.ManifestEntry != "" {
+		fmt.Fprintln(w, "zoo.yaml entry (a draft; see docs/zoo-manifest.md):")
+		for _, l := range strings.Split(strings.TrimRight(r.ManifestEntry, "\n"), "\n") {
+			fmt.Fprintf(w, "  %s\n", l)
 		}
 	}
 	switch {

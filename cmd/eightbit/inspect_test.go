@@ -16,6 +16,7 @@ import (
 	"github.com/eightbitml/eightbit/qmath"
 	"github.com/eightbitml/eightbit/quantize"
 	"github.com/eightbitml/eightbit/tensor"
+	"github.com/eightbitml/eightbit/zoo"
 )
 
 // TestInspect inspects a demo model and its 8-bit versions: the quantized
@@ -193,5 +194,44 @@ func TestInspectQuantizable(t *testing.T) {
 	}
 	if _, stdout, _ := runCLI("inspect", masked); !strings.Contains(stdout, "cannot quantize (unsupported)") {
 		t.Errorf("text output:\n%s", stdout)
+	}
+}
+
+// TestInspectManifestEntry: the zoo.yaml entry inspect drafts is a valid
+// manifest entry for the model's input layout (NCHW images, NHWC images,
+// a flat vector) and names the class count.
+func TestInspectManifestEntry(t *testing.T) {
+	dims := func(v ...int64) []graph.Dim {
+		var ds []graph.Dim
+		for _, x := range v {
+			ds = append(ds, graph.Dim{Value: x})
+		}
+		return ds
+	}
+	for _, tc := range []struct {
+		name  string
+		shape []graph.Dim
+		want  []string
+	}{
+		{"nchw", append([]graph.Dim{{Param: "N"}}, dims(3, 32, 32)...), []string{"channels: 3", "resize: {width: 32, height: 32}", "layout: NCHW", "classes: 10"}},
+		{"nhwc", dims(1, 48, 64, 1), []string{"channels: 1", "resize: {width: 64, height: 48}", "layout: NHWC"}},
+		{"flat", dims(1, 784), []string{"shape: [784]"}},
+	} {
+		g := &graph.Graph{Inputs: []graph.ValueInfo{{Name: "x", DType: tensor.Float32, Shape: tc.shape}},
+			Outputs: []graph.ValueInfo{{Name: "y", DType: tensor.Float32, Shape: dims(1, 10)}}}
+		entry := manifestEntry("/models/"+tc.name+".onnx", g)
+		for _, w := range tc.want {
+			if !strings.Contains(entry, w) {
+				t.Errorf("%s: entry lacks %q:\n%s", tc.name, w, entry)
+			}
+		}
+		man := "datasets:\n  d:\n    format: idx\n    classes: 10\n    calibration: {images: a.gz, labels: b.gz}\n    evaluation: {images: c.gz, labels: e.gz}\nmodels:\n"
+		for _, l := range strings.Split(strings.TrimRight(entry, "\n"), "\n") {
+			man += "  " + l + "\n"
+		}
+		man = strings.Replace(man, "dataset: <name>", "dataset: d", 1)
+		if _, err := zoo.Parse([]byte(man)); err != nil {
+			t.Errorf("%s: the drafted entry does not parse: %v\n%s", tc.name, err, man)
+		}
 	}
 }
