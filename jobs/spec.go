@@ -115,16 +115,18 @@ type QuantizeSpec struct {
 	ExcludeOpTypes  []string `yaml:"exclude_op_types"`
 	AllowContribOps bool     `yaml:"allow_contrib_ops"`
 	WeightRanges    string   `yaml:"weight_ranges"`
+	// CLE applies cross-layer equalization before calibration.
+	CLE bool `yaml:"cle"`
 }
 
 // options converts the block for the job.
 func (q QuantizeSpec) options() transforms.QuantizeOptions {
 	return transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,
-		ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges}
+		ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges, CLE: q.CLE}
 }
 
 func (q QuantizeSpec) empty() bool {
-	return q.Scheme == "" && q.Format == "" && len(q.ExcludeNodes) == 0 && len(q.ExcludeOpTypes) == 0 && !q.AllowContribOps && q.WeightRanges == ""
+	return q.Scheme == "" && q.Format == "" && len(q.ExcludeNodes) == 0 && len(q.ExcludeOpTypes) == 0 && !q.AllowContribOps && q.WeightRanges == "" && !q.CLE
 }
 
 // EvaluationSpec is the evaluation block of a spec file.
@@ -392,6 +394,7 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 				o.ExcludeOpTypes = v.ExcludeOpTypes
 			}
 			o.AllowContribOps = o.AllowContribOps || v.AllowContribOps
+			o.CLE = o.CLE || v.CLE
 			sweep = append(sweep, o)
 		}
 		return &QuantizeZoo{Sweep: sweep, BatchSize: s.BatchSize, Zoo: s.Zoo, Out: s.Out, Runner: runner, CalibSamples: c.Samples.Or(DefaultCalibSamples), EvalSamples: s.Evaluation.Samples,
@@ -399,6 +402,6 @@ func (s *Spec) NewJob(runner string) (Job, error) {
 			MeasureSpeed: s.Evaluation.Speed, AllowOutside: s.AllowOutside,
 			MaxTop1Drop: s.Gates.MaxTop1Drop, MinAgreement: s.Gates.MinAgreement,
 			Quantize: transforms.QuantizeOptions{Scheme: q.Scheme, Format: q.Format, ExcludeNodes: q.ExcludeNodes,
-				ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges}}, nil
+				ExcludeOpTypes: q.ExcludeOpTypes, AllowContribOps: q.AllowContribOps, WeightRanges: q.WeightRanges, CLE: q.CLE}}, nil
 	}
 }

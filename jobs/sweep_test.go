@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/eightbitml/eightbit/report"
@@ -136,6 +137,54 @@ func TestCoreCountDoesNotChangeResults(t *testing.T) {
 	for name, b := range outs[0] {
 		if !bytes.Equal(b, outs[1][name]) {
 			t.Errorf("%s differs between one and two cores", name)
+		}
+	}
+}
+
+// TestQuantizeZooCLE sweeps the demo zoo with and without cross-layer
+// equalization: the equalized variants calibrate on their own
+// (calibration/<model>+cle.json), report what was equalized, keep the
+// float top-1 of the original model, and the depthwise-separable models,
+// whose Conv→Relu→Conv chains CLE applies to, keep int8 top-1 within half a
+// point of float.
+func TestQuantizeZooCLE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo job")
+	}
+	zooDir := unpackDemoZoo(t)
+	out := filepath.Join(t.TempDir(), "out")
+	sweep := []transforms.QuantizeOptions{{Scheme: "u8s8-tensor"}, {Scheme: "u8s8-tensor", CLE: true}}
+	res, err := (&QuantizeZoo{Zoo: zooDir, Out: out, EvalSamples: 500, CalibSamples: 200, Sweep: sweep}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 8 {
+		t.Fatalf("%d ok, %d failed", res.OK, res.Failed)
+	}
+	rows := byName(res.Report)
+	for _, model := range []string{"mnist-lenet", "mnist-mlp", "mnist-dws", "mnist-dws-folded"} {
+		plain, cle := rows[model+"@u8s8-tensor"], rows[model+"@u8s8-tensor+cle"]
+		if plain == nil || cle == nil {
+			t.Fatalf("%s: rows %v %v", model, plain, cle)
+		}
+		if plain.Equalization != nil || cle.Equalization == nil {
+			t.Errorf("%s: equalization %+v and %+v", model, plain.Equalization, cle.Equalization)
+		}
+		if *plain.Float.Top1 != *cle.Float.Top1 {
+			t.Errorf("%s: float top-1 %v and %v", model, *plain.Float.Top1, *cle.Float.Top1)
+		}
+		if want := "calibration/" + model + "+cle.json"; cle.Calibration.Ranges != want {
+			t.Errorf("%s: ranges %s, want %s", model, cle.Calibration.Ranges, want)
+		}
+		t.Logf("%-17s float %.2f%%, int8 %.2f%%, with CLE %.2f%% (%d pairs, %d clips)", model, 100**plain.Float.Top1,
+			100**plain.Int8.Top1, 100**cle.Int8.Top1, cle.Equalization.Pairs, cle.Equalization.Clips)
+		if strings.HasPrefix(model, "mnist-dws") {
+			if cle.Equalization.Pairs == 0 {
+				t.Errorf("%s: nothing equalized", model)
+			}
+			if *plain.Float.Top1-*cle.Int8.Top1 > 0.005 {
+				t.Errorf("%s: int8 with CLE %.2f points below float", model, 100*(*plain.Float.Top1-*cle.Int8.Top1))
+			}
 		}
 	}
 }

@@ -18,6 +18,14 @@ type ClassAccuracy struct {
 	Int8Top1  *float64 `json:"int8_top1,omitempty"`
 }
 
+// Equalization is what cross-layer equalization did to a model
+// (Model.Equalization): the Conv pairs it equalized and the Relu6 Clips it
+// rewrote as Relu and a per-channel Min.
+type Equalization struct {
+	Pairs int `json:"pairs"`
+	Clips int `json:"clips,omitempty"`
+}
+
 // ClassCount is the number of samples of one class in a split (element of
 // Calibration.PerClass).
 type ClassCount struct {

@@ -51,7 +51,10 @@ type Model struct {
 	Scheme    string `json:"scheme,omitempty"`
 	// WeightRanges names the weight range method when it is not min/max
 	// ("mse").
-	WeightRanges string         `json:"weight_ranges,omitempty"`
+	WeightRanges string `json:"weight_ranges,omitempty"`
+	// Equalization is set when cross-layer equalization ran before
+	// calibration (--cle).
+	Equalization *Equalization  `json:"equalization,omitempty"`
 	Calibration  *Calibration   `json:"calibration,omitempty"`
 	Float        *Float         `json:"float,omitempty"`
 	Int8         *Int8          `json:"int8,omitempty"`

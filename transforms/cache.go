@@ -167,6 +167,57 @@ func floatProgram(ctx context.Context, t *ModelTask) (*infer.Program, error) {
 	})
 }
 
+var equalized flight[*equalizedModel]
+
+// equalizedModel is a prepared model after cross-layer equalization.
+type equalizedModel struct {
+	model *graph.Model
+	eq    *quantize.Equalization
+}
+
+// quantizeInput returns the model a task calibrates and quantizes: the
+// prepared float model, equalized when the task asks for CLE (once per
+// process, see modelKey).
+func quantizeInput(ctx context.Context, t *ModelTask) (*graph.Model, *quantize.Equalization, error) {
+	lm, err := loadModel(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !t.Quantize.CLE {
+		return lm.prepared, nil, nil
+	}
+	em, err := equalized.get(modelKey(t), func() (*equalizedModel, error) {
+		m, eq, err := quantize.Equalize(lm.prepared)
+		if err != nil {
+			return nil, fmt.Errorf("model file %s: cross-layer equalization: %w", t.File, err)
+		}
+		return &equalizedModel{m, eq}, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return em.model, em.eq, nil
+}
+
+// calibProgram returns the float program a task calibrates on: that of
+// quantizeInput.
+func calibProgram(ctx context.Context, t *ModelTask) (*infer.Program, error) {
+	if !t.Quantize.CLE {
+		return floatProgram(ctx, t)
+	}
+	return programs.get("float-cle\x00"+modelKey(t), func() (*infer.Program, error) {
+		m, _, err := quantizeInput(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		p, err := infer.Compile(m, infer.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("model file %s (equalized): %w", t.File, err)
+		}
+		return p, nil
+	})
+}
+
 // int8Program returns the compiled integer program of a task's quantized
 // model, read back from the job's output.
 func int8Program(ctx context.Context, t *ModelTask) (*infer.Program, error) {

@@ -49,14 +49,17 @@ type CalibFile struct {
 
 // CalibKey is everything a model's ranges depend on.
 type CalibKey struct {
-	ModelDigest   string            `json:"model_digest"`
-	DatasetDigest string            `json:"dataset_digest"`
-	Input         string            `json:"input,omitempty"`
-	Preprocess    json.RawMessage   `json:"preprocess,omitempty"`
-	CalibSamples  int               `json:"calib_samples,omitempty"`
-	Selection     string            `json:"selection,omitempty"`
-	Options       calibrate.Options `json:"options"`
-	FileVersion   int               `json:"file_version"`
+	ModelDigest   string          `json:"model_digest"`
+	DatasetDigest string          `json:"dataset_digest"`
+	Input         string          `json:"input,omitempty"`
+	Preprocess    json.RawMessage `json:"preprocess,omitempty"`
+	CalibSamples  int             `json:"calib_samples,omitempty"`
+	// Equalized is set when the model was calibrated after cross-layer
+	// equalization (QuantizeOptions.CLE).
+	Equalized   bool              `json:"equalized,omitempty"`
+	Selection   string            `json:"selection,omitempty"`
+	Options     calibrate.Options `json:"options"`
+	FileVersion int               `json:"file_version"`
 }
 
 // CalibFileKey returns the key of a model's range file under the output
@@ -70,6 +73,7 @@ func calibKey(t *ModelTask, datasetDigest string, o calibrate.Options) CalibKey 
 		DatasetDigest: datasetDigest,
 		Input:         t.Input,
 		CalibSamples:  t.CalibSamples,
+		Equalized:     t.Quantize.CLE,
 		Options:       o,
 		FileVersion:   CalibFileVersion,
 	}

@@ -39,7 +39,7 @@ func init() {
 func calibRepresentative(t ModelTask) (string, ModelTask) {
 	if t.CalibName != "" {
 		t.Name, t.CalibName = t.CalibName, ""
-		t.Quantize, t.ResultKey, t.ResultInputs = QuantizeOptions{}, "", nil
+		t.Quantize, t.ResultKey, t.ResultInputs = QuantizeOptions{CLE: t.Quantize.CLE}, "", nil
 	}
 	return t.Name, t
 }
@@ -80,7 +80,7 @@ func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tenso
 	if sh.Err != "" {
 		return 0, nil, failErr(sh.Err)
 	}
-	p, err := floatProgram(ctx, &sh.Task)
+	p, err := calibProgram(ctx, &sh.Task)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -45,12 +45,15 @@ func (f *quantizeFn) ProcessElement(ctx context.Context, name string, taskIter f
 		failed(failureRow(&t, "calibrate", err))
 		return nil
 	}
-	lm, err := loadModel(ctx, &t)
+	model, eq, err := quantizeInput(ctx, &t)
 	if err != nil {
 		failed(failureRow(&t, "quantize", err))
 		return nil
 	}
-	q, _, err := quantize.Quantize(lm.prepared, ranges, t.Quantize.options())
+	if eq != nil {
+		t.CLEPairs, t.CLEClips = len(eq.Pairs), eq.Clips
+	}
+	q, _, err := quantize.Quantize(model, ranges, t.Quantize.options())
 	if err != nil {
 		failed(failureRow(&t, "quantize", err))
 		return nil

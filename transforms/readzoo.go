@@ -55,6 +55,10 @@ type QuantizeOptions struct {
 	AllowContribOps bool
 	// WeightRanges is quantize.Options.WeightRanges ("minmax" or "mse").
 	WeightRanges string
+	// CLE applies cross-layer equalization (quantize.Equalize) to the
+	// prepared model before it is calibrated and quantized; the float
+	// model evaluated against stays the original.
+	CLE bool `json:",omitempty"`
 }
 
 // options converts the settings for the quantize package.
@@ -82,6 +86,9 @@ func (o QuantizeOptions) Label() string {
 	}
 	if o.AllowContribOps {
 		parts = append(parts, "contrib")
+	}
+	if o.CLE {
+		parts = append(parts, "cle")
 	}
 	if n := len(o.ExcludeNodes) + len(o.ExcludeOpTypes); n > 0 {
 		parts = append(parts, fmt.Sprintf("excluded-%d", n))
@@ -232,6 +239,10 @@ func Tasks(m *zoo.Manifest, folder string, opt ZooOptions) ([]ModelTask, error) 
 			t := base
 			t.Quantize = q
 			t.Name, t.CalibName = md.Name+"@"+q.Label(), md.Name
+			if q.CLE {
+				// The equalized model has its own activation ranges.
+				t.CalibName = md.Name + "+cle"
+			}
 			if seen[t.Name] {
 				return nil, fmt.Errorf("sweep: two settings named %q", q.Label())
 			}

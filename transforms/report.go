@@ -181,6 +181,9 @@ func okRow(t *ModelTask, c *EvalCounts, layers []report.Layer, culprits []string
 		m.WeightRanges = t.Quantize.WeightRanges
 	}
 	m.Calibration = calibrationInfo(t)
+	if t.Quantize.CLE {
+		m.Equalization = &report.Equalization{Pairs: t.CLEPairs, Clips: t.CLEClips}
+	}
 	m.Float = &report.Float{Bytes: t.FloatBytes, Top1: fraction(c.FloatCorrect, c.Samples), Samples: int(c.Samples),
 		Top5: fraction(c.FloatTop5, c.Top5Samples)}
 	m.Int8 = &report.Int8{Bytes: t.Int8Bytes, Top1: fraction(c.Int8Correct, c.Samples), Samples: int(c.Samples), Model: t.Int8Key,

@@ -86,6 +86,9 @@ type ModelTask struct {
 
 	// Set by QuantizeModels.
 	CalibUsed int64 // calibration samples observed
+	// CLEPairs and CLEClips say what cross-layer equalization did
+	// (quantize.Equalization), when the task asked for it.
+	CLEPairs, CLEClips int
 	// CalibPerClass counts them by dataset label.
 	CalibPerClass []int64
 	// CalibMethod, CalibPercentile, CalibBins and CalibSymmetric are the

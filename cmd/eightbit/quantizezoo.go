@@ -48,6 +48,7 @@ func zooFlags(fs *flag.FlagSet, j *jobs.QuantizeZoo) *sweepFlags {
 	fs.StringVar(&j.Calibration, "calibration", "minmax", "activation range `method`: minmax, percentile, entropy or mse")
 	fs.Float64Var(&j.Percentile, "percentile", 0, "share of values the percentile method keeps, in `percent` (default 99.99)")
 	fs.BoolVar(&j.Recalibrate, "recalibrate", false, "ignore range files of earlier runs under the output folder")
+	fs.BoolVar(&j.Quantize.CLE, "cle", false, "cross-layer equalization (Nagel et al. 2019) of Conv→activation→Conv chains before calibration")
 	fs.BoolVar(&j.AllowNonFinite, "allow-nonfinite", false, "calibrate on the finite values of activations holding NaN or ±Inf instead of failing the model")
 	fs.Var(gateFlag{&j.MaxTop1Drop}, "max-top1-drop", "gate: fail a model whose int8 top-1 is more than `F` (a fraction, 0.01 = 1 point) below float; exit 1")
 	fs.Var(gateFlag{&j.MinAgreement}, "min-agreement", "gate: fail a model whose int8 and float predictions agree on less than a fraction `F` of samples; exit 1")
