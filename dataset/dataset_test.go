@@ -3,7 +3,9 @@ package dataset
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"github.com/eightbitml/eightbit/failure"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -140,6 +142,15 @@ func TestImageFolder(t *testing.T) {
 	if _, err := Load(context.Background(), mapSource{"a/x.png": pngGray(t, 1, 1, 0), "b/x.png": pngGray(t, 1, 1, 0), "c/x.png": pngGray(t, 1, 1, 0)},
 		Spec{Format: FormatImageFolder, Classes: 2}); err == nil || !strings.Contains(err.Error(), "label_file") {
 		t.Fatalf("class count: %v", err)
+	}
+	// A folder without images names itself, and is bad data.
+	_, err = Load(context.Background(), mapSource{"notes.txt": []byte("x")}, Spec{Format: FormatImageFolder, Classes: 2})
+	if err == nil || !strings.Contains(err.Error(), "no images (.jpg, .jpeg, .png) in the dataset's folder") || !errors.Is(err, failure.BadData) {
+		t.Fatalf("empty folder: %v", err)
+	}
+	_, err = Load(context.Background(), mapSource{"a/notes.txt": []byte("x")}, Spec{Format: FormatImageFolder, Classes: 2, Files: Files{Folder: "a"}})
+	if err == nil || !strings.Contains(err.Error(), `under "a"`) {
+		t.Fatalf("empty sub-folder: %v", err)
 	}
 	// Numeric folders are labels; out of range is a bad sample.
 	set, err = Load(context.Background(), mapSource{"3/x.png": pngGray(t, 1, 1, 0), "12/y.png": pngGray(t, 1, 1, 0)}, Spec{Format: FormatImageFolder, Classes: 10})

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/eightbitml/eightbit/failure"
 )
 
 // ImageExts are the file extensions (lower case) image folders read.
@@ -172,7 +174,11 @@ func loadFolder(ctx context.Context, src Source, spec Spec) (*Set, error) {
 		classOf = append(classOf, class)
 	}
 	if len(set.entries) == 0 {
-		return nil, fmt.Errorf("no images (%s) under %q", strings.Join(ImageExts, ", "), prefix)
+		where := "in the dataset's folder"
+		if prefix != "" {
+			where = fmt.Sprintf("under %q", strings.TrimSuffix(prefix, "/"))
+		}
+		return nil, failure.Errorf(failure.BadData, "no images (%s) %s", strings.Join(ImageExts, ", "), where)
 	}
 	index := synsets
 	if index == nil {

@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -104,26 +105,62 @@ func modelKey(t *ModelTask) string {
 	return t.RunID + "\x00" + t.ZooURL + "\x00" + t.File
 }
 
-// decodeModel decodes a task's model file in its format; a TensorFlow graph
+// decodeModelDigest decodes a task's model file in its format; a TensorFlow graph
 // is cut at the manifest's input and output tensors. ONNX external data is
 // read from the model's folder and may not leave it (storage.ReadInside:
 // no absolute paths, no "..", no symbolic links out of a local folder).
-func decodeModel(ctx context.Context, t *ModelTask, data []byte) (*graph.Model, error) {
+//
+// It also returns the model's digest (see modelDigest).
+func decodeModelDigest(ctx context.Context, t *ModelTask, data []byte) (*graph.Model, string, error) {
+	h := sha256.New()
+	h.Write(data)
+	external := false
 	folder := t.ZooURL
 	if dir := path.Dir(t.File); dir != "." {
 		var err error
 		if folder, err = storage.Join(t.ZooURL, dir); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	opt := formats.Options{External: func(rel string) ([]byte, error) { return storage.ReadInside(ctx, folder, rel) }}
+	opt := formats.Options{External: func(rel string) ([]byte, error) {
+		b, err := storage.ReadInside(ctx, folder, rel)
+		if err == nil {
+			external = true
+			fmt.Fprintf(h, "\x00external\x00%s\x00%s", rel, digest(b))
+		}
+		return b, err
+	}}
 	if t.CutInput != "" {
 		opt.Inputs = []string{t.CutInput}
 	}
 	if t.CutOutput != "" {
 		opt.Outputs = []string{t.CutOutput}
 	}
-	return formats.Decode(data, t.Format, opt)
+	m, err := formats.Decode(data, t.Format, opt)
+	if err != nil {
+		return nil, "", err
+	}
+	if !external {
+		return m, digest(data), nil
+	}
+	return m, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// modelDigest is the digest of a task's model: that of its file's bytes,
+// and for an ONNX file with external data the digest of those bytes and of
+// every external file it reads (location and content, in the order the
+// decoder reads them), so that a changed weights file is a changed model
+// for every cache. A file that does not decode has the digest of its bytes
+// (loading it fails later, with its own error).
+func modelDigest(ctx context.Context, t *ModelTask, data []byte) string {
+	if t.Format == formats.TFGraphDef || !bytes.Contains(data, []byte("location")) {
+		return digest(data)
+	}
+	_, d, err := decodeModelDigest(ctx, t, data)
+	if err != nil {
+		return digest(data)
+	}
+	return d
 }
 
 // loadModel reads, parses and prepares a task's float model, once per
@@ -135,11 +172,10 @@ func loadModel(ctx context.Context, t *ModelTask) (*loadedModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		d := digest(data)
-		if t.Digest != "" && d != t.Digest {
+		m, d, err := decodeModelDigest(ctx, t, data)
+		if err == nil && t.Digest != "" && d != t.Digest {
 			return nil, fmt.Errorf("model file %s changed during the job", t.File)
 		}
-		m, err := decodeModel(ctx, t, data)
 		if err != nil {
 			return nil, fmt.Errorf("model file %s: %w", t.File, err)
 		}
@@ -426,7 +462,7 @@ func split(ctx context.Context, t *ModelTask, which string) (*labeledImages, err
 			}
 			set, err := dataset.Load(ctx, b, spec)
 			if err != nil {
-				return nil, fmt.Errorf("dataset %s: %w", t.Dataset, err)
+				return nil, fmt.Errorf("dataset %s (%s): %w", t.Dataset, storage.Redact(url), err)
 			}
 			return set, nil
 		})

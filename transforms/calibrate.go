@@ -165,7 +165,7 @@ func firstNonFinite(p *infer.Program, t *ModelTask, data *labeledImages, start, 
 func shardFailure(ctx context.Context, sh *Shard, err error) TensorStats {
 	metricFailedItems.Inc(ctx, 1)
 	progressOf(sh.Task.RunID).failed.Add(1)
-	return TensorStats{Model: sh.Task.Name, Err: failText(fmt.Errorf("calibration, %s: %w", shardLabel(sh), err)), ErrShard: int64(sh.Start)}
+	return TensorStats{Model: sh.Task.Name, Err: failText(shardError("calibration", sh, err)), ErrShard: int64(sh.Start)}
 }
 
 // minMaxPassFn is the first pass: min/max of every float tensor of a shard,

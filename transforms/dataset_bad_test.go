@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/eightbitml/eightbit/dataset"
+	"github.com/eightbitml/eightbit/failure"
 )
 
 // TestDatasetBadSamples checks that a corrupt image, a truncated TFRecord
@@ -174,5 +175,33 @@ models:
 	}
 	if got := perClass(eval, nil); !slices.Equal(got, []int{6, 6, 6, 6, 6}) {
 		t.Errorf("--eval-samples 30 per class %v", got)
+	}
+}
+
+// TestAllBadSplitSaysWhy: a split whose samples are all bad (images
+// outside class folders) is one failed work item that says so and names
+// the first bad sample, not an empty split.
+func TestAllBadSplitSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 2, 2))); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "flat"), 0o755)
+	for _, n := range []string{"a.png", "b.png", "c.png"} {
+		os.WriteFile(filepath.Join(dir, "flat", n), buf.Bytes(), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "m.onnx"), nil, 0o644)
+	task := zooTasks(t, `
+datasets:
+  flat: {format: image-folder, classes: 2, location: `+dir+`/flat, split: {calibration: 1}}
+models:
+  - {name: m, file: `+dir+`/m.onnx, dataset: flat}
+`, ZooOptions{RunID: t.Name()})[0]
+	var shards []Shard
+	planShards(context.Background(), &task, SplitEvaluation, nil, func(s Shard) { shards = append(shards, s) })
+	if len(shards) != 1 || !strings.Contains(shards[0].Err, "the evaluation split has no usable samples: all 2 are bad (first: ") ||
+		!strings.Contains(shards[0].Err, "not in a class folder") || failure.KindOf(failErr(shards[0].Err)) != failure.BadData {
+		t.Fatalf("shards %+v", shards)
 	}
 }

@@ -55,7 +55,7 @@ func (f *evaluateFn) ProcessElement(ctx context.Context, sh Shard, emit func(str
 		if r.err != nil {
 			metricFailedItems.Inc(ctx, 1)
 			progressOf(t.RunID).failed.Add(1)
-			emit(t.Name, EvalCounts{Err: failText(fmt.Errorf("evaluation, %s: %w", shardLabel(&sh), r.err)), ErrShard: int64(sh.Start)})
+			emit(t.Name, EvalCounts{Err: failText(shardError("evaluation", &sh, r.err)), ErrShard: int64(sh.Start)})
 			continue
 		}
 		metricEvalImages.Inc(ctx, r.counts.Samples)

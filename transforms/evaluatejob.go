@@ -77,13 +77,12 @@ func loadEvalModel(ctx context.Context, t *ModelTask) (*evalModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		d := digest(data)
-		if t.Digest != "" && d != t.Digest {
-			return nil, fmt.Errorf("model file %s changed during the job", t.File)
-		}
-		m, err := decodeModel(ctx, t, data)
+		m, d, err := decodeModelDigest(ctx, t, data)
 		if err != nil {
 			return nil, fmt.Errorf("model file %s: %w", t.File, err)
+		}
+		if t.Digest != "" && d != t.Digest {
+			return nil, fmt.Errorf("model file %s changed during the job", t.File)
 		}
 		em := &evalModel{bytes: int64(len(data)), digest: d, ops: m.Graph.OpCounts(), opset: m.Opset(), params: int64(m.Graph.ParamCount())}
 		if quantizedFormat(em.ops) != "" {
@@ -124,7 +123,7 @@ type evaluateAsGivenFn struct{}
 
 func (f *evaluateAsGivenFn) ProcessElement(ctx context.Context, sh Shard) (string, EvalCounts) {
 	fail := func(err error) (string, EvalCounts) {
-		return sh.Task.Name, EvalCounts{Err: failText(fmt.Errorf("evaluation, %s: %w", shardLabel(&sh), err)), ErrShard: int64(sh.Start)}
+		return sh.Task.Name, EvalCounts{Err: failText(shardError("evaluation", &sh, err)), ErrShard: int64(sh.Start)}
 	}
 	if sh.Err != "" {
 		return fail(failErr(sh.Err))

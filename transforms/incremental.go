@@ -128,7 +128,7 @@ func resultKey(ctx context.Context, t *ModelTask, o calibrate.Options) (string, 
 	if err != nil {
 		return "", nil, err
 	}
-	t.Digest = digest(data)
+	t.Digest = modelDigest(ctx, t, data)
 	calibDigest, err := calibDatasetDigest(ctx, t)
 	if err != nil {
 		return "", nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/eightbitml/eightbit/dataset"
+	"github.com/eightbitml/eightbit/failure"
 )
 
 func init() {
@@ -36,6 +37,14 @@ func planShards(ctx context.Context, t *ModelTask, which string, pass1 []byte, e
 		return
 	}
 	n := data.len()
+	if n == 0 && len(data.bad) > 0 {
+		// Every sample is bad: say so, with the first reasons, instead of
+		// an empty split.
+		b := data.bad[0]
+		emit(Shard{Task: *t, Split: which, Err: failText(failure.Errorf(failure.BadData,
+			"the %s split has no usable samples: all %d are bad (first: %s: %s)", which, len(data.bad), b.ID, b.Err))})
+		return
+	}
 	limit := t.CalibSamples
 	if which == SplitEvaluation {
 		limit = t.EvalSamples

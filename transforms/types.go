@@ -231,3 +231,14 @@ type Row struct {
 func shardLabel(s *Shard) string {
 	return fmt.Sprintf("%s samples [%d,%d)", s.Split, s.Start, s.End)
 }
+
+// shardError is err of a work item as its stage reports it: "calibration,
+// calibration samples [0,250): ..."; a work item that stands for a whole
+// split that could not be read (Shard.Err) is not a range of samples, and
+// only the stage is named.
+func shardError(stage string, s *Shard, err error) error {
+	if s.Err != "" {
+		return fmt.Errorf("%s: %w", stage, err)
+	}
+	return fmt.Errorf("%s, %s: %w", stage, shardLabel(s), err)
+}

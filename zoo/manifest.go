@@ -138,7 +138,17 @@ func Parse(data []byte) (*Manifest, error) {
 // unknown field, did you mean mean?`.
 func ParseWith(data []byte, opt Options) (*Manifest, error) {
 	var doc yaml.Node
-	parsed := yaml.Unmarshal(data, &doc) == nil
+	synErr := yaml.Unmarshal(data, &doc)
+	parsed := synErr == nil
+	if !parsed {
+		if line := syntaxErrorLine(data); line > 0 {
+			msg := strings.TrimPrefix(synErr.Error(), "yaml: ")
+			if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "line ") {
+				msg = rest
+			}
+			return nil, fmt.Errorf("%w: line %d: %s (check the indentation of line %d)", ErrManifest, line, msg, line)
+		}
+	}
 	if parsed {
 		if err := checkFields(&doc, reflect.TypeFor[Manifest]()); err != nil {
 			return nil, err
@@ -161,6 +171,27 @@ func ParseWith(data []byte, opt Options) (*Manifest, error) {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// syntaxErrorLine returns the line a YAML syntax error is on: the first
+// line whose addition makes the text before it stop parsing. yaml.v3
+// reports some errors (a key indented one space less than its siblings) at
+// the line where the enclosing block starts, which sends the reader to the
+// wrong place. It returns 0 when every prefix parses.
+func syntaxErrorLine(data []byte) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 5000 {
+		return 0 // not worth the quadratic search
+	}
+	var prefix []byte
+	for i, l := range lines {
+		prefix = append(prefix, l...)
+		var n yaml.Node
+		if yaml.Unmarshal(prefix, &n) != nil {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // Validate checks the manifest with default options (see ValidateWith).

@@ -411,6 +411,8 @@ func Cases() []Case {
 			Kind: failure.BadData, Want: "gzip"},
 		{Name: "idx-wrong-magic", Type: IDXLabels, Files: one("labels.idx", []byte{0x1f, 0x00, 0x08, 0x01, 0, 0, 0, 1, 7}),
 			Kind: failure.BadData, Want: "not an IDX file"},
+		{Name: "manifest-bad-indent", Type: Manifest, Files: one("zoo.yaml", []byte("datasets:\n  d:\n    format: idx\n    classes: 10\n   calibration: {images: a, labels: b}\nmodels: []\n")),
+			Kind: failure.Config, Want: "line 5: did not find expected key"},
 		{Name: "manifest-typo", Type: Manifest, Files: one("zoo.yaml", []byte(manifestTypo)),
 			Kind: failure.Config, Want: "line 19: models[2] (resnet).preprocess.mena: unknown field, did you mean mean?"},
 	}
