@@ -33,7 +33,7 @@ func (e *NonFiniteError) Error() string {
 	if e.Sample != "" {
 		of = " of sample " + e.Sample
 	}
-	s := fmt.Sprintf("calibrate: activation %q%s: %d of %d values are NaN or infinite", e.Tensor, of, e.NonFinite, e.NonFinite+e.Finite)
+	s := fmt.Sprintf("activation %q%s: %d of %d values are NaN or infinite", e.Tensor, of, e.NonFinite, e.NonFinite+e.Finite)
 	if e.More > 0 {
 		s += fmt.Sprintf(" (and %d more tensors with non-finite values)", e.More)
 	}

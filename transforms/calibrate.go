@@ -159,7 +159,7 @@ func firstNonFinite(p *infer.Program, t *ModelTask, data *labeledImages, start, 
 			return fmt.Errorf("%w (--allow-nonfinite calibrates on the finite values)", &calibrate.NonFiniteError{NonFiniteCount: first, Sample: data.id(i)})
 		}
 	}
-	return failure.Errorf(failure.NonFinite, "calibrate: NaN or infinite activations that no single sample reproduces (--allow-nonfinite calibrates on the finite values)")
+	return failure.Errorf(failure.NonFinite, "NaN or infinite activations that no single sample reproduces (--allow-nonfinite calibrates on the finite values)")
 }
 
 func shardFailure(ctx context.Context, sh *Shard, err error) TensorStats {

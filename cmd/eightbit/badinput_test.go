@@ -51,6 +51,9 @@ func TestInspectBadInputs(t *testing.T) {
 			if kind != c.Kind || !strings.Contains(msg, c.Want) {
 				t.Errorf("inspect: %s %q, want %s containing %q", kind, msg, c.Kind, c.Want)
 			}
+			if d := doubledPrefix(msg); d != "" {
+				t.Errorf("inspect: doubled prefix %q in %q", d, msg)
+			}
 		})
 	}
 	if n < 20 {
@@ -199,6 +202,9 @@ func TestZooBadInputs(t *testing.T) {
 			seen := 0
 			for _, m := range rep.Models {
 				seen++
+				if d := doubledPrefix(m.Error); d != "" {
+					t.Errorf("%s: doubled prefix %q in %q", m.Name, d, m.Error)
+				}
 				c, bad := want[m.Name]
 				switch {
 				case good[m.Name]:
@@ -310,4 +316,22 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// doubledPrefix returns a one-word prefix that repeats in a message
+// ("quantize: quantize: ...", "image: x: image: ..."), "" when none does.
+func doubledPrefix(msg string) string {
+	parts := strings.Split(msg, ": ")
+	for i := 0; i+1 < len(parts); i++ {
+		w := parts[i]
+		if w == "" || strings.ContainsAny(w, " \"/.") {
+			continue
+		}
+		for j := i + 1; j <= i+2 && j < len(parts)-1; j++ {
+			if parts[j] == w {
+				return w
+			}
+		}
+	}
+	return ""
 }
