@@ -178,6 +178,13 @@ func TestQuantizeZooCLE(t *testing.T) {
 		}
 		t.Logf("%-17s float %.2f%%, int8 %.2f%%, with CLE %.2f%% (%d pairs, %d clips)", model, 100**plain.Float.Top1,
 			100**plain.Int8.Top1, 100**cle.Int8.Top1, cle.Equalization.Pairs, cle.Equalization.Clips)
+		// Per-layer statistics compare the int8 activations with the
+		// equalized float model's, channel scales and all.
+		for _, l := range cle.Layers {
+			if l.SQNRDB != nil && *l.SQNRDB < 15 {
+				t.Errorf("%s: layer %s SQNR %.1f dB with CLE", model, l.Tensor, *l.SQNRDB)
+			}
+		}
 		if strings.HasPrefix(model, "mnist-dws") {
 			if cle.Equalization.Pairs == 0 {
 				t.Errorf("%s: nothing equalized", model)

@@ -131,8 +131,15 @@ type variantEvaluator struct {
 // A task's error is the first of: its float model, its quantized
 // programs, its settings, its program inputs and outputs (in the order a
 // single task checked them).
+//
+// The float program is the one the variants were calibrated on
+// (calibProgram): for --cle variants (grouped apart from the others by
+// their calibration name) the equalized model, whose tensors between
+// equalized layers are scaled per channel as the int8 model's are, so that
+// the per-layer statistics compare like with like; its outputs equal the
+// original model's up to float32 rounding.
 func openEvaluator(ctx context.Context, tasks []ModelTask) (*variantEvaluator, error) {
-	fp, err := floatProgram(ctx, &tasks[0])
+	fp, err := calibProgram(ctx, &tasks[0])
 	if err != nil {
 		return nil, err
 	}
