@@ -76,7 +76,11 @@ func statsKey(model, tensor string) string { return model + "\x00" + tensor }
 
 // observeShard runs a calibration shard through its model's float program,
 // showing obs every float tensor, and returns the number of samples run.
-func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tensor), allowNonFinite bool) (int64, []int64, error) {
+//
+// nonFinite reports whether the observers met a NaN or infinite value; when
+// one did and allowNonFinite is off, the shard fails with the first such
+// sample and tensor (firstNonFinite).
+func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tensor), nonFinite func() bool, allowNonFinite bool) (int64, []int64, error) {
 	if sh.Err != "" {
 		return 0, nil, failErr(sh.Err)
 	}
@@ -90,17 +94,10 @@ func observeShard(ctx context.Context, sh *Shard, obs func(string, *tensor.Tenso
 	}
 	metricCalibImages.Inc(ctx, int64(end-start))
 	defer progressOf(sh.Task.RunID).done(SplitCalibration, int64(sh.End-sh.Start))
-	nonFinite := false
-	watch := func(name string, t *tensor.Tensor) {
-		if !nonFinite && !allowNonFinite && countNonFinite(t) > 0 {
-			nonFinite = true
-		}
-		obs(name, t)
-	}
-	if _, err := predict(p, &sh.Task, data, start, end, watch); err != nil {
+	if _, err := predict(p, &sh.Task, data, start, end, obs); err != nil {
 		return 0, nil, err
 	}
-	if nonFinite {
+	if !allowNonFinite && nonFinite() {
 		return 0, nil, firstNonFinite(p, &sh.Task, data, start, end)
 	}
 	return int64(end - start), classCounts(data.labels[start:end]), nil
@@ -176,7 +173,7 @@ type minMaxPassFn struct {
 
 func (f *minMaxPassFn) ProcessElement(ctx context.Context, sh Shard, emit func(string, TensorStats)) {
 	r := calibrate.NewRanges()
-	n, perClass, err := observeShard(ctx, &sh, r.Observe, f.AllowNonFinite)
+	n, perClass, err := observeShard(ctx, &sh, r.Observe, func() bool { return len(r.NonFinite()) > 0 }, f.AllowNonFinite)
 	if err != nil {
 		emit(statsKey(sh.Task.Name, ""), shardFailure(ctx, &sh, err))
 		return
@@ -210,7 +207,7 @@ func (f *histogramPassFn) ProcessElement(ctx context.Context, sh Shard, emit fun
 		fail(err)
 		return
 	}
-	n, perClass, err := observeShard(ctx, &sh, hs.Observe, f.Opt.AllowNonFinite)
+	n, perClass, err := observeShard(ctx, &sh, hs.Observe, func() bool { return len(hs.NonFinite()) > 0 }, f.Opt.AllowNonFinite)
 	if err != nil {
 		fail(err)
 		return
