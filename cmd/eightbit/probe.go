@@ -28,7 +28,7 @@ func probeOut(ctx context.Context, cmd, out string, stderr io.Writer) bool {
 	defer cancel()
 	if err := storage.Probe(ctx, out); err != nil {
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")
-		fmt.Fprintf(stderr, "eightbit %s: --out %s is not writable: %s\n", cmd, out, msg)
+		fmt.Fprintf(stderr, "eightbit %s: --out %s is not writable: %s\n", cmd, storage.Redact(out), msg)
 		return false
 	}
 	return true
