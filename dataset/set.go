@@ -53,18 +53,11 @@ func (s *Set) Samples(from, to int) *Samples {
 		to = len(s.entries)
 	}
 	from = min(max(from, 0), to)
-	out := &Samples{}
-	for _, e := range s.entries[from:to] {
-		if e.err != "" {
-			out.Bad = append(out.Bad, BadSample{ID: e.id, Err: e.err})
-			continue
-		}
-		out.IDs = append(out.IDs, e.id)
-		out.Labels = append(out.Labels, e.label)
-		out.items = append(out.items, e)
+	idx := make([]int, to-from)
+	for i := range idx {
+		idx[i] = from + i
 	}
-	out.N = len(out.items)
-	return out
+	return s.pick(idx)
 }
 
 // Samples is one split of a dataset: N usable samples with stable ids and

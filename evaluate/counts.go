@@ -108,7 +108,9 @@ func InTop5(s []float32, k int) bool {
 	return true
 }
 
-func addSlices(a, b []int64) []int64 {
+// AddSlices adds two count vectors element by element into a new slice as
+// long as the longer (nil when both are empty).
+func AddSlices(a, b []int64) []int64 {
 	if len(a) == 0 && len(b) == 0 {
 		return nil
 	}
@@ -135,9 +137,9 @@ func Merge(a, b Counts) Counts {
 		Top5Samples:  a.Top5Samples + b.Top5Samples,
 		FloatTop5:    a.FloatTop5 + b.FloatTop5,
 		Int8Top5:     a.Int8Top5 + b.Int8Top5,
-		ClassSamples: addSlices(a.ClassSamples, b.ClassSamples),
-		ClassFloat:   addSlices(a.ClassFloat, b.ClassFloat),
-		ClassInt8:    addSlices(a.ClassInt8, b.ClassInt8),
+		ClassSamples: AddSlices(a.ClassSamples, b.ClassSamples),
+		ClassFloat:   AddSlices(a.ClassFloat, b.ClassFloat),
+		ClassInt8:    AddSlices(a.ClassInt8, b.ClassInt8),
 		MACs:         max(a.MACs, b.MACs),
 		IntegerMACs:  max(a.IntegerMACs, b.IntegerMACs),
 		Bad:          a.Bad,

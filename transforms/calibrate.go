@@ -10,6 +10,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/eightbitml/eightbit/calibrate"
+	"github.com/eightbitml/eightbit/evaluate"
 	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/infer"
 	"github.com/eightbitml/eightbit/tensor"
@@ -118,21 +119,6 @@ func classCounts(labels []int) []int64 {
 	return out
 }
 
-// addCounts adds two per-class count vectors (a new slice; nil for none).
-func addCounts(a, b []int64) []int64 {
-	if len(a) == 0 && len(b) == 0 {
-		return nil
-	}
-	out := make([]int64, max(len(a), len(b)))
-	for i, v := range a {
-		out[i] += v
-	}
-	for i, v := range b {
-		out[i] += v
-	}
-	return out
-}
-
 // countNonFinite is calibrate.CountNonFinite.
 var countNonFinite = calibrate.CountNonFinite
 
@@ -231,7 +217,7 @@ type mergeStatsFn struct {
 }
 
 func (f *mergeStatsFn) MergeAccumulators(a, b TensorStats) (TensorStats, error) {
-	out := TensorStats{Model: a.Model, Tensor: a.Tensor, Samples: a.Samples + b.Samples, PerClass: addCounts(a.PerClass, b.PerClass)}
+	out := TensorStats{Model: a.Model, Tensor: a.Tensor, Samples: a.Samples + b.Samples, PerClass: evaluate.AddSlices(a.PerClass, b.PerClass)}
 	out.Err, out.ErrShard = firstError(a.Err, a.ErrShard, b.Err, b.ErrShard)
 	switch {
 	case len(a.State) == 0:
@@ -367,7 +353,7 @@ func (f *chooseFn) ProcessElement(_ string, st TensorStats) (string, CalibPart) 
 type mergePartsFn struct{}
 
 func (f *mergePartsFn) MergeAccumulators(a, b CalibPart) (CalibPart, error) {
-	out := CalibPart{Samples: a.Samples + b.Samples, PerClass: addCounts(a.PerClass, b.PerClass)}
+	out := CalibPart{Samples: a.Samples + b.Samples, PerClass: evaluate.AddSlices(a.PerClass, b.PerClass)}
 	out.Err, out.ErrShard = firstError(a.Err, a.ErrShard, b.Err, b.ErrShard)
 	var ta, tb []calibrate.TensorResult
 	if len(a.Tensors) > 0 {
