@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"github.com/eightbitml/eightbit/failure"
 	"github.com/eightbitml/eightbit/internal/badinput"
-	"github.com/eightbitml/eightbit/internal/demozoo"
 	"github.com/eightbitml/eightbit/jobs"
 	"github.com/eightbitml/eightbit/report"
 )
@@ -131,15 +130,7 @@ func TestZooBadInputs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three zoo jobs")
 	}
-	zoo := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zoo); err != nil {
-		t.Fatal(err)
-	}
-	man, err := os.ReadFile(filepath.Join(zoo, "zoo.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _, _ := strings.Cut(string(man), "  - name: mnist-lenet")
+	zoo, head := demoZooHead(t)
 	var b strings.Builder
 	b.WriteString(head)
 	b.WriteString("  - {name: mnist-mlp, file: mnist/mnist-mlp.onnx, dataset: mnist-demo, preprocess: {divide: 255}}\n")
@@ -256,15 +247,7 @@ func TestSecretsNotShown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a zoo job")
 	}
-	zoo := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zoo); err != nil {
-		t.Fatal(err)
-	}
-	man, err := os.ReadFile(filepath.Join(zoo, "zoo.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _, _ := strings.Cut(string(man), "  - name: mnist-lenet")
+	zoo, head := demoZooHead(t)
 	os.WriteFile(filepath.Join(zoo, "mnist", "garbage.onnx"), []byte("not a model"), 0o644)
 	m := head + "  - {name: mnist-mlp, file: mnist/mnist-mlp.onnx, dataset: mnist-demo, preprocess: {divide: 255}}\n" +
 		"  - {name: broken, file: mnist/garbage.onnx, dataset: mnist-demo}\n"

@@ -17,15 +17,7 @@ func TestQuantizeZooGates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the job twice")
 	}
-	zoo := filepath.Join(t.TempDir(), "zoo")
-	if err := demozoo.Unpack(zoo); err != nil {
-		t.Fatal(err)
-	}
-	man, err := os.ReadFile(filepath.Join(zoo, "zoo.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _, _ := strings.Cut(string(man), "  - name: mnist-lenet")
+	zoo, head := demoZooHead(t)
 	ok := head + "  - name: mnist-mlp\n    file: mnist/mnist-mlp.onnx\n    dataset: mnist-demo\n    preprocess: {divide: 255}\n"
 	if err := os.WriteFile(filepath.Join(zoo, "zoo.yaml"), []byte(ok), 0o644); err != nil {
 		t.Fatal(err)
@@ -60,4 +52,21 @@ func TestQuantizeZooGates(t *testing.T) {
 	if code, _, _ := runCLI("quantize-zoo", "--zoo", zoo, "--out", out, "--min-agreement", "1.5"); code != exitUsage {
 		t.Errorf("--min-agreement 1.5: exit %d, want %d", code, exitUsage)
 	}
+}
+
+// demoZooHead unpacks the demo zoo into a new folder and returns it with
+// the head of its manifest (the datasets and "models:"), for tests that
+// write their own model list.
+func demoZooHead(t *testing.T) (zoo, head string) {
+	t.Helper()
+	zoo = filepath.Join(t.TempDir(), "zoo")
+	if err := demozoo.Unpack(zoo); err != nil {
+		t.Fatal(err)
+	}
+	man, err := os.ReadFile(filepath.Join(zoo, "zoo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ = strings.Cut(string(man), "  - name: mnist-lenet")
+	return zoo, head
 }

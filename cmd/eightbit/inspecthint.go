@@ -38,23 +38,23 @@ func manifestEntry(loc string, g *graph.Graph) string {
 		return fmt.Sprintf("images of %d channels", c)
 	}
 	s := in.Shape
+	isChannels := func(d graph.Dim) bool { return known(d) && (d.Value == 1 || d.Value == 3) }
+	// image describes an NCHW or NHWC image input: channels at c, height
+	// and width at h and h+1.
+	image := func(c, h int, layout string) {
+		pre = append(pre, fmt.Sprintf("channels: %d", s[c].Value))
+		dataset = channels(s[c].Value)
+		if known(s[h]) && known(s[h+1]) {
+			pre = append(pre, fmt.Sprintf("resize: {width: %d, height: %d}", s[h+1].Value, s[h].Value))
+			dataset += fmt.Sprintf(", resized to %d×%d", s[h+1].Value, s[h].Value)
+		}
+		pre = append(pre, "layout: "+layout)
+	}
 	switch {
-	case len(s) == 4 && known(s[1]) && (s[1].Value == 1 || s[1].Value == 3):
-		pre = append(pre, fmt.Sprintf("channels: %d", s[1].Value))
-		dataset = channels(s[1].Value)
-		if known(s[2]) && known(s[3]) {
-			pre = append(pre, fmt.Sprintf("resize: {width: %d, height: %d}", s[3].Value, s[2].Value))
-			dataset += fmt.Sprintf(", resized to %d×%d", s[3].Value, s[2].Value)
-		}
-		pre = append(pre, "layout: NCHW")
-	case len(s) == 4 && known(s[3]) && (s[3].Value == 1 || s[3].Value == 3):
-		pre = append(pre, fmt.Sprintf("channels: %d", s[3].Value))
-		dataset = channels(s[3].Value)
-		if known(s[1]) && known(s[2]) {
-			pre = append(pre, fmt.Sprintf("resize: {width: %d, height: %d}", s[2].Value, s[1].Value))
-			dataset += fmt.Sprintf(", resized to %d×%d", s[2].Value, s[1].Value)
-		}
-		pre = append(pre, "layout: NHWC")
+	case len(s) == 4 && isChannels(s[1]):
+		image(1, 2, "NCHW")
+	case len(s) == 4 && isChannels(s[3]):
+		image(3, 1, "NHWC")
 	case len(s) >= 2 && graph.Static(s[1:]):
 		var dims []string
 		for _, d := range s[1:] {
